@@ -1,0 +1,72 @@
+/**
+ * Every error persist-archive throws on purpose extends {@link ArchiveError}, so callers can tell
+ * "the archive or the input is wrong" from bugs. Messages say what went wrong, where (value path,
+ * file, line:column) and what to do about it.
+ */
+
+/** Where an error happened: any of a value path, a file, a position in that file. */
+export interface ErrorLocation {
+  /** Path of the value inside the archived graph, e.g. `results.runs[3].model`. */
+  valuePath?: string;
+  /** File the problem was found in. */
+  file?: string;
+  /** 1-based line in `file`. */
+  line?: number;
+  /** 1-based column in `file`. */
+  column?: number;
+}
+
+export interface ArchiveErrorOptions extends ErrorLocation {
+  cause?: unknown;
+}
+
+/** Base class of every deliberate error of persist-archive. */
+export class ArchiveError extends Error {
+  readonly valuePath: string | undefined;
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+
+  constructor(message: string, options: ArchiveErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.valuePath = options.valuePath;
+    this.file = options.file;
+    this.line = options.line;
+    this.column = options.column;
+  }
+}
+
+/** A name is not a valid identifier, is reserved, or starts with `_` without being allowed. */
+export class InvalidNameError extends ArchiveError {}
+
+/** A different value was inserted under a name that is already taken. */
+export class DuplicateError extends ArchiveError {}
+
+/** A value cannot be archived (unregistered class, closure, WeakMap, Promise, ...). */
+export class UnsupportedValueError extends ArchiveError {}
+
+/** A data file (npy, npz, hdf5) or an archive file is malformed. */
+export class FormatError extends ArchiveError {}
+
+/** The safe loader met something outside the archive language. */
+export class UnsafeArchiveError extends ArchiveError {}
+
+/** A name, file or directory that was asked for does not exist. */
+export class NotFoundError extends ArchiveError {}
+
+/** A write was attempted on something opened read-only. */
+export class ReadOnlyError extends ArchiveError {}
+
+/** The write lock could not be obtained in time. */
+export class LockTimeoutError extends ArchiveError {}
+
+/** `file:line:col` (or the parts that are known) for messages. */
+export function formatLocation(loc: ErrorLocation): string {
+  let out = loc.file ?? "";
+  if (loc.line !== undefined) {
+    out += `${out ? ":" : "line "}${loc.line}`;
+    if (loc.column !== undefined) out += `:${loc.column}`;
+  }
+  return out;
+}

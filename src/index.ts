@@ -1,0 +1,7 @@
+/**
+ * persist-archive: persistent archival of JavaScript values as importable ES modules.
+ * @packageDocumentation
+ */
+export * from "./errors.js";
+export { NDArray } from "./runtime/persist-runtime.mjs";
+export type { TypedArray } from "./runtime/persist-runtime.mjs";
