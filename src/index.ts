@@ -3,5 +3,5 @@
  * @packageDocumentation
  */
 export * from "./errors.js";
-export { NDArray } from "./runtime/persist-runtime.mjs";
 export type { TypedArray } from "./runtime/persist-runtime.mjs";
+export { NDArray } from "./runtime/persist-runtime.mjs";

@@ -114,11 +114,16 @@ export class NDArray {
     const order = options.order ?? "C";
     if (order !== "C" && order !== "F") throw new RangeError(`NDArray: order must be "C" or "F"`);
     const ctorName = data.constructor.name;
-    const descr = options.dtype ?? `${ctorName === "Uint8Array" || ctorName === "Int8Array" || ctorName === "Uint8ClampedArray" ? "|" : "<"}${DEFAULT_KIND[ctorName]}`;
+    const descr =
+      options.dtype ??
+      `${ctorName === "Uint8Array" || ctorName === "Int8Array" || ctorName === "Uint8ClampedArray" ? "|" : "<"}${DEFAULT_KIND[ctorName]}`;
     const parsed = parseDescr(descr);
     if (!parsed) throw new RangeError(`NDArray: unsupported dtype ${JSON.stringify(descr)}`);
     const expectedCtor = parsed.info.ctor;
-    if (expectedCtor !== ctorName && !(expectedCtor === "Uint8Array" && ctorName === "Uint8ClampedArray")) {
+    if (
+      expectedCtor !== ctorName &&
+      !(expectedCtor === "Uint8Array" && ctorName === "Uint8ClampedArray")
+    ) {
       throw new TypeError(`NDArray: dtype ${descr} needs a ${expectedCtor}, got a ${ctorName}`);
     }
     if (data.length !== size * parsed.info.lanes) {
@@ -150,6 +155,8 @@ export class NDArray {
    * @returns {value is NDArray}
    */
   static [Symbol.hasInstance](value) {
-    return typeof value === "object" && value !== null && /** @type {any} */ (value)[BRAND] === true;
+    return (
+      typeof value === "object" && value !== null && /** @type {any} */ (value)[BRAND] === true
+    );
   }
 }
