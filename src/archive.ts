@@ -11,7 +11,7 @@ import { RUNTIME_SPECIFIER } from "./emit/imports.js";
 import { type ArraysPlacement, emitModule } from "./emit/module.js";
 import { ArchiveError, DuplicateError } from "./errors.js";
 import { buildGraph, type Graph, type Root } from "./graph/build.js";
-import { NDArray } from "./runtime/persist-runtime.mjs";
+import { NDArray, type TypedArray } from "./runtime/persist-runtime.mjs";
 import { writeFileAtomic, writeNewFile } from "./store/atomic.js";
 import {
   arraysName,
@@ -68,7 +68,9 @@ export class Archive {
   constructor(options: ArchiveOptions = {}) {
     const threshold = options.arrayThreshold ?? Number.POSITIVE_INFINITY;
     if (typeof threshold !== "number" || Number.isNaN(threshold) || threshold < 0) {
-      throw new ArchiveError(`Archive: arrayThreshold must be a number >= 0, got ${String(threshold)}`);
+      throw new ArchiveError(
+        `Archive: arrayThreshold must be a number >= 0, got ${String(threshold)}`,
+      );
     }
     this.arrayThreshold = threshold;
     this.singleItem = options.singleItem ?? false;
@@ -141,14 +143,18 @@ export class Archive {
     checkSaveName(name);
     const format = options.dataFormat ?? "npy";
     if (!DATA_FORMATS.includes(format)) {
-      throw new ArchiveError(`Archive.save(): dataFormat must be one of ${DATA_FORMATS.join(", ")}, got ${String(format)}`);
+      throw new ArchiveError(
+        `Archive.save(): dataFormat must be one of ${DATA_FORMATS.join(", ")}, got ${String(format)}`,
+      );
     }
     const asPackage = options.package ?? true;
     const force = options.force ?? false;
     const backup = options.backup ?? false;
     await prepareDir(dir);
     const layout = layoutFor(resolve(dir), name, asPackage);
-    const owned = asPackage ? [layout.packageDir!] : moduleLayoutNames(layout).map((n) => join(layout.home, n));
+    const owned = asPackage
+      ? [layout.packageDir!]
+      : moduleLayoutNames(layout).map((n) => join(layout.home, n));
     if (!force) {
       for (const path of owned) {
         if (await exists(path)) {
@@ -163,11 +169,16 @@ export class Archive {
     const dataName = arraysName(layout, format);
     const { text, graph, usesRuntime } = this.render({ location: `./${dataName}`, format });
     const declarations = emitDeclarations(this.rootList(), graph, this.singleItem);
-    const staging = await makeStaging(asPackage ? layout.packageDir! : join(layout.home, layout.entry));
+    const staging = await makeStaging(
+      asPackage ? layout.packageDir! : join(layout.home, layout.entry),
+    );
     try {
       const written: string[] = [];
       if (graph.externals.length > 0) {
-        const arrays = graph.externals.map((e) => ({ name: e.name, array: externalArray(e.node.value) }));
+        const arrays = graph.externals.map((e) => ({
+          name: e.name,
+          array: externalArray(e.node.value),
+        }));
         await writeArrayFiles(join(staging, dataName), format, arrays);
         written.push(dataName);
       }
@@ -214,13 +225,17 @@ export class Archive {
 
 /** `dir` must be a directory (created if missing), never a file. */
 async function prepareDir(dir: string): Promise<void> {
-  if (typeof dir !== "string" || dir === "") throw new ArchiveError("Archive.save(): dir must be a path");
+  if (typeof dir !== "string" || dir === "")
+    throw new ArchiveError("Archive.save(): dir must be a path");
   try {
     const s = await stat(dir);
     if (!s.isDirectory()) {
-      throw new ArchiveError(`Archive.save(): ${dir} exists and is not a directory; choose a directory to save into`, {
-        file: dir,
-      });
+      throw new ArchiveError(
+        `Archive.save(): ${dir} exists and is not a directory; choose a directory to save into`,
+        {
+          file: dir,
+        },
+      );
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
@@ -232,8 +247,9 @@ async function prepareDir(dir: string): Promise<void> {
 function externalArray(value: object): NDArray {
   if (value instanceof NDArray) return value;
   if (value instanceof ArrayBuffer) return new NDArray(new Uint8Array(value), [value.byteLength]);
-  const ta = value as Float64Array;
-  const data = ta instanceof Uint8ClampedArray ? new Uint8Array(ta.buffer, ta.byteOffset, ta.length) : ta;
+  const ta = value as TypedArray;
+  const data =
+    ta instanceof Uint8ClampedArray ? new Uint8Array(ta.buffer, ta.byteOffset, ta.length) : ta;
   return new NDArray(data, [ta.length]);
 }
 

@@ -64,10 +64,16 @@ class TypeWriter {
       }
       case "map": {
         const m = v as unknown as Map<unknown, unknown>;
-        return `Map<${this.union(m.keys(), depth)}, ${this.union(m.values(), depth)}>`.replaceAll("never", "unknown");
+        return `Map<${this.union(m.keys(), depth)}, ${this.union(m.values(), depth)}>`.replaceAll(
+          "never",
+          "unknown",
+        );
       }
       case "set":
-        return `Set<${this.union(v as unknown as Set<unknown>, depth)}>`.replace("never", "unknown");
+        return `Set<${this.union(v as unknown as Set<unknown>, depth)}>`.replace(
+          "never",
+          "unknown",
+        );
       case "date":
         return "Date";
       case "regexp":
@@ -109,7 +115,8 @@ export function emitDeclarations(
 ): string {
   const writer = new TypeWriter(graph);
   const lines = ["// Types of the archive's exports, written by persist-archive."];
-  for (const [name, value] of roots) lines.push(`export declare const ${name}: ${writer.of(value, 0)};`);
+  for (const [name, value] of roots)
+    lines.push(`export declare const ${name}: ${writer.of(value, 0)};`);
   if (singleItem && roots.length === 1) lines.push(`export default ${roots[0]![0]};`);
   return `${lines.join("\n")}\n`;
 }

@@ -16,7 +16,12 @@ export function indentOf(level: number): string {
  * `open a, b close` on one line when short, else one item per line at `level + 1`. `items` were
  * rendered for `level + 1`.
  */
-export function joinList(open: string, items: readonly string[], close: string, level: number): string {
+export function joinList(
+  open: string,
+  items: readonly string[],
+  close: string,
+  level: number,
+): string {
   if (items.length === 0) return open + close;
   let total = open.length + close.length + level * 2;
   let oneLine = true;
@@ -38,7 +43,12 @@ export function joinList(open: string, items: readonly string[], close: string, 
 }
 
 /** Many short items (numbers of a typed array) filled into lines of MAX_LINE characters. */
-export function fillList(open: string, items: readonly string[], close: string, level: number): string {
+export function fillList(
+  open: string,
+  items: readonly string[],
+  close: string,
+  level: number,
+): string {
   let total = open.length + close.length + level * 2;
   for (const item of items) total += item.length + 2;
   if (total <= MAX_LINE) return `${open}${items.join(", ")}${close}`;

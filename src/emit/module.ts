@@ -15,7 +15,13 @@ import { NDArray } from "../runtime/persist-runtime.mjs";
 import type { ImportRef } from "../values/classify.js";
 import { ImportTable, RUNTIME_SPECIFIER } from "./imports.js";
 import { fillList, joinList } from "./layout.js";
-import { bigintLiteral, memberAccess, numberLiteral, propertyKey, stringLiteral } from "./literals.js";
+import {
+  bigintLiteral,
+  memberAccess,
+  numberLiteral,
+  propertyKey,
+  stringLiteral,
+} from "./literals.js";
 import { symbolExpression } from "./symbols.js";
 import { typedArrayItems } from "./typed-arrays.js";
 
@@ -50,12 +56,20 @@ export interface ModuleOptions {
 }
 
 const ERROR_NAMES = new Map<object, string>(
-  [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map(
-    (c) => [c.prototype, c.name],
-  ),
+  [
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+    AggregateError,
+  ].map((c) => [c.prototype, c.name]),
 );
 
-const HEADER = "// persist-archive archive, format 1. A plain ES module: import it, or load() it safely.";
+const HEADER =
+  "// persist-archive archive, format 1. A plain ES module: import it, or load() it safely.";
 
 /** Writes the entry module of an archive. */
 export function emitModule(options: ModuleOptions): string {
@@ -97,7 +111,8 @@ class Emitter {
     this.sharedNames = new Array(graph.nodes.length);
     if (!tree) {
       for (const node of graph.nodes) {
-        if (node.refs > 1 && node.exportName === undefined) this.sharedNames[node.id] = this.sharedName();
+        if (node.refs > 1 && node.exportName === undefined)
+          this.sharedNames[node.id] = this.sharedName();
       }
     }
   }
@@ -131,7 +146,12 @@ class Emitter {
     let loadLine: string | undefined;
     if (externals.length > 0) {
       // Built before the import statements: it adds the runtime's loadArrays import.
-      const names = fillList("[", externals.map((e) => stringLiteral(e.name)), "]", 0);
+      const names = fillList(
+        "[",
+        externals.map((e) => stringLiteral(e.name)),
+        "]",
+        0,
+      );
       const { location, format } = options.arrays;
       loadLine = `const ${this.imports.arraysBinding()} = await ${this.imports.runtime("loadArrays")}(import.meta.url, ${stringLiteral(location)}, ${stringLiteral(format)}, ${names});`;
     }
@@ -240,7 +260,10 @@ class Emitter {
       case "prop":
       case "index": {
         const out = this.value(patch.value, 0);
-        if (out instanceof Blocked) return this.wait(out.on, patch);
+        if (out instanceof Blocked) {
+          this.wait(out.on, patch);
+          return;
+        }
         const target =
           patch.kind === "prop" ? memberAccess(holder, patch.key) : `${holder}[${patch.index}]`;
         this.statements.push(`${target} = ${out};`);
@@ -253,7 +276,8 @@ class Emitter {
           const val = key instanceof Blocked ? key : this.value(v, 0);
           if (key instanceof Blocked || val instanceof Blocked) {
             const on = (key instanceof Blocked ? key : (val as Blocked)).on;
-            return this.wait(on, { ...patch, entries: patch.entries.slice(i) });
+            this.wait(on, { ...patch, entries: patch.entries.slice(i) });
+            return;
           }
           this.statements.push(`${holder}.set(${key}, ${val});`);
         }
@@ -261,7 +285,10 @@ class Emitter {
       case "setRest":
         for (let i = 0; i < patch.items.length; i++) {
           const out = this.value(patch.items[i], 0);
-          if (out instanceof Blocked) return this.wait(out.on, { ...patch, items: patch.items.slice(i) });
+          if (out instanceof Blocked) {
+            this.wait(out.on, { ...patch, items: patch.items.slice(i) });
+            return;
+          }
           this.statements.push(`${holder}.add(${out});`);
         }
         return;
@@ -312,10 +339,12 @@ class Emitter {
       case "regexp": {
         const re = v as unknown as RegExp;
         const text = `new RegExp(${stringLiteral(re.source)}, ${stringLiteral(re.flags)})`;
-        return re.lastIndex === 0 ? text : `Object.assign(${text}, { lastIndex: ${numberLiteral(re.lastIndex)} })`;
+        return re.lastIndex === 0
+          ? text
+          : `Object.assign(${text}, { lastIndex: ${numberLiteral(re.lastIndex)} })`;
       }
       case "error":
-        return this.error(node, v as unknown as Error, level);
+        return this.error(v as unknown as Error, level);
       case "boxed":
         return this.boxed(v);
       case "arraybuffer":
@@ -416,7 +445,7 @@ class Emitter {
     return items.length ? `new Set(${joinList("[", items, "]", level)})` : "new Set()";
   }
 
-  private error(node: GraphNode, e: Error, level: number): Out {
+  private error(e: Error, level: number): Out {
     const ctor = ERROR_NAMES.get(Object.getPrototypeOf(e))!;
     const args: string[] = [];
     if (e instanceof AggregateError) {

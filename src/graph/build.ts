@@ -5,8 +5,14 @@
  * Ids are given in visit order, so the same input always yields the same graph.
  */
 import { UnsupportedValueError } from "../errors.js";
-import { NDArray } from "../runtime/persist-runtime.mjs";
-import { type Classified, classify, type ImportRef, type ObjectKind, symbolName } from "../values/classify.js";
+import type { NDArray } from "../runtime/persist-runtime.mjs";
+import {
+  type Classified,
+  classify,
+  type ImportRef,
+  type ObjectKind,
+  symbolName,
+} from "../values/classify.js";
 import { type Edge, pathOf } from "./path.js";
 
 export interface GraphNode {
@@ -49,9 +55,9 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
   const nodes: GraphNode[] = [];
   const byValue = new Map<object, GraphNode>();
 
-  const fail = (via: Edge, what: string, fix: string): never => {
+  const fail = (via: Edge, what: string, fix: string): UnsupportedValueError => {
     const path = pathOf(via);
-    throw new UnsupportedValueError(`Cannot archive ${path}: it is ${what}. To fix: ${fix}.`, {
+    return new UnsupportedValueError(`Cannot archive ${path}: it is ${what}. To fix: ${fix}.`, {
       valuePath: path,
     });
   };
@@ -61,7 +67,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
     const type = typeof value;
     if (type !== "object" && type !== "function") {
       if (type === "symbol" && symbolName(value as symbol) === undefined) {
-        fail(
+        throw fail(
           via,
           `a symbol that is neither registered nor well-known (${String(value)})`,
           "use Symbol.for(key) so the archive can name it",
@@ -76,7 +82,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
       return;
     }
     const c: Classified = classify(obj);
-    if (c.kind === "unsupported") return fail(via, c.what, c.fix);
+    if (c.kind === "unsupported") throw fail(via, c.what, c.fix);
     const node: GraphNode = {
       id: nodes.length,
       value: obj,
@@ -84,7 +90,8 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
       refs: 1,
       via,
       exportName: undefined,
-      instance: c.kind === "instance" ? { ref: c.ref, factory: c.factory, args: c.args } : undefined,
+      instance:
+        c.kind === "instance" ? { ref: c.ref, factory: c.factory, args: c.args } : undefined,
       importRef: c.kind === "import" ? c.ref : undefined,
       globalPath: c.kind === "global" ? c.path : undefined,
       external: undefined,
@@ -109,7 +116,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
 }
 
 type Visit = (value: unknown, via: Edge) => void;
-type Fail = (via: Edge, what: string, fix: string) => never;
+type Fail = (via: Edge, what: string, fix: string) => UnsupportedValueError;
 
 function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
   const v = node.value as Record<string | symbol, unknown>;
@@ -125,7 +132,7 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
       const symbols = Object.getOwnPropertySymbols(v);
       for (const s of symbols) {
         if (Object.prototype.propertyIsEnumerable.call(v, s)) {
-          fail(
+          throw fail(
             { kind: "key", parent: node, key: String(s) },
             "a property with a symbol key",
             "use a string key (symbol-keyed properties are not archived)",
@@ -146,12 +153,14 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
     }
     case "set": {
       let i = 0;
-      for (const val of v as unknown as Set<unknown>) visit(val, { kind: "setItem", parent: node, index: i++ });
+      for (const val of v as unknown as Set<unknown>)
+        visit(val, { kind: "setItem", parent: node, index: i++ });
       return;
     }
     case "error": {
       if (Object.hasOwn(v, "cause")) visit(v.cause, { kind: "key", parent: node, key: "cause" });
-      if (v instanceof AggregateError) visit(v.errors, { kind: "key", parent: node, key: "errors" });
+      if (v instanceof AggregateError)
+        visit(v.errors, { kind: "key", parent: node, key: "errors" });
       for (const key of Object.keys(v)) visit(v[key], { kind: "key", parent: node, key });
       return;
     }
@@ -220,7 +229,8 @@ function assignExternals(
     if (arraySize(node) > threshold) {
       node.external = `array_${out.length}`;
       out.push({ name: node.external, node });
-      if (node.kind === "ndarray") byValue.get((node.value as NDArray).data)!.external = node.external;
+      if (node.kind === "ndarray")
+        byValue.get((node.value as NDArray).data)!.external = node.external;
     }
   }
   return out;

@@ -6,8 +6,8 @@
  * the entry module when the archive needs it.
  */
 import { join } from "node:path";
-import { InvalidNameError } from "../errors.js";
 import { RUNTIME_SPECIFIER } from "../emit/imports.js";
+import { InvalidNameError } from "../errors.js";
 
 export type DataFormat = "npy" | "npz" | "hdf5";
 
@@ -34,7 +34,12 @@ export interface Layout {
 const FILE_NAME = /^[A-Za-z0-9_$][A-Za-z0-9_$.-]*$/;
 
 export function checkSaveName(name: unknown): asserts name is string {
-  if (typeof name !== "string" || !FILE_NAME.test(name) || name.includes("..") || name.length > 200) {
+  if (
+    typeof name !== "string" ||
+    !FILE_NAME.test(name) ||
+    name.includes("..") ||
+    name.length > 200
+  ) {
     throw new InvalidNameError(
       `save(): ${JSON.stringify(name)} cannot name an archive; use letters, digits, "_", "-" and "." (not starting with "." and without "/" or "..")`,
     );
@@ -44,7 +49,13 @@ export function checkSaveName(name: unknown): asserts name is string {
 export function layoutFor(dir: string, name: string, asPackage: boolean): Layout {
   if (asPackage) {
     const home = join(dir, name);
-    return { home, entry: "index.mjs", declarations: "index.d.ts", arraysBase: "_arrays", packageDir: home };
+    return {
+      home,
+      entry: "index.mjs",
+      declarations: "index.d.ts",
+      arraysBase: "_arrays",
+      packageDir: home,
+    };
   }
   return {
     home: dir,

@@ -20,7 +20,10 @@ export async function exists(path: string): Promise<boolean> {
 
 /** A fresh hidden folder beside `target` to write into. */
 export async function makeStaging(target: string): Promise<string> {
-  const path = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const path = join(
+    dirname(target),
+    `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+  );
   await mkdir(path);
   return path;
 }
@@ -35,7 +38,11 @@ async function moveReplacing(from: string, to: string): Promise<void> {
  * Replaces the directory `target` by `staging` (package layout). The old one becomes
  * `target.bak` with `backup`, else it is deleted after the swap.
  */
-export async function publishDirectory(staging: string, target: string, backup: boolean): Promise<void> {
+export async function publishDirectory(
+  staging: string,
+  target: string,
+  backup: boolean,
+): Promise<void> {
   const aside = backup ? `${target}.bak` : `${staging}.old`;
   const hadOld = await exists(target);
   if (hadOld) await moveReplacing(target, aside);
@@ -78,7 +85,8 @@ export async function publishFiles(
       placed.push(name);
     }
   } catch (err) {
-    for (const name of placed.reverse()) await rm(join(home, name), { recursive: true, force: true });
+    for (const name of placed.reverse())
+      await rm(join(home, name), { recursive: true, force: true });
     for (const [from, to] of movedAside.reverse()) await rename(to, from);
     throw err;
   }

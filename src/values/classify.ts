@@ -55,9 +55,16 @@ const TYPED_ARRAY_PROTOS = new Set<object>(
 );
 
 const ERROR_PROTOS = new Set<object>(
-  [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map(
-    (c) => c.prototype,
-  ),
+  [
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+    AggregateError,
+  ].map((c) => c.prototype),
 );
 
 const BOXED_PROTOS = new Set<object>([
@@ -69,7 +76,7 @@ const BOXED_PROTOS = new Set<object>([
 ]);
 
 const FIX_CLASS =
-  "give the class `static [persist.module] = \"<import specifier>\"` and a `[persist.rep]()` method returning its constructor arguments, or call register(Cls, { module, args })";
+  'give the class `static [persist.module] = "<import specifier>"` and a `[persist.rep]()` method returning its constructor arguments, or call register(Cls, { module, args })';
 
 function moduleOf(fn: Function): string | undefined {
   const m = (fn as unknown as Record<symbol, unknown>)[persist.module];
@@ -78,7 +85,9 @@ function moduleOf(fn: Function): string | undefined {
 
 function describe(value: object): string {
   const ctor = (value as { constructor?: unknown }).constructor;
-  return typeof ctor === "function" && ctor.name ? `a ${ctor.name}` : "an object with a custom prototype";
+  return typeof ctor === "function" && ctor.name
+    ? `a ${ctor.name}`
+    : "an object with a custom prototype";
 }
 
 function classifyFunction(fn: Function): Classified {
@@ -127,7 +136,12 @@ function classifyInstance(value: object, reg: Registration | undefined): Classif
   }
   const out = rep.call(value) as unknown;
   if (Array.isArray(out)) {
-    return { kind: "instance", ref: { module, exportName: ctor.name }, factory: undefined, args: out };
+    return {
+      kind: "instance",
+      ref: { module, exportName: ctor.name },
+      factory: undefined,
+      args: out,
+    };
   }
   if (out && typeof out === "object" && Array.isArray((out as { args?: unknown }).args)) {
     const { args, factory } = out as { args: unknown[]; factory?: unknown };
@@ -191,7 +205,9 @@ export function classify(value: object): Classified {
 }
 
 /** How the archive can name a symbol: registered (`Symbol.for(key)`) or well-known (`Symbol.iterator`). */
-export function symbolName(sym: symbol): { registered: string } | { wellKnown: string } | undefined {
+export function symbolName(
+  sym: symbol,
+): { registered: string } | { wellKnown: string } | undefined {
   const key = Symbol.keyFor(sym);
   if (key !== undefined) return { registered: key };
   const name = WELL_KNOWN.get(sym);

@@ -8,21 +8,74 @@
 const EXCLUDED = new Set(["Function", "eval", "globalThis", "WebAssembly", "process", "require"]);
 
 // Namespaces whose function members are looked up too (one level deep).
-const NAMESPACES = ["Math", "JSON", "Reflect", "Atomics", "Number", "Object", "Array", "String",
-  "Symbol", "Date", "Promise", "BigInt", "ArrayBuffer", "Intl", "Proxy"];
+const NAMESPACES = [
+  "Math",
+  "JSON",
+  "Reflect",
+  "Atomics",
+  "Number",
+  "Object",
+  "Array",
+  "String",
+  "Symbol",
+  "Date",
+  "Promise",
+  "BigInt",
+  "ArrayBuffer",
+  "Intl",
+  "Proxy",
+];
 
 let table: Map<Function, string> | undefined;
 
 function builtinGlobalNames(): string[] {
   // ECMAScript built-ins only: the standard globals present in every realm we run in.
   return [
-    "Array", "ArrayBuffer", "BigInt", "BigInt64Array", "BigUint64Array", "Boolean", "DataView",
-    "Date", "Error", "EvalError", "Float32Array", "Float64Array", "Int16Array", "Int32Array",
-    "Int8Array", "Map", "Number", "Object", "Promise", "RangeError", "ReferenceError", "RegExp",
-    "Set", "String", "Symbol", "SyntaxError", "TypeError", "URIError", "Uint16Array", "Uint32Array",
-    "Uint8Array", "Uint8ClampedArray", "WeakMap", "WeakSet", "AggregateError", "decodeURI",
-    "decodeURIComponent", "encodeURI", "encodeURIComponent", "isFinite", "isNaN", "parseFloat",
-    "parseInt", "escape", "unescape",
+    "Array",
+    "ArrayBuffer",
+    "BigInt",
+    "BigInt64Array",
+    "BigUint64Array",
+    "Boolean",
+    "DataView",
+    "Date",
+    "Error",
+    "EvalError",
+    "Float32Array",
+    "Float64Array",
+    "Int16Array",
+    "Int32Array",
+    "Int8Array",
+    "Map",
+    "Number",
+    "Object",
+    "Promise",
+    "RangeError",
+    "ReferenceError",
+    "RegExp",
+    "Set",
+    "String",
+    "Symbol",
+    "SyntaxError",
+    "TypeError",
+    "URIError",
+    "Uint16Array",
+    "Uint32Array",
+    "Uint8Array",
+    "Uint8ClampedArray",
+    "WeakMap",
+    "WeakSet",
+    "AggregateError",
+    "decodeURI",
+    "decodeURIComponent",
+    "encodeURI",
+    "encodeURIComponent",
+    "isFinite",
+    "isNaN",
+    "parseFloat",
+    "parseInt",
+    "escape",
+    "unescape",
   ];
 }
 
