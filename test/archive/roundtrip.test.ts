@@ -96,7 +96,7 @@ test("Map, Set, Date (valid and invalid), RegExp with flags and lastIndex", asyn
     re,
     plain: /x/,
     dflag: /(?<y>\d+)/d,
-    vflag: /[\p{L}--[a-z]]/v,
+    vflag: new RegExp("[\\p{L}--[a-z]]", ["v"].join("")), // literal /v needs an ES2024 target
   });
 });
 
