@@ -1,42 +1,54 @@
 /**
  * How a DataSet turns values into files and back. The one place that connects the DataSet to the
- * Archive (saving items), the emitter (info expressions) and the safe loader (reading both).
- *
- * TEMPORARY: until Archive / emitExpression / load land on main, plain JSON data stands in.
+ * Archive (saving items), the emitter (info expressions) and the loader (reading both back).
  */
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { UnsupportedValueError } from "../errors.js";
-import { writeFileAtomic } from "../store/atomic.js";
+import { pathToFileURL } from "node:url";
+import { Archive } from "../archive.js";
+import { emitValueExpression } from "../emit/expression.js";
 
 export interface ItemOptions {
   arrayThreshold: number;
   dataFormat: "npy" | "npz" | "hdf5" | undefined;
 }
 
-/** The info value as a one-line, self-contained archive-language expression. */
+/**
+ * The info value as a one-line, self-contained archive-language expression (an index line must be
+ * one line, so a reader can tell a complete record from a torn one). The emitter breaks long
+ * literals over lines; those line breaks are only whitespace between tokens (string literals
+ * escape every line terminator, and the language has no comments inside expressions, templates
+ * or regex literals), so joining the lines keeps the meaning.
+ */
 export function infoExpression(info: unknown, name: string): string {
-  const text = JSON.stringify(info);
-  if (text === undefined) throw new UnsupportedValueError(`info of ${name} cannot be archived`);
-  return text;
+  return emitValueExpression(info, `${name}.info`).replace(/\r?\n[ \t]*/g, " ");
 }
 
-/** Evaluate (safely) an info expression read from `file`. */
-export function interpretExpression(expr: string, _file: string): unknown {
-  return JSON.parse(expr);
+let generation = 0;
+
+/** The value of an info expression read from `file`. TEMPORARY: native import until load() lands. */
+export async function interpretExpression(expr: string, _file: string): Promise<unknown> {
+  const source = `export default ${expr};`;
+  const mod = await import(`data:text/javascript;charset=utf-8,${encodeURIComponent(source)}`);
+  return mod.default;
 }
 
-/** Write item `name` into `dir` as `<name>.mjs` (+ data files); the module is renamed into place. */
-export async function saveItem(dir: string, name: string, value: unknown, _o: ItemOptions) {
-  const text = JSON.stringify(value);
-  if (text === undefined) throw new UnsupportedValueError(`item ${name} cannot be archived`);
-  await writeFileAtomic(join(dir, `${name}.mjs`), `export default ${text};\n`);
+/**
+ * Write item `name` into `dir` as a single-item module archive: `<name>.mjs` (`export default`),
+ * `<name>.d.mts`, and external arrays in `<name>_arrays…`. Archive.save renders (and so rejects an
+ * unarchivable value) before writing anything, writes to a staging folder and renames the entry
+ * module into place last.
+ */
+export async function saveItem(dir: string, name: string, value: unknown, options: ItemOptions) {
+  const archive = new Archive({ singleItem: true, arrayThreshold: options.arrayThreshold });
+  archive.insert({ [name]: value });
+  await archive.save(dir, { name, package: false, dataFormat: options.dataFormat, force: true });
 }
 
-/** Load the item module at `file` (safely, fresh from disk). */
+/** Load the item module at `file`, fresh from disk. TEMPORARY: native import until load() lands. */
 export async function loadItem(file: string): Promise<unknown> {
-  const text = await readFile(file, "utf8");
-  return JSON.parse(text.slice("export default ".length, text.lastIndexOf(";")));
+  const mod = await import(`${pathToFileURL(file).href}?generation=${generation++}`);
+  return mod.default;
 }
 
 /** Every file an item may have, relative to the DataSet directory. */
@@ -50,7 +62,7 @@ export function itemFiles(name: string): string[] {
   ];
 }
 
-/** Remove item `name`'s files (after its index line is gone). */
+/** Remove item `name`'s files (after its index line is gone): the module first, then its data. */
 export async function removeItem(dir: string, name: string): Promise<void> {
   for (const file of itemFiles(name)) await rm(join(dir, file), { recursive: true, force: true });
 }

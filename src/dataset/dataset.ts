@@ -13,6 +13,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ArchiveError, NotFoundError, ReadOnlyError } from "../errors.js";
 import { type LockOptions, withFileLock } from "../store/lock.js";
 import {
@@ -93,14 +94,18 @@ export class DataSet {
 
   /** Load item `name` now, fresh from disk (safely: nothing in the file is executed). */
   async get(name: string): Promise<unknown> {
-    await this.fresh();
-    this.mustExist(name);
-    try {
-      return await loadItem(join(this.path, `${name}.mjs`));
-    } catch (err) {
-      // Deleted by another process between our index read and the load.
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw this.notFound(name);
-      throw err;
+    for (let attempt = 0; ; attempt++) {
+      await this.fresh();
+      this.mustExist(name);
+      try {
+        return await loadItem(join(this.path, `${name}.mjs`));
+      } catch (err) {
+        if (!isMissingFile(err)) throw err;
+        // Another process is deleting or replacing it right now: a replacement moves the old
+        // files aside for a moment. Look again; a deleted item is then no longer listed.
+        if (attempt >= 20) throw err;
+        await sleep(5 * (attempt + 1));
+      }
     }
   }
 
@@ -256,4 +261,9 @@ async function openOrCreate(dir: string, mode: "r" | "w"): Promise<void> {
       "Choose a new or empty directory for a DataSet.",
     { file: dir },
   );
+}
+
+function isMissingFile(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ERR_MODULE_NOT_FOUND";
 }

@@ -15,7 +15,9 @@ const RESERVED = new Set(
 /** File names the DataSet itself uses (compared case-insensitively: macOS/Windows file systems). */
 const RESERVED_FILES = new Set(["index", "package", "node_modules"]);
 
-const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
+// ASCII only: the name is also a file name (Archive.save accepts ASCII names only, and file systems
+// normalize Unicode differently).
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** Throws InvalidNameError unless `name` can name a DataSet item. */
 export function checkItemName(name: unknown, dataset: string): asserts name is string {
@@ -34,7 +36,7 @@ function problemWith(name: unknown): string | undefined {
   if (name.includes("/") || name.includes("\\") || name.includes("..") || name.includes("\0")) {
     return "it contains a path separator, '..' or NUL";
   }
-  if (!IDENTIFIER.test(name)) return "it is not a JavaScript identifier";
+  if (!IDENTIFIER.test(name)) return "it is not an ASCII JavaScript identifier";
   if (name.startsWith("_")) return 'names starting with "_" are reserved for archive internals';
   if (RESERVED.has(name)) return "it is a reserved word";
   if (RESERVED_FILES.has(name.toLowerCase())) return "that file name is used by the DataSet itself";

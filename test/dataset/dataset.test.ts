@@ -121,6 +121,7 @@ test("invalid item names are InvalidNameError with nothing written", async () =>
     " a",
     "a.b",
     "a\\b",
+    "ünïcödé",
     7 as unknown as string,
   ];
   for (const name of bad) {
@@ -132,8 +133,8 @@ test("invalid item names are InvalidNameError with nothing written", async () =>
   );
   assert.deepEqual(snapshot(path), before);
   await ds.set("ok_name$", 1);
-  await ds.set("ünïcödé", 2);
-  assert.deepEqual(await ds.keys(), ["ok_name$", "ünïcödé"]);
+  await ds.set("$A9", 2);
+  assert.deepEqual(await ds.keys(), ["ok_name$", "$A9"]);
 });
 
 test("set / get / info / setInfo / has / delete", async () => {
