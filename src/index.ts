@@ -11,6 +11,7 @@ export { npy } from "./arrays/npy.js";
 export { DataSet, type DataSetOpenOptions } from "./dataset/dataset.js";
 export { emitValueExpression } from "./emit/expression.js";
 export * from "./errors.js";
+export { type LoadOptions, load } from "./load/index.js";
 export type { TypedArray } from "./runtime/persist-runtime.mjs";
 export { NDArray } from "./runtime/persist-runtime.mjs";
 export { Archivable } from "./values/archivable.js";
