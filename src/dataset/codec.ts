@@ -4,9 +4,9 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { Archive } from "../archive.js";
 import { emitValueExpression } from "../emit/expression.js";
+import { interpretSource, load } from "../load/index.js";
 
 export interface ItemOptions {
   arrayThreshold: number;
@@ -24,13 +24,13 @@ export function infoExpression(info: unknown, name: string): string {
   return emitValueExpression(info, `${name}.info`).replace(/\r?\n[ \t]*/g, " ");
 }
 
-let generation = 0;
-
-/** The value of an info expression read from `file`. TEMPORARY: native import until load() lands. */
-export async function interpretExpression(expr: string, _file: string): Promise<unknown> {
-  const source = `export default ${expr};`;
-  const mod = await import(`data:text/javascript;charset=utf-8,${encodeURIComponent(source)}`);
-  return mod.default;
+/**
+ * The value of an info expression read from `file`, interpreted safely (nothing is executed):
+ * the expression is wrapped in a one-statement module of the archive language.
+ */
+export async function interpretExpression(expr: string, file: string): Promise<unknown> {
+  const exports = await interpretSource(`export const info = ${expr};\n`, { file });
+  return exports.info;
 }
 
 /**
@@ -45,10 +45,9 @@ export async function saveItem(dir: string, name: string, value: unknown, option
   await archive.save(dir, { name, package: false, dataFormat: options.dataFormat, force: true });
 }
 
-/** Load the item module at `file`, fresh from disk. TEMPORARY: native import until load() lands. */
+/** Load the item module at `file` safely, fresh from disk: its default export. */
 export async function loadItem(file: string): Promise<unknown> {
-  const mod = await import(`${pathToFileURL(file).href}?generation=${generation++}`);
-  return mod.default;
+  return (await load(file)).default;
 }
 
 /** Every file an item may have, relative to the DataSet directory. */

@@ -263,7 +263,10 @@ async function openOrCreate(dir: string, mode: "r" | "w"): Promise<void> {
   );
 }
 
+/** True when `err` (or an error it wraps) says a file does not exist. */
 function isMissingFile(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ENOENT" || code === "ERR_MODULE_NOT_FOUND";
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return true;
+  }
+  return false;
 }
