@@ -26,15 +26,38 @@ async function timeInserts(ds: DataSet, count: number, value: (i: number) => unk
   return (now() - start) / count;
 }
 
-/** Per-insert ms for items 1–100 and for items N+1..N+100 of the same DataSet. */
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * Median ms per insert for items 1–100 (a fresh DataSet) and for items n+1..n+100 (a DataSet
+ * already holding n items). The two are measured interleaved, 10 inserts at a time, so that load
+ * from other processes on the machine affects both alike.
+ */
 async function insertScaling(dir: string, n: number) {
-  const ds = await DataSet.open(join(dir, "scaling"), { mode: "w" });
+  const big = await DataSet.open(join(dir, "scaling"), { mode: "w" });
   const small = (i: number) => ({ i, label: `item ${i}` });
-  const first = await timeInserts(ds, 100, small);
-  for (let i = 100; i < n; i++) await ds.insert(small(i), { info: { i } });
-  const later = await timeInserts(ds, 100, small);
-  await ds.close();
-  return { first, later };
+  for (let i = 0; i < n; i++) await big.insert(small(i), { info: { i } });
+  const fresh = await DataSet.open(join(dir, "baseline"), { mode: "w" });
+  const first: number[] = [];
+  const later: number[] = [];
+  for (let round = 0; round < 10; round++) {
+    for (const [ds, samples] of [
+      [fresh, first],
+      [big, later],
+    ] as const) {
+      for (let i = 0; i < 10; i++) {
+        const start = now();
+        await ds.insert(small(i), { info: { i } });
+        samples.push(now() - start);
+      }
+    }
+  }
+  await big.close();
+  await fresh.close();
+  return { first: median(first), later: median(later) };
 }
 
 async function arrayInserts(dir: string, count: number) {
@@ -99,9 +122,9 @@ export async function run(): Promise<void> {
     const four = await throughput(dir, 4, each);
     const arrays1000 = (arraySeconds * 1000) / arrays;
     const rows: [string, string, string, string][] = [
-      ["insert, items 1–100 (ms/insert)", scaling.first.toFixed(2), "baseline", ""],
+      ["insert, items 1–100 (median ms/insert)", scaling.first.toFixed(2), "baseline", ""],
       [
-        `insert, items ${n + 1}–${n + 100} (ms/insert)`,
+        `insert, items ${n + 1}–${n + 100} (median ms/insert)`,
         scaling.later.toFixed(2),
         scaling.first.toFixed(2),
         `${(scaling.later / scaling.first).toFixed(2)}x (target <= 1.5)`,

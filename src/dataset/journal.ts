@@ -29,6 +29,7 @@ export const INDEX_HEADER =
 const DECLARATION = "export const info = {};";
 const SET_RECORD = /^info\[("(?:[^"\\]|\\.)*")\] = (.+);$/;
 const DELETE_RECORD = /^delete info\[("(?:[^"\\]|\\.)*")\];$/;
+const ITEM_NAME = /^[A-Za-z$][A-Za-z0-9_$]*$/;
 /** Splits a name into a prefix and a trailing integer, to find the next free `prefix + n`. */
 const NUMBERED = /^(.*?)(0|[1-9][0-9]*)$/;
 
@@ -194,6 +195,9 @@ export class IndexJournal {
 
   private name(literal: string): string {
     const name = JSON.parse(literal) as string;
+    // Only item names (which never include "__proto__" or other special keys) may appear, so
+    // native import and this reader build the same object.
+    if (!ITEM_NAME.test(name)) throw this.formatError(`${literal} is not an item name`);
     const numbered = NUMBERED.exec(name);
     if (numbered) {
       const prefix = numbered[1]!;

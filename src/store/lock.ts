@@ -160,16 +160,18 @@ async function startHolding(path: string, owner: Owner, heartbeatMs: number): Pr
   };
 }
 
-const heldInContext = new AsyncLocalStorage<ReadonlySet<string>>();
+/** Locks held by the current async context; `active` turns false when the holding ends. */
+const heldInContext = new AsyncLocalStorage<ReadonlyMap<string, { active: boolean }>>();
 
-/** True when the current async context already holds the lock at `path` (via withFileLock). */
+/** True when the current async context holds the lock at `path` (inside withFileLock's fn). */
 export function holdsLock(path: string): boolean {
-  return heldInContext.getStore()?.has(resolve(path)) ?? false;
+  return heldInContext.getStore()?.get(resolve(path))?.active ?? false;
 }
 
 /**
  * Run `fn` holding the lock at `path`, then release it (also on error). Re-entrant: a call made
- * inside `fn` for the same path runs immediately under the lock already held.
+ * inside `fn` for the same path runs immediately under the lock already held. (A call started
+ * inside `fn` but still running after `fn` settled takes the lock anew: the holding has ended.)
  */
 export async function withFileLock<T>(
   path: string,
@@ -178,11 +180,13 @@ export async function withFileLock<T>(
 ): Promise<T> {
   const key = resolve(path);
   const held = heldInContext.getStore();
-  if (held?.has(key)) return fn();
+  if (held?.get(key)?.active) return fn();
   const lock = await acquireLock(key, options);
+  const holding = { active: true };
   try {
-    return await heldInContext.run(new Set([...(held ?? []), key]), fn);
+    return await heldInContext.run(new Map([...(held ?? []), [key, holding]]), fn);
   } finally {
+    holding.active = false;
     await lock.release();
   }
 }

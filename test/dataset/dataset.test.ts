@@ -347,3 +347,14 @@ for (const dataFormat of ["npy", "npz", "hdf5"] as const) {
     assert.deepEqual(JSON.parse(out.toString()), { n: "10", len: 1000, last: 333, b: null });
   });
 }
+
+test("an index line naming something that is not an item (e.g. __proto__) is a FormatError", async () => {
+  const { path, ds } = await newDataSet();
+  await ds.set("constructor", 1, { info: "fine" });
+  appendFileSync(join(path, "index.mjs"), 'info["__proto__"] = { polluted: true };\n');
+  await assert.rejects(DataSet.open(path), (err: unknown) => {
+    assert.ok(err instanceof FormatError);
+    assert.equal(err.line, 5);
+    return true;
+  });
+});

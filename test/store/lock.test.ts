@@ -157,3 +157,17 @@ test("an unreadable lock file on this host is only taken over once older than st
   await held.release();
   assert.equal(existsSync(lock), false);
 });
+
+test("an operation started inside withFileLock but running after it ended takes the lock anew", async () => {
+  const dir = await tempDir();
+  const lock = join(dir, ".lock");
+  let late: Promise<boolean> | undefined;
+  await withFileLock(lock, {}, async () => {
+    late = (async () => {
+      await sleep(50);
+      return withFileLock(lock, {}, async () => holdsLock(lock) && existsSync(lock));
+    })();
+  });
+  assert.equal(await late, true, "it held a real lock file, not the ended holding");
+  assert.equal(existsSync(lock), false);
+});
