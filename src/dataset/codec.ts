@@ -2,11 +2,13 @@
  * How a DataSet turns values into files and back. The one place that connects the DataSet to the
  * Archive (saving items), the emitter (info expressions) and the loader (reading both back).
  */
-import { rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Archive } from "../archive.js";
 import { emitValueExpression } from "../emit/expression.js";
 import { interpretSource, load } from "../load/index.js";
+import { fsyncDir } from "../store/atomic.js";
 
 export interface ItemOptions {
   arrayThreshold: number;
@@ -35,14 +37,48 @@ export async function interpretExpression(expr: string, file: string): Promise<u
 
 /**
  * Write item `name` into `dir` as a single-item module archive: `<name>.mjs` (`export default`),
- * `<name>.d.mts`, and external arrays in `<name>_arrays…`. Archive.save renders (and so rejects an
- * unarchivable value) before writing anything, writes to a staging folder and renames the entry
- * module into place last.
+ * `<name>.d.mts`, and external arrays beside it. Archive.save renders (and so rejects an
+ * unarchivable value) before writing anything, and renames the entry module into place last.
+ *
+ * A new item is saved under its own name (`<name>_arrays…`). Replacing an existing item must never
+ * leave a module without its data, even if killed midway, and Archive.save's replace moves the old
+ * files aside before moving the new ones in. So a replacement is saved under a fresh version name
+ * (`<name>.v<hex>.mjs` reading `./<name>.v<hex>_arrays`), then its module is renamed over
+ * `<name>.mjs` (atomic), and only then is the old version's data removed. At every instant
+ * `<name>.mjs` is a complete module whose data exists.
  */
-export async function saveItem(dir: string, name: string, value: unknown, options: ItemOptions) {
+export async function saveItem(
+  dir: string,
+  name: string,
+  value: unknown,
+  options: ItemOptions & { replacing: boolean },
+): Promise<void> {
   const archive = new Archive({ singleItem: true, arrayThreshold: options.arrayThreshold });
   archive.insert({ [name]: value });
-  await archive.save(dir, { name, package: false, dataFormat: options.dataFormat, force: true });
+  const save = (saveName: string) =>
+    archive.save(dir, {
+      name: saveName,
+      package: false,
+      dataFormat: options.dataFormat,
+      force: true,
+    });
+  if (!options.replacing) {
+    await save(name);
+    return;
+  }
+  const version = `${name}.v${randomBytes(4).toString("hex")}`;
+  await save(version);
+  const oldData = await dataLocationOf(dir, name);
+  try {
+    await rename(join(dir, `${version}.d.mts`), join(dir, `${name}.d.mts`));
+    await rename(join(dir, `${version}.mjs`), join(dir, `${name}.mjs`));
+  } catch (err) {
+    await removeFiles(dir, itemFiles(version));
+    throw err;
+  }
+  await fsyncDir(dir);
+  const newData = await dataLocationOf(dir, name);
+  if (oldData !== undefined && oldData !== newData) await removeFiles(dir, [oldData]);
 }
 
 /** Load the item module at `file` safely, fresh from disk: its default export. */
@@ -50,7 +86,22 @@ export async function loadItem(file: string): Promise<unknown> {
   return (await load(file)).default;
 }
 
-/** Every file an item may have, relative to the DataSet directory. */
+const DATA_LOCATION = /_loadArrays\(import\.meta\.url, "\.\/([A-Za-z0-9_$][A-Za-z0-9_$.-]*)"/;
+
+/** The data file or folder (in `dir`) that item `name`'s module reads, if any. */
+async function dataLocationOf(dir: string, name: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, `${name}.mjs`), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const location = DATA_LOCATION.exec(text)?.[1];
+  return location === undefined || location.includes("..") ? undefined : location;
+}
+
+/** Every file an item saved under `name` may have, relative to the DataSet directory. */
 export function itemFiles(name: string): string[] {
   return [
     `${name}.mjs`,
@@ -63,5 +114,10 @@ export function itemFiles(name: string): string[] {
 
 /** Remove item `name`'s files (after its index line is gone): the module first, then its data. */
 export async function removeItem(dir: string, name: string): Promise<void> {
-  for (const file of itemFiles(name)) await rm(join(dir, file), { recursive: true, force: true });
+  const data = await dataLocationOf(dir, name);
+  await removeFiles(dir, [...itemFiles(name), ...(data === undefined ? [] : [data])]);
+}
+
+async function removeFiles(dir: string, names: readonly string[]): Promise<void> {
+  for (const file of names) await rm(join(dir, file), { recursive: true, force: true });
 }

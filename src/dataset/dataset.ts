@@ -94,17 +94,20 @@ export class DataSet {
 
   /** Load item `name` now, fresh from disk (safely: nothing in the file is executed). */
   async get(name: string): Promise<unknown> {
+    const file = join(this.path, `${name}.mjs`);
     for (let attempt = 0; ; attempt++) {
       await this.fresh();
       this.mustExist(name);
+      const before = await fileIdentity(file);
       try {
-        return await loadItem(join(this.path, `${name}.mjs`));
+        return await loadItem(file);
       } catch (err) {
-        if (!isMissingFile(err)) throw err;
-        // Another process is deleting or replacing it right now: a replacement moves the old
-        // files aside for a moment. Look again; a deleted item is then no longer listed.
-        if (attempt >= 20) throw err;
-        await sleep(5 * (attempt + 1));
+        // Another process replaced or deleted the item while we read it (its module file is a
+        // different one now, so the data we looked for belonged to the old version): look again.
+        // A deleted item is then no longer listed.
+        const changed = before === undefined || before !== (await fileIdentity(file));
+        if (!(changed || isMissingFile(err)) || attempt >= 20) throw err;
+        await sleep(2 * (attempt + 1));
       }
     }
   }
@@ -125,7 +128,7 @@ export class DataSet {
     checkItemName(name, this.path);
     const expr = options.info === undefined ? undefined : infoExpression(options.info, name);
     await this.locked(async () => {
-      await saveItem(this.path, name, value, this.item);
+      await saveItem(this.path, name, value, { ...this.item, replacing: this.journal.has(name) });
       if (expr !== undefined || !this.journal.has(name)) {
         await this.journal.append([setRecord(name, expr ?? "null")]);
       }
@@ -138,7 +141,7 @@ export class DataSet {
     return this.locked(async () => {
       const name = this.journal.nextName(this.namePrefix);
       const expr = options.info === undefined ? "null" : infoExpression(options.info, name);
-      await saveItem(this.path, name, value, this.item);
+      await saveItem(this.path, name, value, { ...this.item, replacing: false });
       await this.journal.append([setRecord(name, expr)]);
       return name;
     });
@@ -269,4 +272,14 @@ function isMissingFile(err: unknown): boolean {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return true;
   }
   return false;
+}
+
+/** Inode and change time of `file`, to tell whether it was replaced; undefined when missing. */
+async function fileIdentity(file: string): Promise<string | undefined> {
+  try {
+    const info = await stat(file, { bigint: true });
+    return `${info.dev}:${info.ino}:${info.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
 }

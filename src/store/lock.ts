@@ -64,14 +64,17 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const owner = newOwner();
   let delay = 1;
   for (;;) {
-    try {
-      await createOwnerFile(path, owner);
-      return await startHolding(path, owner, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
-    } catch (err) {
-      if (!isEexist(err)) throw err;
-    }
+    // Look before trying: a failed attempt costs a temp file, a link and a removal.
     const found = await readOwnerFile(path);
-    if (found === null) continue; // released between our attempt and the read: try again now
+    if (found === null) {
+      try {
+        await createOwnerFile(path, owner);
+        return await startHolding(path, owner, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+      } catch (err) {
+        if (!isEexist(err)) throw err;
+        continue; // someone else was faster: look at their lock
+      }
+    }
     if (isOwnerDead(found, staleMs)) {
       await takeOver(path, holdingId(found), staleMs);
       continue;

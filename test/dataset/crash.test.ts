@@ -73,3 +73,34 @@ test(`${ROUNDS} rounds of SIGKILL during concurrent inserts leave a complete, im
   }
   assert.ok(promised.size > ROUNDS * 2, `inserts happened (${promised.size})`);
 });
+
+test("replacing an item with external arrays: concurrent readers and SIGKILL never see it broken", async () => {
+  const ds = join(await tempDir(), "ds");
+  const reader = await DataSet.open(ds, { mode: "w", arrayThreshold: 10 });
+  await reader.set("shared", { i: 0, data: new Float64Array(50).fill(0) }, { info: { i: 0 } });
+  let lastReturned = 0;
+  for (let round = 0; round < 6; round++) {
+    const child = startChild(WRITER, [ds, "replace", "shared"]);
+    await child.waitFor(/^OK /);
+    const until = Date.now() + 100 + Math.random() * 150;
+    let reads = 0;
+    while (Date.now() < until) {
+      // a reader racing the replacements: always a complete value whose data matches it
+      const value = (await reader.get("shared")) as { i: number; data: Float64Array };
+      assert.ok(
+        value.data.every((x) => x === value.i),
+        `round ${round}: data of version ${value.i}`,
+      );
+      reads++;
+    }
+    child.proc.kill("SIGKILL");
+    await child.exited;
+    const returned = child.lines.filter((l) => l.startsWith("OK ")).map((l) => Number(l.slice(3)));
+    if (returned.length > 0) lastReturned = Math.max(...returned);
+    const value = (await reader.get("shared")) as { i: number; data: Float64Array };
+    assert.ok(value.data.every((x) => x === value.i) && value.data.length === 50);
+    assert.ok(value.i >= (returned.length > 0 ? lastReturned : 0), "no returned set is lost");
+    assert.ok(reads > 0);
+  }
+  assert.deepEqual(await reader.keys(), ["shared"]);
+});

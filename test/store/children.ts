@@ -1,9 +1,15 @@
 /** Real child processes for concurrency and crash tests: spawn a TypeScript fixture through tsx. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+// Children still running when a test file ends (a failed assertion skipped the kill) are killed,
+// so that a failing test cannot hang the run.
+const running = new Set<ChildProcess>();
+let cleanupRegistered = false;
 
 export interface Child {
   proc: ChildProcess;
@@ -22,6 +28,14 @@ export function startChild(fixture: string, args: string[]): Child {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(proc);
+  proc.once("exit", () => running.delete(proc));
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    after(() => {
+      for (const child of running) child.kill("SIGKILL");
+    });
+  }
   const lines: string[] = [];
   let partial = "";
   let err = "";
