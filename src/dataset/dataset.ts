@@ -31,6 +31,7 @@ import {
   LOCK_FILE,
   MARKER_FILE,
   readMarker,
+  removeCrashLeftovers,
 } from "./layout.js";
 import { checkItemName } from "./names.js";
 
@@ -69,6 +70,8 @@ export class DataSet {
     const namePrefix = options.namePrefix ?? "x_";
     checkItemName(`${namePrefix}0`, dir);
     await openOrCreate(dir, mode);
+    // O(items) like reading the index at open; never per write.
+    if (mode === "w") await removeCrashLeftovers(dir);
     const journal = new IndexJournal(join(dir, INDEX_FILE));
     await journal.refresh();
     return new DataSet(

@@ -1,5 +1,5 @@
 /** Files that make a directory a DataSet, and creating one without ever exposing half of it. */
-import { link, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { link, lstat, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FormatError } from "../errors.js";
 import { fsyncDir, tempPathFor, writeNewFile } from "../store/atomic.js";
@@ -103,5 +103,47 @@ async function exists(path: string): Promise<boolean> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw err;
+  }
+}
+
+/** Temp files and staging folders: `.<name>.<pid>.<8 hex>.tmp` (store/atomic.ts, store/publish.ts). */
+const LEFTOVER = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+/** Only leftovers older than this are removed: the pid in the name may be another host's. */
+const LEFTOVER_AGE_MS = 10 * 60_000;
+
+/**
+ * Remove temp files and staging folders that writers killed mid-save left in `dir`: the pid in the
+ * name is not running on this host, and the entry is old enough that it cannot belong to a live
+ * writer on another host sharing the directory. Best effort: failures are ignored.
+ */
+export async function removeCrashLeftovers(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const pid = LEFTOVER.exec(entry)?.[1];
+    if (pid === undefined || isRunning(Number(pid))) continue;
+    const path = join(dir, entry);
+    try {
+      if (Date.now() - (await lstat(path)).mtimeMs < LEFTOVER_AGE_MS) continue;
+      await rm(path, { recursive: true, force: true });
+      removed.push(entry);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   closeSync,
@@ -9,6 +9,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  utimesSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -357,4 +358,29 @@ test("an index line naming something that is not an item (e.g. __proto__) is a F
     assert.equal(err.line, 5);
     return true;
   });
+});
+
+test("opening for writing removes old temp files of dead writers, nothing else", async () => {
+  const { path, ds } = await newDataSet();
+  await ds.insert(1);
+  const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]);
+  const deadPid = dead.stdout.toString();
+  const old = new Date(Date.now() - 3_600_000);
+  const staging = join(path, `.x_9.mjs.${deadPid}.0123abcd.tmp`);
+  mkdirSync(staging);
+  writeFileSync(join(staging, "x_9.mjs"), "export default 1;\n");
+  const tempFile = join(path, `.index.mjs.${deadPid}.89abcdef.tmp`);
+  writeFileSync(tempFile, "partial");
+  const fresh = join(path, `.x_8.mjs.${deadPid}.00000000.tmp`); // maybe another host's writer
+  const live = join(path, `.x_7.mjs.${process.pid}.11111111.tmp`);
+  const mine = join(path, ".user-notes.tmp");
+  for (const f of [fresh, live, mine]) writeFileSync(f, "");
+  for (const f of [staging, tempFile, live, mine]) utimesSync(f, old, old);
+  await DataSet.open(path); // mode "r" removes nothing
+  assert.ok(existsSync(staging));
+  await DataSet.open(path, { mode: "w" });
+  assert.equal(existsSync(staging), false);
+  assert.equal(existsSync(tempFile), false);
+  for (const f of [fresh, live, mine]) assert.ok(existsSync(f), f);
+  assert.deepEqual(await ds.keys(), ["x_0"]);
 });
