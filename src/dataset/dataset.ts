@@ -67,6 +67,11 @@ export class DataSet {
     if (mode !== "r" && mode !== "w") {
       throw new ArchiveError(`DataSet.open(${dir}): mode must be "r" or "w", not ${String(mode)}`);
     }
+    if (options.dataFormat !== undefined && !["npy", "npz", "hdf5"].includes(options.dataFormat)) {
+      throw new ArchiveError(
+        `DataSet.open(${dir}): dataFormat must be "npy", "npz" or "hdf5", not ${String(options.dataFormat)}`,
+      );
+    }
     const namePrefix = options.namePrefix ?? "x_";
     checkItemName(`${namePrefix}0`, dir);
     await openOrCreate(dir, mode);

@@ -57,6 +57,11 @@ test("open: 'r' on a missing path is NotFoundError; 'w' creates it; 'r' then rea
 test("open: an existing empty directory becomes a DataSet in mode 'w'", async () => {
   const path = await tempDir();
   await assert.rejects(DataSet.open(path), ArchiveError, "mode r does not create it");
+  await assert.rejects(
+    DataSet.open(path, { mode: "w", dataFormat: "csv" as "npy" }),
+    /dataFormat must be/,
+  );
+  assert.deepEqual(readdirSync(path), []);
   const ds = await DataSet.open(path, { mode: "w" });
   assert.equal(await ds.insert(5), "x_0");
 });
