@@ -821,8 +821,9 @@ function hdf5Kind(md, dtypeAttr, at) {
  * @param {any} file  an open h5wasm File
  * @param {string} name
  * @param {string} where
+ * @param {number} [blockBytes]  bytes per read call (tests make it small to cover blocking)
  */
-export function readHdf5Dataset(h5, file, name, where) {
+export function readHdf5Dataset(h5, file, name, where, blockBytes = HDF5_BLOCK_BYTES) {
   const at = `${where} (dataset ${name})`;
   /** @type {any} */
   let ds = null;
@@ -854,7 +855,7 @@ export function readHdf5Dataset(h5, file, name, where) {
   if (total > 0) {
     const rows = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
     const rowBytes = (total / rows) * info.itemsize;
-    const perBlock = Math.max(1, Math.floor(HDF5_BLOCK_BYTES / rowBytes));
+    const perBlock = Math.max(1, Math.floor(blockBytes / rowBytes));
     for (let r = 0; r < rows; r += perBlock) {
       const n = Math.min(perBlock, rows - r);
       const nbytes = n * rowBytes;
@@ -889,9 +890,10 @@ export function readHdf5Dataset(h5, file, name, where) {
  * Reads datasets from an HDF5 file (h5py's or ours).
  * @param {string} path
  * @param {string[]} [names]  dataset names at the root; all datasets when omitted
+ * @param {number} [blockBytes]  bytes per read call
  * @returns {Promise<Record<string, NDArray>>}
  */
-export async function readHdf5(path, names) {
+export async function readHdf5(path, names, blockBytes = HDF5_BLOCK_BYTES) {
   const h5 = await importH5wasm(path);
   await (await open(path, "r")).close(); // a clear ENOENT before h5wasm sees the path
   const file = new h5.File(resolve(path), "r");
@@ -900,7 +902,7 @@ export async function readHdf5(path, names) {
     const out = Object.create(null);
     const all =
       names ?? file.keys().filter((/** @type {string} */ k) => file.get(k) instanceof h5.Dataset);
-    for (const name of all) out[name] = readHdf5Dataset(h5, file, name, path);
+    for (const name of all) out[name] = readHdf5Dataset(h5, file, name, path, blockBytes);
     return out;
   } finally {
     file.close();
