@@ -66,7 +66,7 @@ test("npy.decode views the input buffer without copying when aligned", () => {
 test("npy.decode converts big-endian data to native little-endian", () => {
   const values = [1.5, -2, Number.POSITIVE_INFINITY];
   const be = new Uint8Array(24);
-  values.forEach((v, i) => new DataView(be.buffer).setFloat64(i * 8, v, false));
+  for (const [i, v] of values.entries()) new DataView(be.buffer).setFloat64(i * 8, v, false);
   const a = npy.decode(
     handMade(1, "{'descr': '>f8', 'fortran_order': False, 'shape': (3,), }\n", be),
   );
