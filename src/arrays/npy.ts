@@ -134,7 +134,9 @@ export async function readNpyFile(path: string, options: NpyReadOptions = {}): P
       { file: path },
     );
   }
-  const handle = await open(path, "r");
+  const handle = await open(path, "r").catch((e) => {
+    throw toFormatError(e);
+  });
   try {
     const { size } = await handle.stat();
     const head = await readExactly(handle, 0, Math.min(size, 12), path).catch((e) => {

@@ -80,3 +80,11 @@ test("npy.read rows validates the header against the file before reading", async
   await writeFile(path, long);
   await assert.rejects(npy.read(path, { rows: [0, 1] }), /goes beyond the end/);
 });
+
+test("npy.read of a missing file is a NotFoundError", async () => {
+  const dir = await tempDir();
+  const { NotFoundError } = await import("../../src/index.js");
+  for (const options of [{}, { rows: [0, 1] as [number, number] }]) {
+    await assert.rejects(npy.read(join(dir, "none.npy"), options), NotFoundError);
+  }
+});
