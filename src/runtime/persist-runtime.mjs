@@ -485,12 +485,13 @@ const READ_CHUNK = 1 << 30; // one read call moves at most 1 GiB (fs reads are c
  * @param {number} position
  * @param {number} length
  * @param {string} where
+ * @param {number} [chunk]  bytes per read call (tests make it small)
  */
-export async function readExactly(handle, position, length, where) {
+export async function readExactly(handle, position, length, where, chunk = READ_CHUNK) {
   const out = new Uint8Array(new ArrayBuffer(length));
   let done = 0;
   while (done < length) {
-    const n = Math.min(READ_CHUNK, length - done);
+    const n = Math.min(chunk, length - done);
     const { bytesRead } = await handle.read(out, done, n, position + done);
     if (bytesRead === 0) fail(where, `file ended early (wanted ${length} bytes at ${position})`);
     done += bytesRead;
