@@ -78,9 +78,11 @@ function createDataset(
   const shape = [...array.shape];
   let data = array.data;
   if (array.order === "F" && shape.length > 1) data = reorder(data, shape, info.lanes, false);
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const rows = shape.length > 0 ? (shape[0] as number) : 1;
-  const rowBytes = rows === 0 ? 0 : bytes.length / rows;
+  const rowBytes = rows === 0 ? 0 : data.byteLength / rows;
+  // Views per block: one Uint8Array over the whole data would fail beyond 4 GiB.
+  const rowsView = (from: number, to: number) =>
+    new Uint8Array(data.buffer, data.byteOffset + from * rowBytes, (to - from) * rowBytes);
   const perBlock = rowBytes === 0 ? rows : Math.max(1, Math.floor(blockBytes / rowBytes));
   const oneCall = perBlock >= rows || shape.length === 0;
   const firstRows = oneCall ? rows : perBlock;
@@ -99,7 +101,7 @@ function createDataset(
     compression_opts: [],
     track_order: false,
   };
-  withHeap(M, bytes.subarray(0, firstRows * rowBytes || bytes.length), where, (ptr) => {
+  withHeap(M, rowsView(0, firstRows), where, (ptr) => {
     if (M.create_dataset(file.file_id, `/${name}`, BigInt(ptr), metadata) < 0) {
       throw new FormatError(`${where}: h5wasm could not create dataset ${name}`, { file: where });
     }
@@ -108,7 +110,7 @@ function createDataset(
     M.resize_dataset(file.file_id, `/${name}`, shape.map(BigInt));
     for (let r = firstRows; r < rows; r += perBlock) {
       const n = Math.min(perBlock, rows - r);
-      withHeap(M, bytes.subarray(r * rowBytes, (r + n) * rowBytes), where, (ptr) => {
+      withHeap(M, rowsView(r, r + n), where, (ptr) => {
         const status = M.set_dataset_data(
           file.file_id,
           `/${name}`,
