@@ -139,3 +139,12 @@ test("npy.encode writes only a view's own bytes", () => {
   const view = big.subarray(3, 6);
   assert.deepEqual([...npy.decode(npy.encode(view)).data], [3, 4, 5]);
 });
+
+test("dataChunks covers the data exactly, in views of the given size", async () => {
+  const { dataChunks } = await import("../../src/arrays/npy.js");
+  const a = sample("c16", [5, 3]);
+  const chunks = [...dataChunks(a, 24)];
+  assert.ok(chunks.every((c) => c.length <= 24 && c.buffer === a.data.buffer));
+  assert.equal(Buffer.concat(chunks).toString("hex"), hexOf(a));
+  assert.deepEqual([...dataChunks(sample("f8", [0]))], []);
+});
