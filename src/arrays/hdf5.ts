@@ -57,7 +57,14 @@ const CHUNK_BYTES = 1 << 20;
 // biome-ignore lint/suspicious/noExplicitAny: h5wasm's low-level Module has no useful types here
 type H5 = any;
 
-function createDataset(h5: H5, file: H5, name: string, array: NDArray, where: string): void {
+function createDataset(
+  h5: H5,
+  file: H5,
+  name: string,
+  array: NDArray,
+  where: string,
+  blockBytes: number,
+): void {
   const kind = array.dtype.slice(1);
   const dtype = H5_DTYPES[kind];
   const info = DTYPES[kind];
@@ -74,7 +81,7 @@ function createDataset(h5: H5, file: H5, name: string, array: NDArray, where: st
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const rows = shape.length > 0 ? (shape[0] as number) : 1;
   const rowBytes = rows === 0 ? 0 : bytes.length / rows;
-  const perBlock = rowBytes === 0 ? rows : Math.max(1, Math.floor(HDF5_BLOCK_BYTES / rowBytes));
+  const perBlock = rowBytes === 0 ? rows : Math.max(1, Math.floor(blockBytes / rowBytes));
   const oneCall = perBlock >= rows || shape.length === 0;
   const firstRows = oneCall ? rows : perBlock;
   const metadata = {
@@ -136,10 +143,17 @@ function withHeap(M: H5, bytes: Uint8Array, where: string, fn: (ptr: number) => 
   }
 }
 
+/** Options of the HDF5 reader and writer. */
+export interface Hdf5Options {
+  /** Bytes moved through the wasm heap per call (default 64 MiB; tests use small blocks). */
+  blockBytes?: number;
+}
+
 /** Writes `arrays` as root datasets of a new HDF5 file at `path`, and fsyncs it. */
 export async function writeHdf5(
   path: string,
   arrays: readonly { name: string; array: NDArray }[],
+  options: Hdf5Options = {},
 ): Promise<void> {
   const h5 = await importH5wasm(path).catch((e) => {
     throw toFormatError(e);
@@ -148,7 +162,8 @@ export async function writeHdf5(
   await (await open(abs, "wx")).close(); // refuse to overwrite, like the other writers
   const file = new h5.File(abs, "w");
   try {
-    for (const { name, array } of arrays) createDataset(h5, file, name, array, path);
+    for (const { name, array } of arrays)
+      createDataset(h5, file, name, array, path, options.blockBytes ?? HDF5_BLOCK_BYTES);
   } finally {
     file.close();
   }
@@ -161,6 +176,10 @@ export async function writeHdf5(
 }
 
 /** Reads datasets (all root datasets, or `names`) from an HDF5 file. */
-export function readHdf5File(path: string, names?: string[]): Promise<Record<string, NDArray>> {
-  return asFormatErrors(() => readHdf5(path, names));
+export function readHdf5File(
+  path: string,
+  names?: string[],
+  options: Hdf5Options = {},
+): Promise<Record<string, NDArray>> {
+  return asFormatErrors(() => readHdf5(path, names, options.blockBytes));
 }

@@ -43,6 +43,11 @@ export function npyHeader(array: NDArray): Uint8Array {
   const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
   const fortran = array.order === "F" ? "True" : "False";
   const dict = `{'descr': '${array.dtype}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
+  if (dict.length + 1 > NPY_MAX_HEADER) {
+    throw new UnsupportedValueError(
+      `npy: an array of ${array.shape.length} dimensions needs a header over ${NPY_MAX_HEADER} bytes, which readers refuse`,
+    );
+  }
   // +1 for the terminating newline; version 2.0 only when the length overflows 16 bits.
   const prefix = dict.length + 1 + 10 <= 0xffff ? 10 : 12;
   const total = Math.ceil((prefix + dict.length + 1) / ALIGN) * ALIGN;
@@ -129,7 +134,9 @@ export async function readNpyFile(path: string, options: NpyReadOptions = {}): P
       { file: path },
     );
   }
-  const handle = await open(path, "r");
+  const handle = await open(path, "r").catch((e) => {
+    throw toFormatError(e);
+  });
   try {
     const { size } = await handle.stat();
     const head = await readExactly(handle, 0, Math.min(size, 12), path).catch((e) => {

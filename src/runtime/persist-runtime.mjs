@@ -821,8 +821,9 @@ function hdf5Kind(md, dtypeAttr, at) {
  * @param {any} file  an open h5wasm File
  * @param {string} name
  * @param {string} where
+ * @param {number} [blockBytes]  bytes per read call (tests make it small to cover blocking)
  */
-export function readHdf5Dataset(h5, file, name, where) {
+export function readHdf5Dataset(h5, file, name, where, blockBytes = HDF5_BLOCK_BYTES) {
   const at = `${where} (dataset ${name})`;
   /** @type {any} */
   let ds = null;
@@ -854,7 +855,7 @@ export function readHdf5Dataset(h5, file, name, where) {
   if (total > 0) {
     const rows = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
     const rowBytes = (total / rows) * info.itemsize;
-    const perBlock = Math.max(1, Math.floor(HDF5_BLOCK_BYTES / rowBytes));
+    const perBlock = Math.max(1, Math.floor(blockBytes / rowBytes));
     for (let r = 0; r < rows; r += perBlock) {
       const n = Math.min(perBlock, rows - r);
       const nbytes = n * rowBytes;
@@ -886,21 +887,53 @@ export function readHdf5Dataset(h5, file, name, where) {
 }
 
 /**
+ * Checks for the HDF5 superblock signature, which sits at offset 0, 512, 1024, 2048, ...
+ * @param {string} path
+ */
+async function checkHdf5Signature(path) {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      const head = await readExactly(handle, at, 8, path);
+      if (sig.every((b, i) => head[i] === b)) return;
+    }
+  } finally {
+    await handle.close();
+  }
+  fail(path, "not an HDF5 file (no HDF5 signature)");
+}
+
+/**
  * Reads datasets from an HDF5 file (h5py's or ours).
  * @param {string} path
  * @param {string[]} [names]  dataset names at the root; all datasets when omitted
+ * @param {number} [blockBytes]  bytes per read call
  * @returns {Promise<Record<string, NDArray>>}
  */
-export async function readHdf5(path, names) {
+export async function readHdf5(path, names, blockBytes = HDF5_BLOCK_BYTES) {
+  await checkHdf5Signature(path); // a clear error before h5wasm sees a missing or foreign file
   const h5 = await importH5wasm(path);
-  await (await open(path, "r")).close(); // a clear ENOENT before h5wasm sees the path
   const file = new h5.File(resolve(path), "r");
+  if (!(file.file_id > 0n)) fail(path, "h5wasm cannot open this HDF5 file");
   try {
     /** @type {Record<string, NDArray>} */
     const out = Object.create(null);
     const all =
       names ?? file.keys().filter((/** @type {string} */ k) => file.get(k) instanceof h5.Dataset);
-    for (const name of all) out[name] = readHdf5Dataset(h5, file, name, path);
+    for (const name of all) {
+      try {
+        out[name] = readHdf5Dataset(h5, file, name, path, blockBytes);
+      } catch (err) {
+        if (err instanceof PersistFormatError) throw err;
+        fail(
+          path,
+          `HDF5 error reading dataset ${name}: ${/** @type {Error} */ (err)?.message ?? err}`,
+          name,
+        );
+      }
+    }
     return out;
   } finally {
     file.close();
