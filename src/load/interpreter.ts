@@ -4,7 +4,7 @@
  * (not recursion), so depth is bounded by MAX_DEPTH and not by the JS call stack.
  */
 import { pathToFileURL } from "node:url";
-import { ArchiveError } from "../errors.js";
+import { ArchiveError, NotFoundError } from "../errors.js";
 import {
   CONSTRUCTORS,
   defineProperty,
@@ -198,10 +198,12 @@ export class Interpreter {
       arrays = await loadArrays(this.fileUrl, pending.location, pending.format, pending.names);
     } catch (error) {
       if (error instanceof ArchiveError) throw error;
-      this.lex.fail(
-        `loading arrays from "${pending.location}" failed: ${(error as Error)?.message ?? error}`,
-        pending.at,
-      );
+      const why = error instanceof Error ? error.message : String(error);
+      const located = this.lex.formatError(`loading arrays from "${pending.location}" failed: ${why}`, pending.at, error);
+      if (/missing|ENOENT/.test(why) || (error as { code?: unknown })?.code === "ENOENT") {
+        throw new NotFoundError(located.message, { file: located.file, line: located.line, column: located.column, cause: error });
+      }
+      throw located;
     }
     this.bind(pending.name, arrays, B_ARRAYS, false, pending.at);
     if (pending.exported) this.exportValue(pending.name, arrays);
