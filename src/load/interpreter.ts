@@ -199,9 +199,18 @@ export class Interpreter {
     } catch (error) {
       if (error instanceof ArchiveError) throw error;
       const why = error instanceof Error ? error.message : String(error);
-      const located = this.lex.formatError(`loading arrays from "${pending.location}" failed: ${why}`, pending.at, error);
+      const located = this.lex.formatError(
+        `loading arrays from "${pending.location}" failed: ${why}`,
+        pending.at,
+        error,
+      );
       if (/missing|ENOENT/.test(why) || (error as { code?: unknown })?.code === "ENOENT") {
-        throw new NotFoundError(located.message, { file: located.file, line: located.line, column: located.column, cause: error });
+        throw new NotFoundError(located.message, {
+          file: located.file,
+          line: located.line,
+          column: located.column,
+          cause: error,
+        });
       }
       throw located;
     }

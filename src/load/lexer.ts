@@ -40,7 +40,7 @@ const LOWER_N: number = 110;
 
 /** Punctuators of the language. Anything else is reported as what it is. */
 const PUNCT = new Uint8Array(128);
-for (const ch of "{}[](),:;.=-+") PUNCT[ch.charCodeAt(0)] = 1;
+for (const ch of "{}[](),:;.=-+*") PUNCT[ch.charCodeAt(0)] = 1;
 
 /** ASCII identifier start / part tables: 1 = start and part, 2 = part only. */
 const ID = new Uint8Array(128);
