@@ -10,6 +10,7 @@ export type { NpyReadOptions } from "./arrays/npy.js";
 export { npy } from "./arrays/npy.js";
 export { emitValueExpression } from "./emit/expression.js";
 export * from "./errors.js";
+export { type LoadOptions, load } from "./load/index.js";
 export type { TypedArray } from "./runtime/persist-runtime.mjs";
 export { NDArray } from "./runtime/persist-runtime.mjs";
 export { Archivable } from "./values/archivable.js";
