@@ -8,6 +8,7 @@ export type { ArrayFormat, NamedArray } from "./arrays/containers.js";
 export { readArrayFiles, writeArrayFiles } from "./arrays/containers.js";
 export type { NpyReadOptions } from "./arrays/npy.js";
 export { npy } from "./arrays/npy.js";
+export { DataSet, type DataSetOpenOptions } from "./dataset/dataset.js";
 export { emitValueExpression } from "./emit/expression.js";
 export * from "./errors.js";
 export { type LoadOptions, load } from "./load/index.js";
