@@ -23,7 +23,10 @@ function simulate(omega: number, gamma: number, steps: number, dt: number) {
     const a2 = -omega * omega * x - gamma * v;
     v += 0.5 * (a + a2) * dt;
   }
-  return { trajectory: new NDArray(out, [3, steps]), energy: 0.5 * v * v + 0.5 * omega * omega * x * x };
+  return {
+    trajectory: new NDArray(out, [3, steps]),
+    energy: 0.5 * v * v + 0.5 * omega * omega * x * x,
+  };
 }
 
 await using ds = await DataSet.open(dsPath!, { mode: "w", arrayThreshold: 100 });
