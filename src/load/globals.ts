@@ -1,0 +1,202 @@
+/**
+ * The fixed allow-list of globals the safe loader resolves. Everything is captured once, when this
+ * module is first evaluated, so later changes to globalThis cannot widen what archives may reach.
+ */
+
+type Ctor = new (...args: unknown[]) => unknown;
+
+/** Built-in classes an archive may construct with `new NAME(...)`, by global name. */
+export const CONSTRUCTORS: ReadonlyMap<string, Ctor> = new Map(
+  [
+    "Map",
+    "Set",
+    "Date",
+    "RegExp",
+    "Error",
+    "TypeError",
+    "RangeError",
+    "SyntaxError",
+    "ReferenceError",
+    "EvalError",
+    "URIError",
+    "AggregateError",
+    "Number",
+    "String",
+    "Boolean",
+    "ArrayBuffer",
+    "DataView",
+    "Int8Array",
+    "Uint8Array",
+    "Uint8ClampedArray",
+    "Int16Array",
+    "Uint16Array",
+    "Int32Array",
+    "Uint32Array",
+    "Float32Array",
+    "Float64Array",
+    "BigInt64Array",
+    "BigUint64Array",
+  ]
+    .filter((name) => typeof (globalThis as Record<string, unknown>)[name] === "function")
+    .map((name) => [name, (globalThis as Record<string, unknown>)[name] as Ctor]),
+);
+
+export const ERROR_CLASSES: ReadonlySet<unknown> = new Set(
+  [
+    "Error",
+    "TypeError",
+    "RangeError",
+    "SyntaxError",
+    "ReferenceError",
+    "EvalError",
+    "URIError",
+  ].map((n) => CONSTRUCTORS.get(n)),
+);
+
+export const TYPED_ARRAY_CLASSES: ReadonlySet<unknown> = new Set(
+  [...CONSTRUCTORS.entries()].filter(([n]) => n.endsWith("Array")).map(([, c]) => c),
+);
+
+// Functions that evaluate code, and the constructors of functions: never resolvable, not even as
+// values (a loaded `Function` would be one call away from running text from the archive).
+const AsyncFunction = (async () => {}).constructor;
+const GeneratorFunction = function* () {}.constructor;
+const AsyncGeneratorFunction = async function* () {}.constructor;
+export const FORBIDDEN_FUNCTIONS: ReadonlySet<unknown> = new Set([
+  Function,
+  // biome-ignore lint/security/noGlobalEval: listed so that it is refused; never called
+  eval,
+  AsyncFunction,
+  GeneratorFunction,
+  AsyncGeneratorFunction,
+]);
+
+// Same table as the emitter's (src/values/globals.ts): built-in global functions, plus the function
+// members (one level) of these namespaces. Names a program added to globalThis are not in it.
+const EXCLUDED = new Set(["Function", "eval", "globalThis", "WebAssembly", "process", "require"]);
+const NAMESPACES = [
+  "Math",
+  "JSON",
+  "Reflect",
+  "Atomics",
+  "Number",
+  "Object",
+  "Array",
+  "String",
+  "Symbol",
+  "Date",
+  "Promise",
+  "BigInt",
+  "ArrayBuffer",
+  "Intl",
+  "Proxy",
+];
+const ROOT_FUNCTIONS = [
+  "Array",
+  "ArrayBuffer",
+  "BigInt",
+  "BigInt64Array",
+  "BigUint64Array",
+  "Boolean",
+  "DataView",
+  "Date",
+  "Error",
+  "EvalError",
+  "Float32Array",
+  "Float64Array",
+  "Int16Array",
+  "Int32Array",
+  "Int8Array",
+  "Map",
+  "Number",
+  "Object",
+  "Promise",
+  "RangeError",
+  "ReferenceError",
+  "RegExp",
+  "Set",
+  "String",
+  "Symbol",
+  "SyntaxError",
+  "TypeError",
+  "URIError",
+  "Uint16Array",
+  "Uint32Array",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "WeakMap",
+  "WeakSet",
+  "AggregateError",
+  "decodeURI",
+  "decodeURIComponent",
+  "encodeURI",
+  "encodeURIComponent",
+  "isFinite",
+  "isNaN",
+  "parseFloat",
+  "parseInt",
+  "escape",
+  "unescape",
+];
+
+function ownDataValue(holder: unknown, key: string): unknown {
+  if ((typeof holder !== "object" && typeof holder !== "function") || holder === null)
+    return undefined;
+  const desc = Object.getOwnPropertyDescriptor(holder, key);
+  return desc && "value" in desc ? desc.value : undefined;
+}
+
+/** Global path (`Math.sin`, `Float64Array`) → built-in function. */
+const FUNCTION_PATHS = new Map<string, Function>();
+for (const name of ROOT_FUNCTIONS) {
+  const value = ownDataValue(globalThis, name);
+  if (typeof value === "function" && !EXCLUDED.has(name)) FUNCTION_PATHS.set(name, value);
+}
+for (const ns of NAMESPACES) {
+  const holder = ownDataValue(globalThis, ns);
+  if (holder === undefined) continue;
+  for (const key of Object.getOwnPropertyNames(holder)) {
+    const value = ownDataValue(holder, key);
+    if (typeof value === "function" && !EXCLUDED.has(key) && !FORBIDDEN_FUNCTIONS.has(value)) {
+      FUNCTION_PATHS.set(`${ns}.${key}`, value);
+    }
+  }
+}
+
+/** Names that start a global path an archive may mention. */
+export const GLOBAL_ROOTS: ReadonlySet<string> = new Set([...ROOT_FUNCTIONS, ...NAMESPACES]);
+
+/** The built-in function a dotted global path names, if it is on the allow-list. */
+export function globalFunction(path: string): Function | undefined {
+  return FUNCTION_PATHS.get(path);
+}
+
+/** Well-known symbols by name (`iterator` → Symbol.iterator). */
+export const WELL_KNOWN_SYMBOLS: ReadonlyMap<string, symbol> = new Map(
+  Object.getOwnPropertyNames(Symbol)
+    .map((key) => [key, ownDataValue(Symbol, key)] as const)
+    .filter((e): e is readonly [string, symbol] => typeof e[1] === "symbol"),
+);
+
+/** Names no binding may take: they would shadow values the language reads as literals or globals. */
+export const UNBINDABLE: ReadonlySet<string> = new Set([
+  "undefined",
+  "NaN",
+  "Infinity",
+  "eval",
+  "arguments",
+  ...GLOBAL_ROOTS,
+]);
+
+// Intrinsics captured now, called with .call() so a patched prototype cannot redirect them.
+export const mapSet = Map.prototype.set;
+export const setAdd = Set.prototype.add;
+export const typedArrayBuffer = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  "buffer",
+)!.get as (this: unknown) => ArrayBuffer;
+export const isView = ArrayBuffer.isView;
+export const symbolFor = Symbol.for;
+export const reflectConstruct = Reflect.construct;
+export const reflectApply = Reflect.apply;
+export const defineProperty = Object.defineProperty;
