@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { ArchiveError, FormatError, NDArray, npy } from "../../src/index.js";
 import { tempDir } from "../helpers/tmp.js";
-import { hexOf, sample } from "./samples.js";
+import { handMade, hexOf, sample } from "./samples.js";
 
 test("npy.read rows reads just those rows of a C-order array", async () => {
   const dir = await tempDir();
@@ -87,4 +87,18 @@ test("npy.read of a missing file is a NotFoundError", async () => {
   for (const options of [{}, { rows: [0, 1] as [number, number] }]) {
     await assert.rejects(npy.read(join(dir, "none.npy"), options), NotFoundError);
   }
+});
+
+test("npy.read rows converts big-endian rows to native order", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "be.npy");
+  const be = new Uint8Array(6 * 4);
+  for (let i = 0; i < 6; i++) new DataView(be.buffer).setInt32(i * 4, i * 1000 - 2500, false);
+  await writeFile(
+    path,
+    handMade(1, "{'descr': '>i4', 'fortran_order': False, 'shape': (3, 2), }", be),
+  );
+  const part = await npy.read(path, { rows: [1, 3] });
+  assert.equal(part.dtype, "<i4");
+  assert.deepEqual([...part.data], [-500, 500, 1500, 2500]);
 });
