@@ -2,7 +2,18 @@
  * persist-archive: persistent archival of JavaScript values as importable ES modules.
  * @packageDocumentation
  */
+
+export { Archive, type ArchiveOptions, type SaveOptions, type SaveResult } from "./archive.js";
+export type { ArrayFormat, NamedArray } from "./arrays/containers.js";
+export { readArrayFiles, writeArrayFiles } from "./arrays/containers.js";
+export type { NpyReadOptions } from "./arrays/npy.js";
+export { npy } from "./arrays/npy.js";
+export { DataSet, type DataSetOpenOptions } from "./dataset/dataset.js";
+export { emitValueExpression } from "./emit/expression.js";
 export * from "./errors.js";
 export { type LoadOptions, load } from "./load/index.js";
 export type { TypedArray } from "./runtime/persist-runtime.mjs";
 export { NDArray } from "./runtime/persist-runtime.mjs";
+export { Archivable } from "./values/archivable.js";
+export { type RegisterOptions, register } from "./values/registry.js";
+export { type PersistentRep, persist } from "./values/symbols.js";

@@ -7,7 +7,12 @@
 // archive is `instanceof NDArray` for the library too.
 //
 // Plain JavaScript on purpose (it is shipped as-is into archives); checked by tsc via JSDoc.
-// It must only import Node built-ins.
+// It must only import Node built-ins (plus a dynamic import of h5wasm, only for HDF5 files).
+
+import { open, readdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { inflateRawSync } from "node:zlib";
 
 const BRAND = Symbol.for("persist-archive.ndarray");
 
@@ -159,4 +164,837 @@ export class NDArray {
       typeof value === "object" && value !== null && /** @type {any} */ (value)[BRAND] === true
     );
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/**
+ * A data file is malformed or cannot be decoded. The library turns it into its FormatError; code
+ * outside the library can test `err.code === "PERSIST_FORMAT"`.
+ */
+export class PersistFormatError extends Error {
+  /**
+   * @param {string} message  says what is wrong and where
+   * @param {string} [file]  the data file
+   * @param {string} [array]  the array inside it, when known
+   */
+  constructor(message, file, array) {
+    super(message);
+    this.name = "PersistFormatError";
+    this.code = "PERSIST_FORMAT";
+    this.file = file;
+    this.array = array;
+  }
+}
+
+/** @param {string} where @param {string} problem @param {string} [array] @returns {never} */
+function fail(where, problem, array) {
+  throw new PersistFormatError(`${where}: ${problem}`, where, array);
+}
+
+// ---------------------------------------------------------------------------------------------
+// npy header parsing. Hand-written: the npm npy readers mishandle big-endian data, Fortran order
+// and v3 headers, and the header is a Python dict literal that must never be eval'd.
+
+/** Largest header we accept. numpy itself refuses > 10,000 bytes unless told otherwise. */
+export const NPY_MAX_HEADER = 65536;
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * @typedef {object} NpyHeader
+ * @property {DtypeInfo} info
+ * @property {"<" | ">" | "|"} byteOrder
+ * @property {boolean} fortran
+ * @property {number[]} shape
+ * @property {number} count   number of elements (product of shape)
+ * @property {number} dataOffset  byte offset of the data from the start of the file
+ * @property {number} dataBytes  bytes of data the header promises
+ */
+
+/**
+ * Reads the fixed prefix (magic, version, header length). Needs the first 12 bytes (or fewer if
+ * the file is shorter, which is then reported as truncated).
+ * @param {Uint8Array} bytes
+ * @param {string} where
+ * @returns {{ version: number, headerStart: number, headerLength: number }}
+ */
+export function parseNpyPrefix(bytes, where) {
+  if (bytes.length < 10) fail(where, `truncated npy file (${bytes.length} bytes, no header)`);
+  for (let i = 0; i < NPY_MAGIC.length; i++) {
+    if (bytes[i] !== NPY_MAGIC[i]) fail(where, "not an npy file (bad magic string)");
+  }
+  const version = /** @type {number} */ (bytes[6]);
+  const minor = bytes[7];
+  if (version < 1 || version > 3 || minor !== 0) {
+    fail(where, `unsupported npy format version ${version}.${minor} (1.0, 2.0, 3.0 are read)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (version === 1) return { version, headerStart: 10, headerLength: view.getUint16(8, true) };
+  if (bytes.length < 12) fail(where, "truncated npy file (header length cut off)");
+  return { version, headerStart: 12, headerLength: view.getUint32(8, true) };
+}
+
+/**
+ * Parses the header dict text and validates it against the bytes that follow it.
+ * @param {Uint8Array} headerBytes  the header dict bytes (without the prefix)
+ * @param {number} version
+ * @param {number} dataOffset
+ * @param {number} fileSize  total size of the file, to check the data length
+ * @param {string} where
+ * @returns {NpyHeader}
+ */
+export function parseNpyHeader(headerBytes, version, dataOffset, fileSize, where) {
+  const text = version === 3 ? new TextDecoder("utf-8").decode(headerBytes) : latin1(headerBytes);
+  const dict = parsePythonLiteral(text, where);
+  if (!(dict instanceof Map)) fail(where, "npy header is not a dict");
+  for (const key of dict.keys()) {
+    if (key !== "descr" && key !== "fortran_order" && key !== "shape") {
+      fail(where, `npy header has an unexpected key ${JSON.stringify(key)}`);
+    }
+  }
+  const descr = dict.get("descr");
+  const fortran = dict.get("fortran_order");
+  const shape = dict.get("shape");
+  if (typeof descr !== "string") {
+    fail(where, `unsupported dtype ${describe(descr)} (structured and object dtypes are not read)`);
+  }
+  const parsed = parseDescr(descr);
+  if (!parsed) fail(where, `unknown or unsupported dtype ${JSON.stringify(descr)}`);
+  if (typeof fortran !== "boolean") fail(where, "npy header fortran_order must be True or False");
+  if (!Array.isArray(shape) || !TUPLES.has(shape)) fail(where, "npy header shape must be a tuple");
+  let count = 1;
+  for (const dim of shape) {
+    if (typeof dim !== "number" || !Number.isSafeInteger(dim) || dim < 0) {
+      fail(
+        where,
+        `npy header shape ${text.match(/\(.*?\)/)?.[0] ?? ""} has a bad dimension ${describe(dim)}`,
+      );
+    }
+    count *= dim;
+  }
+  const dataBytes = count * parsed.info.itemsize;
+  if (!Number.isSafeInteger(dataBytes)) fail(where, "npy header shape overflows");
+  if (fileSize - dataOffset !== dataBytes) {
+    fail(
+      where,
+      `npy data length mismatch: shape (${shape.join(", ")}) of ${descr} needs ${dataBytes} bytes, the file has ${fileSize - dataOffset}` +
+        (fileSize - dataOffset < dataBytes ? " (truncated file)" : ""),
+    );
+  }
+  return {
+    info: parsed.info,
+    byteOrder: parsed.order,
+    fortran,
+    shape: /** @type {number[]} */ ([...shape]),
+    count,
+    dataOffset,
+    dataBytes,
+  };
+}
+
+/** @param {unknown} v */
+function describe(v) {
+  return Array.isArray(v) ? "[list]" : v instanceof Map ? "{dict}" : String(v);
+}
+
+/** @param {Uint8Array} bytes */
+function latin1(bytes) {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+/** Arrays that were Python tuples (shape must be one). @type {WeakSet<unknown[]>} */
+const TUPLES = new WeakSet();
+
+/**
+ * A strict parser for the Python literals an npy header holds: dicts, tuples, lists, strings,
+ * integers, True/False/None. Anything else is a FormatError. Nesting is limited so that a
+ * hostile header cannot overflow the stack.
+ * @param {string} text
+ * @param {string} where
+ * @returns {unknown}  dict → Map, tuple → array in TUPLES, list → array
+ */
+export function parsePythonLiteral(text, where) {
+  let pos = 0;
+  const bad = (/** @type {string} */ what) =>
+    fail(
+      where,
+      `bad npy header syntax: ${what} at offset ${pos} in ${JSON.stringify(text.slice(0, 200))}`,
+    );
+  const skip = () => {
+    while (pos < text.length && " \t\r\n".includes(/** @type {string} */ (text[pos]))) pos++;
+  };
+  /** @param {number} depth @returns {unknown} */
+  const value = (depth) => {
+    if (depth > 32) bad("nesting too deep");
+    skip();
+    const c = text[pos];
+    if (c === "{") {
+      pos++;
+      const map = new Map();
+      for (;;) {
+        skip();
+        if (text[pos] === "}") break;
+        const key = value(depth + 1);
+        if (typeof key !== "string") bad("dict key is not a string");
+        skip();
+        if (text[pos] !== ":") bad("expected ':'");
+        pos++;
+        if (map.has(key)) bad(`duplicate key ${JSON.stringify(key)}`);
+        map.set(key, value(depth + 1));
+        skip();
+        if (text[pos] === ",") pos++;
+        else if (text[pos] !== "}") bad("expected ',' or '}'");
+      }
+      pos++;
+      return map;
+    }
+    if (c === "(" || c === "[") {
+      const close = c === "(" ? ")" : "]";
+      pos++;
+      /** @type {unknown[]} */
+      const items = [];
+      let sawComma = false;
+      for (;;) {
+        skip();
+        if (text[pos] === close) break;
+        items.push(value(depth + 1));
+        skip();
+        if (text[pos] === ",") {
+          pos++;
+          sawComma = true;
+        } else if (text[pos] !== close) bad(`expected ',' or '${close}'`);
+      }
+      pos++;
+      if (c === "[") return items;
+      // "(x)" is a parenthesised value in Python, not a tuple.
+      if (items.length === 1 && !sawComma) return items[0];
+      TUPLES.add(items);
+      return items;
+    }
+    if (c === "'" || c === '"') {
+      pos++;
+      let out = "";
+      for (;;) {
+        if (pos >= text.length) bad("unterminated string");
+        const ch = /** @type {string} */ (text[pos++]);
+        if (ch === c) return out;
+        if (ch === "\\") {
+          const esc = text[pos++];
+          if (esc === "\\" || esc === "'" || esc === '"') out += esc;
+          else bad("unsupported string escape");
+        } else if (ch === "\n") bad("newline in string");
+        else out += ch;
+      }
+    }
+    const word = /^(-?[0-9]+L?|True|False|None)/.exec(text.slice(pos, pos + 40));
+    if (!word) bad(pos >= text.length ? "unexpected end" : `unexpected ${JSON.stringify(c)}`);
+    const w = /** @type {string} */ (/** @type {RegExpExecArray} */ (word)[0]);
+    pos += w.length;
+    if (w === "True") return true;
+    if (w === "False") return false;
+    if (w === "None") return null;
+    // Digits beyond 2^53 become an unsafe number and are rejected by the shape check.
+    return Number(w.endsWith("L") ? w.slice(0, -1) : w);
+  };
+  const result = value(0);
+  skip();
+  if (pos !== text.length) bad("trailing characters after the dict");
+  return result;
+}
+
+/**
+ * Turns the data bytes of an npy file into an NDArray. Views the buffer without copying when
+ * the bytes are little-endian (or one byte wide) and aligned for the element size.
+ * @param {Uint8Array} data  exactly header.dataBytes bytes
+ * @param {NpyHeader} header
+ */
+export function npyDataToNDArray(data, header) {
+  const { info } = header;
+  const laneBytes = info.itemsize / info.lanes;
+  const length = header.count * info.lanes;
+  const Ctor = /** @type {any} */ (globalThis)[info.ctor];
+  const swap = laneBytes > 1 && (header.byteOrder === ">") === HOST_LITTLE_ENDIAN;
+  /** @type {TypedArray} */
+  let typed;
+  if (!swap && data.byteOffset % laneBytes === 0) {
+    typed = new Ctor(data.buffer, data.byteOffset, length);
+  } else {
+    const copy = new Uint8Array(data.byteLength);
+    copy.set(data);
+    if (swap) byteSwap(copy, laneBytes);
+    typed = new Ctor(copy.buffer, 0, length);
+  }
+  return new NDArray(typed, header.shape, {
+    order: header.fortran ? "F" : "C",
+    dtype: nativeDescr(info),
+  });
+}
+
+/** Reverses the bytes of every `width`-byte lane in place. @param {Uint8Array} bytes @param {number} width */
+function byteSwap(bytes, width) {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (width === 2) buf.swap16();
+  else if (width === 4) buf.swap32();
+  else if (width === 8) buf.swap64();
+}
+
+/**
+ * Decodes a whole .npy file held in memory (versions 1.0, 2.0, 3.0).
+ * @param {Uint8Array} bytes
+ * @param {string} [where]  file name for error messages
+ * @returns {NDArray}
+ */
+export function decodeNpy(bytes, where = "npy data") {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError("decodeNpy: bytes must be a Uint8Array");
+  const { version, headerStart, headerLength } = parseNpyPrefix(bytes, where);
+  if (headerLength > NPY_MAX_HEADER) {
+    fail(where, `npy header of ${headerLength} bytes is larger than ${NPY_MAX_HEADER} bytes`);
+  }
+  const dataOffset = headerStart + headerLength;
+  if (dataOffset > bytes.length) {
+    fail(
+      where,
+      `npy header length ${headerLength} goes beyond the end of the data (${bytes.length} bytes)`,
+    );
+  }
+  const header = parseNpyHeader(
+    bytes.subarray(headerStart, dataOffset),
+    version,
+    dataOffset,
+    bytes.length,
+    where,
+  );
+  return npyDataToNDArray(bytes.subarray(dataOffset), header);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+const READ_CHUNK = 1 << 30; // one read call moves at most 1 GiB (fs reads are capped near 2 GiB)
+
+/**
+ * Reads `length` bytes at `position` of an open file into a fresh, exactly sized buffer (so an
+ * npy inside it can be viewed without copying). Fails on a short read.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} position
+ * @param {number} length
+ * @param {string} where
+ */
+export async function readExactly(handle, position, length, where) {
+  const out = new Uint8Array(new ArrayBuffer(length));
+  let done = 0;
+  while (done < length) {
+    const n = Math.min(READ_CHUNK, length - done);
+    const { bytesRead } = await handle.read(out, done, n, position + done);
+    if (bytesRead === 0) fail(where, `file ended early (wanted ${length} bytes at ${position})`);
+    done += bytesRead;
+  }
+  return out;
+}
+
+/**
+ * Reads a whole file into a fresh buffer of exactly its size. Unlike fs.readFile this works for
+ * files over 2 GiB.
+ * @param {string} path
+ */
+export async function readWholeFile(path) {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    return await readExactly(handle, 0, size, path);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** @param {string} path */
+async function readNpyFile(path) {
+  return decodeNpy(await readWholeFile(path), path);
+}
+
+/** @param {unknown} err */
+function isMissing(err) {
+  return /** @type {NodeJS.ErrnoException} */ (err)?.code === "ENOENT";
+}
+
+// ---------------------------------------------------------------------------------------------
+// npz: a zip of .npy files. Read with Node built-ins only (archives need no library): the central
+// directory is parsed here, including the zip64 fields numpy always writes; entries are read
+// with positional reads, stored ones straight into their own buffer, deflated ones inflated.
+
+/**
+ * @typedef {object} ZipEntry
+ * @property {string} name
+ * @property {number} method
+ * @property {number} flags
+ * @property {number} compressedSize
+ * @property {number} size
+ * @property {number} localOffset
+ */
+
+/**
+ * Lists the entries of a zip file from its central directory.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} fileSize
+ * @param {string} where
+ * @returns {Promise<ZipEntry[]>}
+ */
+export async function readZipDirectory(handle, fileSize, where) {
+  const tailSize = Math.min(fileSize, 22 + 65535 + 20);
+  const tail = await readExactly(handle, fileSize - tailSize, tailSize, where);
+  const tv = new DataView(tail.buffer);
+  let eocd = -1;
+  for (let i = tailSize - 22; i >= 0; i--) {
+    if (tv.getUint32(i, true) === 0x06054b50 && i + 22 + tv.getUint16(i + 20, true) === tailSize) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) fail(where, "not a zip/npz file (no end of central directory record)");
+  let count = tv.getUint16(eocd + 10, true);
+  let cdSize = tv.getUint32(eocd + 12, true);
+  let cdOffset = tv.getUint32(eocd + 16, true);
+  const locator = eocd - 20;
+  if (locator >= 0 && tv.getUint32(locator, true) === 0x07064b50) {
+    const z64Offset = Number(tv.getBigUint64(locator + 8, true));
+    if (z64Offset + 56 > fileSize) fail(where, "zip64 end record points beyond the file");
+    const rec = await readExactly(handle, z64Offset, 56, where);
+    const rv = new DataView(rec.buffer);
+    if (rv.getUint32(0, true) !== 0x06064b50) fail(where, "bad zip64 end of central directory");
+    count = Number(rv.getBigUint64(32, true));
+    cdSize = Number(rv.getBigUint64(40, true));
+    cdOffset = Number(rv.getBigUint64(48, true));
+  }
+  if (cdOffset + cdSize > fileSize || count > cdSize / 46) {
+    fail(where, "zip central directory lies beyond the end of the file (truncated?)");
+  }
+  const cd = await readExactly(handle, cdOffset, cdSize, where);
+  const v = new DataView(cd.buffer);
+  const decoder = new TextDecoder();
+  /** @type {ZipEntry[]} */
+  const entries = [];
+  let p = 0;
+  for (let n = 0; n < count; n++) {
+    if (p + 46 > cdSize || v.getUint32(p, true) !== 0x02014b50)
+      fail(where, "corrupt zip central directory");
+    const nameLen = v.getUint16(p + 28, true);
+    const extraLen = v.getUint16(p + 30, true);
+    const commentLen = v.getUint16(p + 32, true);
+    if (p + 46 + nameLen + extraLen + commentLen > cdSize)
+      fail(where, "corrupt zip central directory");
+    /** @type {ZipEntry} */
+    const entry = {
+      name: decoder.decode(cd.subarray(p + 46, p + 46 + nameLen)),
+      flags: v.getUint16(p + 8, true),
+      method: v.getUint16(p + 10, true),
+      compressedSize: v.getUint32(p + 20, true),
+      size: v.getUint32(p + 24, true),
+      localOffset: v.getUint32(p + 42, true),
+    };
+    // zip64 extra field (id 1): 8-byte values for exactly those fields that are 0xFFFFFFFF.
+    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
+      const id = v.getUint16(e, true);
+      const len = v.getUint16(e + 2, true);
+      if (id === 1) {
+        let q = e + 4;
+        for (const key of /** @type {const} */ (["size", "compressedSize", "localOffset"])) {
+          if (entry[key] === 0xffffffff && q + 8 <= e + 4 + len) {
+            entry[key] = Number(v.getBigUint64(q, true));
+            q += 8;
+          }
+        }
+      }
+      e += 4 + len;
+    }
+    entries.push(entry);
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return entries;
+}
+
+/**
+ * Reads and decodes one .npy entry of an npz file.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} fileSize
+ * @param {ZipEntry} entry
+ * @param {string} where
+ * @param {string} array
+ */
+async function readNpzEntry(handle, fileSize, entry, where, array) {
+  const at = `${where} (array ${array})`;
+  if (entry.flags & 1) fail(at, "encrypted zip entries are not supported", array);
+  if (entry.localOffset + 30 > fileSize)
+    fail(at, "zip entry lies beyond the end of the file", array);
+  const local = await readExactly(handle, entry.localOffset, 30, where);
+  const lv = new DataView(local.buffer);
+  if (lv.getUint32(0, true) !== 0x04034b50) fail(at, "corrupt zip local header", array);
+  const start = entry.localOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
+  if (start + entry.compressedSize > fileSize) fail(at, "zip entry data is truncated", array);
+  const raw = await readExactly(handle, start, entry.compressedSize, where);
+  /** @type {Uint8Array} */
+  let bytes;
+  if (entry.method === 0) {
+    if (entry.compressedSize !== entry.size)
+      fail(at, "stored zip entry has mismatched sizes", array);
+    bytes = raw;
+  } else if (entry.method === 8) {
+    try {
+      bytes = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
+    } catch (err) {
+      fail(at, `cannot inflate zip entry: ${/** @type {Error} */ (err).message}`, array);
+    }
+    if (bytes.length !== entry.size) fail(at, "inflated zip entry has the wrong size", array);
+  } else {
+    fail(
+      at,
+      `zip compression method ${entry.method} is not supported (stored or deflate only)`,
+      array,
+    );
+  }
+  try {
+    return decodeNpy(bytes, at);
+  } catch (err) {
+    if (err instanceof PersistFormatError) err.array = array;
+    throw err;
+  }
+}
+
+/**
+ * Reads arrays from an .npz file (numpy savez / savez_compressed, or ours).
+ * @param {string} path
+ * @param {string[]} [names]  array names (entry names without ".npy"); all when omitted
+ * @returns {Promise<Record<string, NDArray>>}
+ */
+export async function readNpz(path, names) {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    const entries = await readZipDirectory(handle, size, path);
+    const byName = new Map(
+      entries.filter((e) => e.name.endsWith(".npy")).map((e) => [e.name.slice(0, -4), e]),
+    );
+    /** @type {Record<string, NDArray>} */
+    const out = Object.create(null);
+    for (const name of names ?? byName.keys()) {
+      const entry = byName.get(name);
+      if (!entry) fail(path, `has no array ${JSON.stringify(name)} (no entry ${name}.npy)`, name);
+      out[name] = await readNpzEntry(handle, size, entry, path, name);
+    }
+    return out;
+  } finally {
+    await handle.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory order
+
+/**
+ * Copies `data` (an array of `shape` in one memory order) into the other order: C → F when
+ * `toFortran`, F → C otherwise. `lanes` TypedArray elements make one array element.
+ * @template {TypedArray} T
+ * @param {T} data
+ * @param {readonly number[]} shape
+ * @param {number} lanes
+ * @param {boolean} toFortran
+ * @returns {T}
+ */
+export function reorder(data, shape, lanes, toFortran) {
+  const Ctor = /** @type {any} */ (data.constructor);
+  /** @type {T} */
+  const out = new Ctor(data.length);
+  const n = shape.length;
+  if (n < 2) {
+    out.set(/** @type {any} */ (data));
+    return out;
+  }
+  // Source strides (in elements) for each axis; the output is walked in its own order, fastest
+  // axis first, keeping a multi-index and the matching source offset.
+  /** @type {number[]} */
+  const strides = new Array(n);
+  // C order: the last axis is contiguous; F order: the first.
+  const cAxes = [...shape.keys()].reverse();
+  let s = 1;
+  for (const d of toFortran ? cAxes : [...shape.keys()]) {
+    strides[d] = s;
+    s *= /** @type {number} */ (shape[d]);
+  }
+  const axes = [...shape.keys()];
+  if (!toFortran) axes.reverse();
+  const index = new Array(n).fill(0);
+  const total = data.length / lanes;
+  let src = 0;
+  for (let j = 0; j < total; j++) {
+    for (let l = 0; l < lanes; l++) out[j * lanes + l] = /** @type {any} */ (data[src * lanes + l]);
+    for (const d of axes) {
+      const stride = /** @type {number} */ (strides[d]);
+      src += stride;
+      if (++index[d] < /** @type {number} */ (shape[d])) break;
+      src -= stride * /** @type {number} */ (shape[d]);
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HDF5 through h5wasm (imported lazily: it is only needed for .h5 files)
+
+/** Attribute marking an int8 dataset that holds numpy bools. */
+export const HDF5_DTYPE_ATTR = "persist_dtype";
+/** Attribute marking a dataset stored in C order for an array that was Fortran-ordered. */
+export const HDF5_ORDER_ATTR = "persist_order";
+/** Bytes moved through the 2 GiB wasm heap per call. */
+export const HDF5_BLOCK_BYTES = 64 << 20;
+/** HDF5 filters the wasm build decodes: deflate, shuffle, fletcher32. */
+const HDF5_FILTERS_OK = new Set([1, 2, 3]);
+
+/** @param {string} where @returns {Promise<any>} */
+export async function importH5wasm(where) {
+  /** @type {any} */
+  let mod;
+  try {
+    mod = await import("h5wasm/node");
+  } catch (err) {
+    fail(
+      where,
+      `reading HDF5 needs the h5wasm package, which cannot be imported here (${/** @type {Error} */ (err).message}); run "npm install h5wasm" beside the archive, or convert it to npy`,
+    );
+  }
+  await mod.ready;
+  return mod;
+}
+
+/**
+ * numpy kind of an HDF5 dataset as h5wasm describes it, or a FormatError.
+ * @param {any} md  h5wasm dataset metadata
+ * @param {unknown} dtypeAttr
+ * @param {string} at
+ * @returns {string}
+ */
+function hdf5Kind(md, dtypeAttr, at) {
+  const { type, size, signed } = md;
+  if (type === 0 && [1, 2, 4, 8].includes(size)) {
+    if (size === 1 && dtypeAttr === "|b1") return "b1";
+    return `${signed ? "i" : "u"}${size}`;
+  }
+  if (type === 1 && [2, 4, 8].includes(size)) return `f${size}`;
+  if (type === 6) {
+    const m = md.compound_type?.members ?? [];
+    const [re, im] = m;
+    if (
+      m.length === 2 &&
+      re.name === "r" &&
+      im.name === "i" &&
+      re.type === 1 &&
+      im.type === 1 &&
+      re.size === im.size &&
+      (re.size === 4 || re.size === 8) &&
+      re.offset === 0 &&
+      im.offset === re.size &&
+      size === 2 * re.size
+    ) {
+      return `c${size}`;
+    }
+  }
+  if (type === 8 && size === 1) {
+    const members = md.enum_type?.members ?? {};
+    if (Object.keys(members).length === 2 && members.FALSE === 0 && members.TRUE === 1) return "b1";
+  }
+  return fail(
+    at,
+    `has an HDF5 datatype (class ${type}, ${size} bytes) that does not map to a numpy number dtype`,
+  );
+}
+
+/**
+ * Reads one dataset of an open h5wasm File into an NDArray, in row blocks under the wasm heap
+ * limit. Refuses datasets compressed with filters the wasm build cannot decode (h5wasm would
+ * otherwise return garbage).
+ * @param {any} h5  the h5wasm/node module
+ * @param {any} file  an open h5wasm File
+ * @param {string} name
+ * @param {string} where
+ * @param {number} [blockBytes]  bytes per read call (tests make it small to cover blocking)
+ */
+export function readHdf5Dataset(h5, file, name, where, blockBytes = HDF5_BLOCK_BYTES) {
+  const at = `${where} (dataset ${name})`;
+  /** @type {any} */
+  let ds = null;
+  try {
+    ds = file.get(name);
+  } catch {
+    ds = null;
+  }
+  if (!(ds instanceof h5.Dataset))
+    fail(where, `has no dataset named ${JSON.stringify(name)}`, name);
+  for (const filter of ds.filters) {
+    if (!HDF5_FILTERS_OK.has(filter.id)) {
+      fail(
+        at,
+        `is compressed with HDF5 filter ${filter.name || "unknown"} (id ${filter.id}), which cannot be decoded here; rewrite it with gzip or without compression`,
+        name,
+      );
+    }
+  }
+  const md = ds.metadata;
+  if (!md.shape) fail(at, "has no data (null dataspace)", name);
+  const attrs = ds.attrs;
+  const kind = hdf5Kind(md, attrs[HDF5_DTYPE_ATTR]?.value, at);
+  const info = /** @type {DtypeInfo} */ (DTYPES[kind]);
+  const shape = /** @type {number[]} */ (md.shape.map(Number));
+  const total = shape.reduce((a, b) => a * b, 1);
+  const out = new Uint8Array(new ArrayBuffer(total * info.itemsize));
+  const M = h5.Module;
+  if (total > 0) {
+    const rows = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
+    const rowBytes = (total / rows) * info.itemsize;
+    const perBlock = Math.max(1, Math.floor(blockBytes / rowBytes));
+    for (let r = 0; r < rows; r += perBlock) {
+      const n = Math.min(perBlock, rows - r);
+      const nbytes = n * rowBytes;
+      const ptr = M._malloc(nbytes);
+      if (!ptr) fail(at, `cannot allocate ${nbytes} bytes in the wasm heap`, name);
+      try {
+        const ranked = shape.length > 0;
+        const status = M.get_dataset_data(
+          file.file_id,
+          ds.path,
+          ranked ? [BigInt(n), ...shape.slice(1).map(BigInt)] : null,
+          ranked ? [BigInt(r), ...shape.slice(1).map(() => 0n)] : null,
+          ranked ? shape.map(() => 1n) : null,
+          BigInt(ptr),
+        );
+        if (status < 0) fail(at, "HDF5 read failed", name);
+        out.set(M.HEAPU8.subarray(ptr, ptr + nbytes), r * rowBytes);
+      } finally {
+        M._free(ptr);
+      }
+    }
+  }
+  const Ctor = /** @type {any} */ (globalThis)[info.ctor];
+  /** @type {TypedArray} */
+  let data = new Ctor(out.buffer, 0, total * info.lanes);
+  const fortran = attrs[HDF5_ORDER_ATTR]?.value === "F";
+  if (fortran) data = reorder(data, shape, info.lanes, true);
+  return new NDArray(data, shape, { order: fortran ? "F" : "C", dtype: nativeDescr(info) });
+}
+
+/**
+ * Checks for the HDF5 superblock signature, which sits at offset 0, 512, 1024, 2048, ...
+ * @param {string} path
+ */
+async function checkHdf5Signature(path) {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      const head = await readExactly(handle, at, 8, path);
+      if (sig.every((b, i) => head[i] === b)) return;
+    }
+  } finally {
+    await handle.close();
+  }
+  fail(path, "not an HDF5 file (no HDF5 signature)");
+}
+
+/**
+ * Reads datasets from an HDF5 file (h5py's or ours).
+ * @param {string} path
+ * @param {string[]} [names]  dataset names at the root; all datasets when omitted
+ * @param {number} [blockBytes]  bytes per read call
+ * @returns {Promise<Record<string, NDArray>>}
+ */
+export async function readHdf5(path, names, blockBytes = HDF5_BLOCK_BYTES) {
+  await checkHdf5Signature(path); // a clear error before h5wasm sees a missing or foreign file
+  const h5 = await importH5wasm(path);
+  const file = new h5.File(resolve(path), "r");
+  if (!(file.file_id > 0n)) fail(path, "h5wasm cannot open this HDF5 file");
+  try {
+    /** @type {Record<string, NDArray>} */
+    const out = Object.create(null);
+    const all =
+      names ?? file.keys().filter((/** @type {string} */ k) => file.get(k) instanceof h5.Dataset);
+    for (const name of all) {
+      try {
+        out[name] = readHdf5Dataset(h5, file, name, path, blockBytes);
+      } catch (err) {
+        if (err instanceof PersistFormatError) throw err;
+        fail(
+          path,
+          `HDF5 error reading dataset ${name}: ${/** @type {Error} */ (err)?.message ?? err}`,
+          name,
+        );
+      }
+    }
+    return out;
+  } finally {
+    file.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loader used by saved archives
+
+const ARRAY_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/**
+ * Reads the .npy files of a directory.
+ * @param {string} dir
+ * @param {string[]} [names]  without ".npy"; every .npy file when omitted
+ * @returns {Promise<Record<string, NDArray>>}
+ */
+export async function readNpyDirectory(dir, names) {
+  const all =
+    names ??
+    (await readdir(dir))
+      .filter((f) => f.endsWith(".npy") && !f.startsWith("."))
+      .map((f) => f.slice(0, -4));
+  /** @type {Record<string, NDArray>} */
+  const out = Object.create(null);
+  for (const name of all) {
+    const path = join(dir, `${name}.npy`);
+    try {
+      out[name] = await readNpyFile(path);
+    } catch (err) {
+      if (isMissing(err)) fail(path, `data file of array ${JSON.stringify(name)} is missing`, name);
+      if (err instanceof PersistFormatError) err.array = name;
+      throw err;
+    }
+  }
+  return out;
+}
+
+/**
+ * Loads the external arrays of a saved archive.
+ * @param {string} moduleUrl  `import.meta.url` of the archive module
+ * @param {string} location  relative to the module's directory: a directory of `<name>.npy`
+ *   files, or an `.npz` / `.h5` file
+ * @param {"npy" | "npz" | "hdf5"} format
+ * @param {string[]} names
+ * @returns {Promise<Record<string, NDArray>>}
+ */
+export async function loadArrays(moduleUrl, location, format, names) {
+  const path = resolve(dirname(fileURLToPath(moduleUrl)), location);
+  for (const name of names) {
+    if (typeof name !== "string" || !ARRAY_NAME.test(name)) {
+      fail(path, `bad array name ${JSON.stringify(name)}`);
+    }
+  }
+  try {
+    if (format === "npy") return await readNpyDirectory(path, names);
+    if (format === "npz") return await readNpz(path, names);
+    if (format === "hdf5") return await readHdf5(path, names);
+  } catch (err) {
+    if (isMissing(err)) fail(path, `data file is missing (needed by ${fileURLToPath(moduleUrl)})`);
+    throw err;
+  }
+  return fail(path, `unknown array format ${JSON.stringify(format)} (npy, npz or hdf5)`);
 }

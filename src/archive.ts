@@ -1,0 +1,282 @@
+/**
+ * Archive: insert named values, get an ES module back (`toString()`), or save it as an importable
+ * package or module with its arrays in npy / npz / HDF5 files beside it.
+ */
+import { copyFile, mkdir, readFile, rm, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeArrayFiles } from "./arrays/containers.js";
+import { emitDeclarations } from "./emit/dts.js";
+import { RUNTIME_SPECIFIER } from "./emit/imports.js";
+import { type ArraysPlacement, emitModule } from "./emit/module.js";
+import { ArchiveError, DuplicateError } from "./errors.js";
+import { buildGraph, type Graph, type Root } from "./graph/build.js";
+import { NDArray, type TypedArray } from "./runtime/persist-runtime.mjs";
+import { writeFileAtomic, writeNewFile } from "./store/atomic.js";
+import {
+  arraysName,
+  checkSaveName,
+  DATA_FORMATS,
+  type DataFormat,
+  layoutFor,
+  moduleLayoutNames,
+  RUNTIME_FILE,
+} from "./store/layout.js";
+import { exists, makeStaging, publishDirectory, publishFiles } from "./store/publish.js";
+import { checkArchiveName } from "./values/names.js";
+
+export interface ArchiveOptions {
+  /**
+   * Typed arrays / NDArrays with MORE elements than this (ArrayBuffers and DataViews: bytes) are
+   * stored in data files beside the module instead of inline. Default Infinity (all inline).
+   */
+  arrayThreshold?: number;
+  /** At most one name; the saved module's default export is that item. */
+  singleItem?: boolean;
+  /** Names that may start with "_" anyway. */
+  allowedNames?: string[];
+}
+
+export interface SaveOptions {
+  /** Required unless singleItem (then defaults to the item's name). */
+  name?: string;
+  /** Package layout (a folder with package.json); default true. */
+  package?: boolean;
+  /** Format of the data files for external arrays; default "npy". */
+  dataFormat?: DataFormat;
+  /** Replace an existing archive of that name; default false. */
+  force?: boolean;
+  /** With force, keep the replaced files as `*.bak`; default false. */
+  backup?: boolean;
+}
+
+export interface SaveResult {
+  /** Absolute path of the module to import. */
+  entry: string;
+  /** Absolute paths of every file and folder written. */
+  files: string[];
+}
+
+const RUNTIME_SOURCE = new URL("./runtime/persist-runtime.mjs", import.meta.url);
+
+export class Archive {
+  private readonly items = new Map<string, unknown>();
+  private readonly arrayThreshold: number;
+  private readonly singleItem: boolean;
+  private readonly allowed: ReadonlySet<string>;
+
+  constructor(options: ArchiveOptions = {}) {
+    const threshold = options.arrayThreshold ?? Number.POSITIVE_INFINITY;
+    if (typeof threshold !== "number" || Number.isNaN(threshold) || threshold < 0) {
+      throw new ArchiveError(
+        `Archive: arrayThreshold must be a number >= 0, got ${String(threshold)}`,
+      );
+    }
+    this.arrayThreshold = threshold;
+    this.singleItem = options.singleItem ?? false;
+    this.allowed = new Set(options.allowedNames ?? []);
+  }
+
+  /**
+   * Adds named values. Names must be identifiers (not reserved words, not starting with "_" unless
+   * allowed). The same value under the same name again is a no-op; a different one is a
+   * DuplicateError. Values that cannot be archived are rejected here, naming their path.
+   */
+  insert(items: Record<string, unknown>): void {
+    const fresh: Root[] = [];
+    for (const [name, value] of Object.entries(items)) {
+      checkArchiveName(name, this.allowed, "Archive.insert()");
+      if (this.items.has(name)) {
+        if (Object.is(this.items.get(name), value)) continue;
+        throw new DuplicateError(
+          `Archive.insert(): the name "${name}" already holds a different value; use archive.uniqueName("${name}") for a free name`,
+          { valuePath: name },
+        );
+      }
+      if (fresh.some(([n]) => n === name)) continue;
+      fresh.push([name, value]);
+    }
+    if (this.singleItem && this.items.size + fresh.length > 1) {
+      const names = [...this.items.keys(), ...fresh.map(([n]) => n)];
+      throw new ArchiveError(
+        `Archive.insert(): this archive is singleItem and can hold one name, but got ${names.map((n) => `"${n}"`).join(", ")}; use a new Archive for each item or drop singleItem`,
+      );
+    }
+    // Walk now so that an unarchivable value is reported at insert(), with nothing inserted.
+    buildGraph(fresh, { arrayThreshold: Number.POSITIVE_INFINITY });
+    for (const [name, value] of fresh) this.items.set(name, value);
+  }
+
+  /** Inserted names, in insertion order. */
+  names(): string[] {
+    return [...this.items.keys()];
+  }
+
+  /** `base` if unused, else `base_0`, `base_1`, ... (the first that is free). */
+  uniqueName(base: string): string {
+    checkArchiveName(base, this.allowed, "Archive.uniqueName()");
+    if (!this.items.has(base)) return base;
+    for (let i = 0; ; i++) {
+      const name = `${base}_${i}`;
+      if (!this.items.has(name)) return name;
+    }
+  }
+
+  /**
+   * The ES module source text. Without external arrays this is exactly what save() writes as the
+   * entry module; with them, it shows the package layout with npy files.
+   */
+  toString(): string {
+    return this.render({ location: "./_arrays", format: "npy" }).text;
+  }
+
+  /** Saves the archive as a package (default) or a module in `dir`. See SaveOptions. */
+  async save(dir: string, options: SaveOptions = {}): Promise<SaveResult> {
+    const name = options.name ?? (this.singleItem ? this.names()[0] : undefined);
+    if (name === undefined) {
+      throw new ArchiveError(
+        this.singleItem
+          ? "Archive.save(): nothing inserted, and no options.name to save under"
+          : 'Archive.save(): options.name is required (e.g. save(dir, { name: "run1" }))',
+      );
+    }
+    checkSaveName(name);
+    const format = options.dataFormat ?? "npy";
+    if (!DATA_FORMATS.includes(format)) {
+      throw new ArchiveError(
+        `Archive.save(): dataFormat must be one of ${DATA_FORMATS.join(", ")}, got ${String(format)}`,
+      );
+    }
+    const asPackage = options.package ?? true;
+    const force = options.force ?? false;
+    const backup = options.backup ?? false;
+    await prepareDir(dir);
+    const layout = layoutFor(resolve(dir), name, asPackage);
+    const owned = asPackage
+      ? [layout.packageDir!]
+      : moduleLayoutNames(layout).map((n) => join(layout.home, n));
+    if (!force) {
+      for (const path of owned) {
+        if (await exists(path)) {
+          throw new ArchiveError(
+            `Archive.save(): ${path} already exists; pass { force: true } to replace it (and backup: true to keep the old files as *.bak)`,
+            { file: path },
+          );
+        }
+      }
+    }
+
+    const dataName = arraysName(layout, format);
+    const { text, graph, usesRuntime } = this.render({ location: `./${dataName}`, format });
+    const declarations = emitDeclarations(this.rootList(), graph, this.singleItem);
+    const staging = await makeStaging(
+      asPackage ? layout.packageDir! : join(layout.home, layout.entry),
+    );
+    try {
+      const written: string[] = [];
+      if (graph.externals.length > 0) {
+        const arrays = graph.externals.map((e) => ({
+          name: e.name,
+          array: externalArray(e.node.value),
+        }));
+        await writeArrayFiles(join(staging, dataName), format, arrays);
+        written.push(dataName);
+      }
+      if (asPackage && usesRuntime) {
+        await copyFile(fileURLToPath(RUNTIME_SOURCE), join(staging, RUNTIME_FILE));
+        written.push(RUNTIME_FILE);
+      }
+      await writeNewFile(join(staging, layout.declarations), declarations);
+      written.push(layout.declarations);
+      if (asPackage) {
+        await writeNewFile(join(staging, "package.json"), packageJson(name));
+        written.push("package.json");
+      }
+      await writeNewFile(join(staging, layout.entry), text);
+      written.push(layout.entry);
+
+      if (asPackage) {
+        await publishDirectory(staging, layout.packageDir!, backup);
+      } else {
+        if (usesRuntime) await placeRuntime(layout.home);
+        await publishFiles(staging, layout.home, written, moduleLayoutNames(layout), backup);
+        await rm(staging, { recursive: true, force: true });
+      }
+      const files = written.map((f) => join(layout.home, f));
+      if (!asPackage && usesRuntime) files.push(join(layout.home, RUNTIME_FILE));
+      return { entry: join(layout.home, layout.entry), files };
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private rootList(): Root[] {
+    return [...this.items];
+  }
+
+  private render(arrays: ArraysPlacement): { text: string; graph: Graph; usesRuntime: boolean } {
+    const roots = this.rootList();
+    const graph = buildGraph(roots, { arrayThreshold: this.arrayThreshold });
+    const text = emitModule({ roots, graph, arrays, singleItem: this.singleItem });
+    return { text, graph, usesRuntime: text.includes(RUNTIME_SPECIFIER) };
+  }
+}
+
+/** `dir` must be a directory (created if missing), never a file. */
+async function prepareDir(dir: string): Promise<void> {
+  if (typeof dir !== "string" || dir === "")
+    throw new ArchiveError("Archive.save(): dir must be a path");
+  try {
+    const s = await stat(dir);
+    if (!s.isDirectory()) {
+      throw new ArchiveError(
+        `Archive.save(): ${dir} exists and is not a directory; choose a directory to save into`,
+        {
+          file: dir,
+        },
+      );
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    await mkdir(dir, { recursive: true });
+  }
+}
+
+/** The NDArray a data file holds for an external value. */
+function externalArray(value: object): NDArray {
+  if (value instanceof NDArray) return value;
+  if (value instanceof ArrayBuffer) return new NDArray(new Uint8Array(value), [value.byteLength]);
+  const ta = value as TypedArray;
+  const data =
+    ta instanceof Uint8ClampedArray ? new Uint8Array(ta.buffer, ta.byteOffset, ta.length) : ta;
+  return new NDArray(data, [ta.length]);
+}
+
+function packageJson(name: string): string {
+  const pkg = {
+    name,
+    private: true,
+    type: "module",
+    description: "Archive written by persist-archive. Import it, or load() it safely.",
+    exports: { ".": { types: "./index.d.ts", import: "./index.mjs" } },
+    main: "./index.mjs",
+    types: "./index.d.ts",
+  };
+  return `${JSON.stringify(pkg, null, 2)}\n`;
+}
+
+/**
+ * The runtime beside module-layout archives is shared by every archive in that folder; it is
+ * replaced (atomically) only when its bytes differ, e.g. after a library upgrade within format 1.
+ */
+async function placeRuntime(home: string): Promise<void> {
+  const source = await readFile(RUNTIME_SOURCE);
+  const target = join(home, RUNTIME_FILE);
+  try {
+    if (source.equals(await readFile(target))) return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  await writeFileAtomic(target, source);
+}

@@ -1,0 +1,209 @@
+/**
+ * The .npy codec. Decoding lives in the runtime file (saved archives need it without the
+ * library); this module adds encoding, file writing and partial reads, and turns runtime errors
+ * into FormatError.
+ *
+ * Files we write are version 1.0 (2.0 when the header needs it) with the header padded so the
+ * data starts at a multiple of 64 bytes: any element type can then be viewed in place.
+ */
+import { open, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import { ArchiveError, UnsupportedValueError } from "../errors.js";
+import {
+  DTYPES,
+  decodeNpy,
+  isTypedArray,
+  NDArray,
+  NPY_MAX_HEADER,
+  npyDataToNDArray,
+  parseNpyHeader,
+  parseNpyPrefix,
+  readExactly,
+  readWholeFile,
+  type TypedArray,
+} from "../runtime/persist-runtime.mjs";
+import { fsyncDir, tempPathFor } from "../store/atomic.js";
+import { asFormatErrors, toFormatError } from "./errors.js";
+
+const ALIGN = 64;
+/** Bytes per write call when streaming array data to disk. */
+const WRITE_CHUNK = 256 << 20;
+
+/** An NDArray for a TypedArray (1-D) or the NDArray itself. */
+export function toNDArray(value: TypedArray | NDArray): NDArray {
+  if (value instanceof NDArray) return value;
+  if (isTypedArray(value)) return new NDArray(value, [value.length]);
+  throw new UnsupportedValueError(
+    `npy: expected a TypedArray or an NDArray, got ${value === null ? "null" : typeof value}`,
+  );
+}
+
+/** The npy header (magic, version, length, padded dict) for `array`. */
+export function npyHeader(array: NDArray): Uint8Array {
+  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
+  const fortran = array.order === "F" ? "True" : "False";
+  const dict = `{'descr': '${array.dtype}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
+  if (dict.length + 1 > NPY_MAX_HEADER) {
+    throw new UnsupportedValueError(
+      `npy: an array of ${array.shape.length} dimensions needs a header over ${NPY_MAX_HEADER} bytes, which readers refuse`,
+    );
+  }
+  // +1 for the terminating newline; version 2.0 only when the length overflows 16 bits.
+  const prefix = dict.length + 1 + 10 <= 0xffff ? 10 : 12;
+  const total = Math.ceil((prefix + dict.length + 1) / ALIGN) * ALIGN;
+  const headerLength = total - prefix;
+  const out = new Uint8Array(total);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, prefix === 10 ? 1 : 2, 0]);
+  const view = new DataView(out.buffer);
+  if (prefix === 10) view.setUint16(8, headerLength, true);
+  else view.setUint32(8, headerLength, true);
+  const text = `${dict.padEnd(headerLength - 1, " ")}\n`;
+  for (let i = 0; i < text.length; i++) out[prefix + i] = text.charCodeAt(i);
+  return out;
+}
+
+/** The raw bytes of an array's data (a view, no copy). */
+export function dataBytes(array: NDArray): Uint8Array {
+  const d = array.data;
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/** Header + data in one new buffer. */
+export function encodeNpy(value: TypedArray | NDArray): Uint8Array {
+  const array = toNDArray(value);
+  const header = npyHeader(array);
+  const data = dataBytes(array);
+  const out = new Uint8Array(header.length + data.length);
+  out.set(header);
+  out.set(data, header.length);
+  return out;
+}
+
+/**
+ * Writes an npy file at `path` (which must not exist) and fsyncs it. The data is written from
+ * the array's own memory in chunks, never copied whole.
+ */
+export async function writeNpyFileSynced(path: string, value: TypedArray | NDArray): Promise<void> {
+  const array = toNDArray(value);
+  const handle = await open(path, "wx");
+  try {
+    await handle.write(npyHeader(array));
+    const data = dataBytes(array);
+    for (let off = 0; off < data.length; off += WRITE_CHUNK) {
+      const chunk = data.subarray(off, off + WRITE_CHUNK);
+      let done = 0;
+      while (done < chunk.length) {
+        const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
+        done += bytesWritten;
+      }
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Atomically replaces (or creates) `path` with an npy file: temp, fsync, rename, fsync dir. */
+export async function writeNpyFile(path: string, value: TypedArray | NDArray): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    await writeNpyFileSynced(tmp, value);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** Options of {@link readNpyFile}. */
+export interface NpyReadOptions {
+  /** Read only rows `start` (inclusive) to `stop` (exclusive) along axis 0 of a C-order array. */
+  rows?: readonly [start: number, stop: number];
+}
+
+/** Reads an npy file, all of it or a range of rows (positional reads of just those bytes). */
+export async function readNpyFile(path: string, options: NpyReadOptions = {}): Promise<NDArray> {
+  if (options.rows === undefined) {
+    return asFormatErrors(async () => decodeNpy(await readWholeFile(path), path));
+  }
+  const [start, stop] = options.rows;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(stop) || start < 0 || stop < start) {
+    throw new ArchiveError(
+      `npy.read ${path}: rows must be [start, stop] with 0 <= start <= stop, got [${start}, ${stop}]`,
+      { file: path },
+    );
+  }
+  const handle = await open(path, "r").catch((e) => {
+    throw toFormatError(e);
+  });
+  try {
+    const { size } = await handle.stat();
+    const head = await readExactly(handle, 0, Math.min(size, 12), path).catch((e) => {
+      throw toFormatError(e);
+    });
+    return await asFormatErrors(async () => {
+      const { version, headerStart, headerLength } = parseNpyPrefix(head, path);
+      const dataOffset = headerStart + headerLength;
+      if (headerLength > NPY_MAX_HEADER || dataOffset > size) {
+        // Let the whole-buffer decoder produce the precise message from what we have.
+        decodeNpy(await readExactly(handle, 0, Math.min(size, NPY_MAX_HEADER + 12), path), path);
+      }
+      const headerBytes = await readExactly(handle, headerStart, headerLength, path);
+      const header = parseNpyHeader(headerBytes, version, dataOffset, size, path);
+      if (header.shape.length === 0) {
+        throw new ArchiveError(`npy.read ${path}: rows need an array with at least one axis`, {
+          file: path,
+        });
+      }
+      if (header.fortran) {
+        throw new ArchiveError(
+          `npy.read ${path}: rows can only be read from a C-order array; this one is Fortran-ordered (read it whole instead)`,
+          { file: path },
+        );
+      }
+      const n = header.shape[0] as number;
+      const lo = Math.min(start, n);
+      const hi = Math.min(stop, n);
+      const rowBytes = n === 0 ? 0 : header.dataBytes / n;
+      const bytes = await readExactly(
+        handle,
+        dataOffset + lo * rowBytes,
+        (hi - lo) * rowBytes,
+        path,
+      );
+      const shape = [hi - lo, ...header.shape.slice(1)];
+      const count = shape.reduce((a, b) => a * b, 1);
+      return npyDataToNDArray(bytes, { ...header, shape, count, dataBytes: bytes.length });
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The public npy codec. */
+export const npy = {
+  /** Encodes a TypedArray (as 1-D) or an NDArray as .npy bytes. */
+  encode(value: TypedArray | NDArray): Uint8Array {
+    return encodeNpy(value);
+  },
+  /** Decodes .npy bytes; views them without copying when aligned and little-endian. */
+  decode(bytes: Uint8Array): NDArray {
+    try {
+      return decodeNpy(bytes, "npy bytes");
+    } catch (err) {
+      throw toFormatError(err);
+    }
+  },
+  /** Reads an .npy file (or only `rows` of it). */
+  read(path: string, options?: NpyReadOptions): Promise<NDArray> {
+    return readNpyFile(path, options);
+  },
+  /** Writes an .npy file atomically. */
+  write(path: string, value: TypedArray | NDArray): Promise<void> {
+    return writeNpyFile(path, value);
+  },
+};
+
+/** Every numpy kind the codec handles. */
+export const NPY_KINDS: readonly string[] = Object.keys(DTYPES);

@@ -1,0 +1,122 @@
+/**
+ * TypeScript declarations of an archive's exports, derived from the values themselves, so an
+ * archive imported from TypeScript is typed without the library.
+ */
+import type { Graph, GraphNode } from "../graph/build.js";
+import type { NDArray } from "../runtime/persist-runtime.mjs";
+import { propertyKey, stringLiteral } from "./literals.js";
+
+const MAX_DEPTH = 8;
+const MAX_KEYS = 200;
+const MAX_UNION = 6;
+
+class TypeWriter {
+  private readonly memo = new Map<GraphNode, string>();
+  private readonly inProgress = new Set<GraphNode>();
+
+  constructor(private readonly graph: Graph) {}
+
+  of(value: unknown, depth: number): string {
+    if (value === null) return "null";
+    switch (typeof value) {
+      case "number":
+      case "string":
+      case "boolean":
+      case "bigint":
+      case "undefined":
+      case "symbol":
+        return typeof value;
+    }
+    const node = this.graph.byValue.get(value as object);
+    if (!node || depth > MAX_DEPTH || this.inProgress.has(node)) return "unknown";
+    const memo = this.memo.get(node);
+    if (memo !== undefined) return memo;
+    this.inProgress.add(node);
+    const out = this.build(node, depth);
+    this.inProgress.delete(node);
+    this.memo.set(node, out);
+    return out;
+  }
+
+  private union(values: Iterable<unknown>, depth: number): string {
+    const types = new Set<string>();
+    for (const v of values) {
+      types.add(this.of(v, depth + 1));
+      if (types.size > MAX_UNION) return "unknown";
+    }
+    if (types.size === 0) return "never";
+    const list = [...types];
+    return list.length === 1 ? list[0]! : `(${list.join(" | ")})`;
+  }
+
+  private build(node: GraphNode, depth: number): string {
+    const v = node.value as Record<string, unknown>;
+    switch (node.kind) {
+      case "array": {
+        const t = this.union(Object.values(v), depth);
+        return t === "never" ? "unknown[]" : `${t}[]`;
+      }
+      case "object": {
+        const keys = Object.keys(v);
+        if (keys.length > MAX_KEYS) return `Record<string, ${this.union(Object.values(v), depth)}>`;
+        if (keys.length === 0) return "{}";
+        return `{ ${keys.map((k) => `${propertyKey(k)}: ${this.of(v[k], depth + 1)}`).join("; ")} }`;
+      }
+      case "map": {
+        const m = v as unknown as Map<unknown, unknown>;
+        return `Map<${this.union(m.keys(), depth)}, ${this.union(m.values(), depth)}>`.replaceAll(
+          "never",
+          "unknown",
+        );
+      }
+      case "set":
+        return `Set<${this.union(v as unknown as Set<unknown>, depth)}>`.replace(
+          "never",
+          "unknown",
+        );
+      case "date":
+        return "Date";
+      case "regexp":
+        return "RegExp";
+      case "error":
+        return Object.getPrototypeOf(v).constructor.name;
+      case "boxed":
+        return Object.getPrototypeOf(v).constructor.name;
+      case "arraybuffer":
+        return "ArrayBuffer";
+      case "dataview":
+        return "DataView";
+      case "typedarray":
+        return Object.getPrototypeOf(v).constructor.name;
+      case "ndarray": {
+        const data = (v as unknown as NDArray).data;
+        // Structural, so the archive needs no declaration file for its runtime.
+        return `{ readonly data: ${Object.getPrototypeOf(data).constructor.name}; readonly shape: readonly number[]; readonly order: "C" | "F"; readonly dtype: string; readonly size: number }`;
+      }
+      case "instance": {
+        const { module, exportName } = node.instance!.ref;
+        return `import(${stringLiteral(module)}).${exportName}`;
+      }
+      case "import": {
+        const { module, exportName } = node.importRef!;
+        return `typeof import(${stringLiteral(module)}).${exportName}`;
+      }
+      case "global":
+        return `typeof ${node.globalPath}`;
+    }
+  }
+}
+
+/** The `.d.ts` text for the exports `roots` (and `export default` for single-item archives). */
+export function emitDeclarations(
+  roots: readonly (readonly [string, unknown])[],
+  graph: Graph,
+  singleItem: boolean,
+): string {
+  const writer = new TypeWriter(graph);
+  const lines = ["// Types of the archive's exports, written by persist-archive."];
+  for (const [name, value] of roots)
+    lines.push(`export declare const ${name}: ${writer.of(value, 0)};`);
+  if (singleItem && roots.length === 1) lines.push(`export default ${roots[0]![0]};`);
+  return `${lines.join("\n")}\n`;
+}

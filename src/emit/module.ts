@@ -1,0 +1,573 @@
+/**
+ * Graph → ES module text in the archive language (docs/archive-language.md).
+ *
+ * Values referenced once are written inline; values referenced more than once get a `const`
+ * (inserted names get their `export const`). Cycles: an edge back to a value that is still being
+ * written becomes `undefined` in the literal and an assignment statement (`_g0.self = _g0;`,
+ * `_g1.set(k, v);`) right after that value's binding. Constructor calls cannot hold a placeholder,
+ * so a cycle through constructor arguments is closed at the nearest object, array, Map or Set
+ * above it instead.
+ */
+import { ArchiveError, UnsupportedValueError } from "../errors.js";
+import type { Graph, GraphNode } from "../graph/build.js";
+import { nodePath } from "../graph/path.js";
+import { NDArray } from "../runtime/persist-runtime.mjs";
+import type { ImportRef } from "../values/classify.js";
+import { ImportTable, RUNTIME_SPECIFIER } from "./imports.js";
+import { fillList, joinList } from "./layout.js";
+import {
+  bigintLiteral,
+  memberAccess,
+  numberLiteral,
+  propertyKey,
+  stringLiteral,
+} from "./literals.js";
+import { symbolExpression } from "./symbols.js";
+import { typedArrayItems } from "./typed-arrays.js";
+
+/** Returned instead of text when a value cannot be written yet: it waits for `on`. */
+class Blocked {
+  constructor(readonly on: GraphNode) {}
+}
+type Out = string | Blocked;
+
+type Patch =
+  | { kind: "prop"; holder: GraphNode; key: string; value: unknown }
+  | { kind: "index"; holder: GraphNode; index: number; value: unknown }
+  | { kind: "mapRest"; holder: GraphNode; entries: [unknown, unknown][] }
+  | { kind: "setRest"; holder: GraphNode; items: unknown[] };
+
+const NEW = 0;
+const IN_PROGRESS = 1;
+const DONE = 2;
+
+export interface ArraysPlacement {
+  /** Where the saved module finds its data files, relative to itself ("./_arrays", "./run1_arrays.npz"). */
+  location: string;
+  format: "npy" | "npz" | "hdf5";
+}
+
+export interface ModuleOptions {
+  /** Statement order of the inserted names; values may be primitives. */
+  roots: readonly (readonly [string, unknown])[];
+  graph: Graph;
+  arrays: ArraysPlacement;
+  singleItem: boolean;
+}
+
+const ERROR_NAMES = new Map<object, string>(
+  [
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+    AggregateError,
+  ].map((c) => [c.prototype, c.name]),
+);
+
+const HEADER =
+  "// persist-archive archive, format 1. A plain ES module: import it, or load() it safely.";
+
+/** Writes the entry module of an archive. */
+export function emitModule(options: ModuleOptions): string {
+  const reserved = new Set(options.roots.map(([name]) => name));
+  const emitter = new Emitter(options.graph, reserved, false);
+  for (const [name, value] of options.roots) emitter.emitRoot(name, value);
+  return emitter.finish(options);
+}
+
+/**
+ * A self-contained expression for a tree of built-in values (DataSet info lines): no bindings,
+ * so shared values are written out again, and cycles, class instances, functions and NDArrays are
+ * rejected with UnsupportedValueError naming `path`.
+ */
+export function emitExpression(graph: Graph, value: unknown): string {
+  const emitter = new Emitter(graph, new Set(), true);
+  return emitter.expression(value);
+}
+
+class Emitter {
+  private readonly status: Uint8Array;
+  private readonly names: (string | undefined)[];
+  private readonly statements: string[] = [];
+  private readonly waiting = new Map<GraphNode, Patch[]>();
+  private readonly imports: ImportTable;
+  private nextShared = 0;
+  private readonly keyPrefixes = new Map<string, string>();
+  /** `_gN` names of shared values, numbered in visit order before anything is written. */
+  private readonly sharedNames: (string | undefined)[];
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly used: Set<string>,
+    /** Tree mode: no bindings at all (for emitExpression). */
+    private readonly tree: boolean,
+  ) {
+    this.status = new Uint8Array(graph.nodes.length);
+    this.names = new Array(graph.nodes.length);
+    this.imports = new ImportTable(used);
+    this.sharedNames = new Array(graph.nodes.length);
+    if (!tree) {
+      for (const node of graph.nodes) {
+        if (node.refs > 1 && node.exportName === undefined)
+          this.sharedNames[node.id] = this.sharedName();
+      }
+    }
+  }
+
+  expression(value: unknown): string {
+    const out = this.value(value, 0);
+    if (out instanceof Blocked) throw new ArchiveError("internal: blocked in tree mode");
+    return out;
+  }
+
+  emitRoot(name: string, value: unknown): void {
+    if (value === null || (typeof value !== "object" && typeof value !== "function")) {
+      this.statements.push(`export const ${name} = ${this.primitive(value)};`);
+      return;
+    }
+    const node = this.graph.byValue.get(value)!;
+    if (node.exportName !== name) {
+      // The same object inserted under an earlier name: refer to that binding.
+      const out = this.node(node, 0);
+      if (out instanceof Blocked) throw this.cycleError(node);
+      this.statements.push(`export const ${name} = ${out};`);
+      return;
+    }
+    if (this.status[node.id] === DONE) return;
+    const out = this.bound(node);
+    if (out instanceof Blocked) throw this.cycleError(node);
+  }
+
+  finish(options: ModuleOptions): string {
+    const externals = this.graph.externals;
+    let loadLine: string | undefined;
+    if (externals.length > 0) {
+      // Built before the import statements: it adds the runtime's loadArrays import.
+      const names = fillList(
+        "[",
+        externals.map((e) => stringLiteral(e.name)),
+        "]",
+        0,
+      );
+      const { location, format } = options.arrays;
+      loadLine = `const ${this.imports.arraysBinding()} = await ${this.imports.runtime("loadArrays")}(import.meta.url, ${stringLiteral(location)}, ${stringLiteral(format)}, ${names});`;
+    }
+    const head = [HEADER, ...this.imports.statements()];
+    if (loadLine) head.push(loadLine);
+    const body = this.statements;
+    if (options.singleItem && options.roots.length === 1) {
+      body.push(`export default ${options.roots[0]![0]};`);
+    }
+    return `${head.join("\n")}\n\n${body.join("\n")}\n`;
+  }
+
+  // ---- values ------------------------------------------------------------------------------
+
+  private value(value: unknown, level: number): Out {
+    // Hot path: numbers and strings are most leaves.
+    if (typeof value === "number") return numberLiteral(value);
+    if (typeof value === "string") return stringLiteral(value);
+    if (value === null || (typeof value !== "object" && typeof value !== "function")) {
+      return this.primitive(value);
+    }
+    return this.node(this.graph.byValue.get(value)!, level);
+  }
+
+  /** `key: ` prefixes, cached: the same keys recur across the rows of a graph. */
+  private keyPrefix(key: string): string {
+    let prefix = this.keyPrefixes.get(key);
+    if (prefix === undefined) {
+      prefix = `${propertyKey(key)}: `;
+      this.keyPrefixes.set(key, prefix);
+    }
+    return prefix;
+  }
+
+  private primitive(value: unknown): string {
+    switch (typeof value) {
+      case "number":
+        return numberLiteral(value);
+      case "string":
+        return stringLiteral(value);
+      case "boolean":
+        return value ? "true" : "false";
+      case "undefined":
+        return "undefined";
+      case "bigint":
+        return bigintLiteral(value);
+      case "symbol":
+        return symbolExpression(value)!;
+      default:
+        return "null";
+    }
+  }
+
+  private node(node: GraphNode, level: number): Out {
+    const st = this.status[node.id];
+    if (this.tree) {
+      if (st === IN_PROGRESS) throw this.cycleError(node);
+      this.status[node.id] = IN_PROGRESS;
+      const out = this.build(node, level);
+      this.status[node.id] = NEW;
+      return out;
+    }
+    if (st === DONE) return this.names[node.id]!;
+    if (st === IN_PROGRESS) return new Blocked(node);
+    if (node.refs > 1 || node.exportName !== undefined) return this.bound(node);
+    return this.build(node, level);
+  }
+
+  /** Writes `const name = …;` for a shared value (or `export const` for an inserted one). */
+  private bound(node: GraphNode): Out {
+    this.status[node.id] = IN_PROGRESS;
+    const out = this.build(node, 0);
+    if (out instanceof Blocked) {
+      this.status[node.id] = NEW;
+      return out;
+    }
+    if (this.status[node.id] === DONE) return out; // build() bound it already as a patch holder
+    const name = node.exportName ?? this.sharedNames[node.id] ?? this.sharedName();
+    this.statements.push(`${node.exportName ? "export " : ""}const ${name} = ${out};`);
+    this.done(node, name);
+    return name;
+  }
+
+  private sharedName(): string {
+    let name: string;
+    do name = `_g${this.nextShared++}`;
+    while (this.used.has(name));
+    this.used.add(name);
+    return name;
+  }
+
+  private done(node: GraphNode, name: string): void {
+    this.status[node.id] = DONE;
+    this.names[node.id] = name;
+    const patches = this.waiting.get(node);
+    if (!patches) return;
+    this.waiting.delete(node);
+    for (const patch of patches) this.applyPatch(patch);
+  }
+
+  private wait(on: GraphNode, patch: Patch): void {
+    const list = this.waiting.get(on);
+    if (list) list.push(patch);
+    else this.waiting.set(on, [patch]);
+  }
+
+  /** A holder got placeholders: give it a binding now if it has none, so patches can name it. */
+  private holderText(node: GraphNode, text: string): string {
+    if (this.status[node.id] === IN_PROGRESS) return text; // bound() writes the statement
+    const name = this.sharedName();
+    this.statements.push(`const ${name} = ${text};`);
+    this.done(node, name);
+    return name;
+  }
+
+  private applyPatch(patch: Patch): void {
+    const holder = this.names[patch.holder.id]!;
+    switch (patch.kind) {
+      case "prop":
+      case "index": {
+        const out = this.value(patch.value, 0);
+        if (out instanceof Blocked) {
+          this.wait(out.on, patch);
+          return;
+        }
+        const target =
+          patch.kind === "prop" ? memberAccess(holder, patch.key) : `${holder}[${patch.index}]`;
+        this.statements.push(`${target} = ${out};`);
+        return;
+      }
+      case "mapRest":
+        for (let i = 0; i < patch.entries.length; i++) {
+          const [k, v] = patch.entries[i]!;
+          const key = this.value(k, 0);
+          const val = key instanceof Blocked ? key : this.value(v, 0);
+          if (key instanceof Blocked || val instanceof Blocked) {
+            const on = (key instanceof Blocked ? key : (val as Blocked)).on;
+            this.wait(on, { ...patch, entries: patch.entries.slice(i) });
+            return;
+          }
+          this.statements.push(`${holder}.set(${key}, ${val});`);
+        }
+        return;
+      case "setRest":
+        for (let i = 0; i < patch.items.length; i++) {
+          const out = this.value(patch.items[i], 0);
+          if (out instanceof Blocked) {
+            this.wait(out.on, { ...patch, items: patch.items.slice(i) });
+            return;
+          }
+          this.statements.push(`${holder}.add(${out});`);
+        }
+        return;
+    }
+  }
+
+  private cycleError(node: GraphNode): UnsupportedValueError {
+    const path = nodePath(node);
+    if (this.tree) {
+      return new UnsupportedValueError(
+        `Cannot write ${path} here: it contains itself (a cycle). DataSet info must be a tree of plain values; store the cyclic value as an item instead.`,
+        { valuePath: path },
+      );
+    }
+    return new UnsupportedValueError(
+      `Cannot archive ${path}: it is reached again through constructor arguments of a value inside it, and no object, array, Map or Set on that cycle can hold a placeholder. To fix: break the cycle through a plain object or collection, or make [persist.rep]() return arguments that do not contain the instance itself.`,
+      { valuePath: path },
+    );
+  }
+
+  private treeOnly(node: GraphNode, what: string): never {
+    const path = nodePath(node);
+    throw new UnsupportedValueError(
+      `Cannot write ${path} here: it is ${what}, which needs an import. DataSet info must hold built-in values only (objects, arrays, numbers, strings, Map, Set, Date, typed arrays, ...); store it as an item instead.`,
+      { valuePath: path },
+    );
+  }
+
+  // ---- one node -----------------------------------------------------------------------------
+
+  private build(node: GraphNode, level: number): Out {
+    const v = node.value as Record<string, unknown>;
+    switch (node.kind) {
+      case "object":
+        return this.object(node, v, level);
+      case "array":
+        return this.array(node, v as unknown as unknown[], level);
+      case "map":
+        return this.map(node, v as unknown as Map<unknown, unknown>, level);
+      case "set":
+        return this.set(node, v as unknown as Set<unknown>, level);
+      case "date": {
+        const t = (v as unknown as Date).getTime();
+        return Number.isNaN(t)
+          ? "new Date(NaN)"
+          : `new Date(${stringLiteral((v as unknown as Date).toISOString())})`;
+      }
+      case "regexp": {
+        const re = v as unknown as RegExp;
+        const text = `new RegExp(${stringLiteral(re.source)}, ${stringLiteral(re.flags)})`;
+        return re.lastIndex === 0
+          ? text
+          : `Object.assign(${text}, { lastIndex: ${numberLiteral(re.lastIndex)} })`;
+      }
+      case "error":
+        return this.error(v as unknown as Error, level);
+      case "boxed":
+        return this.boxed(v);
+      case "arraybuffer":
+        return this.arrayBuffer(node, v as unknown as ArrayBuffer, level);
+      case "typedarray":
+        return this.typedArray(node, v as unknown as Float64Array, level);
+      case "dataview": {
+        const dv = v as unknown as DataView;
+        const buffer = this.value(dv.buffer, level);
+        if (buffer instanceof Blocked) return buffer;
+        const whole = dv.byteOffset === 0 && dv.byteLength === dv.buffer.byteLength;
+        return whole
+          ? `new DataView(${buffer})`
+          : `new DataView(${buffer}, ${dv.byteOffset}, ${dv.byteLength})`;
+      }
+      case "ndarray":
+        return this.ndarray(node, v as unknown as NDArray, level);
+      case "instance":
+        return this.instance(node, level);
+      case "import":
+        if (this.tree) return this.treeOnly(node, "a function");
+        return this.imports.alias(node.importRef as ImportRef);
+      case "global":
+        return node.globalPath!;
+    }
+  }
+
+  private object(node: GraphNode, v: Record<string, unknown>, level: number): string {
+    const items: string[] = Object.getPrototypeOf(v) === null ? ["__proto__: null"] : [];
+    let holder = false;
+    for (const key in v) {
+      if (!Object.hasOwn(v, key)) continue;
+      const value = v[key];
+      const out = this.value(value, level + 1);
+      if (out instanceof Blocked) {
+        this.wait(out.on, { kind: "prop", holder: node, key, value });
+        holder = true;
+        items.push(`${this.keyPrefix(key)}undefined`);
+      } else {
+        items.push(this.keyPrefix(key) + out);
+      }
+    }
+    const text = joinList("{", items, "}", level);
+    return holder ? this.holderText(node, text) : text;
+  }
+
+  private array(node: GraphNode, v: unknown[], level: number): string {
+    const items: string[] = new Array(v.length);
+    let holder = false;
+    for (let i = 0; i < v.length; i++) {
+      if (!(i in v)) {
+        items[i] = "";
+        continue;
+      }
+      const value = v[i];
+      const out = this.value(value, level + 1);
+      if (out instanceof Blocked) {
+        this.wait(out.on, { kind: "index", holder: node, index: i, value });
+        holder = true;
+        items[i] = "undefined";
+      } else {
+        items[i] = out;
+      }
+    }
+    const text = joinList("[", items, "]", level);
+    return holder ? this.holderText(node, text) : text;
+  }
+
+  private map(node: GraphNode, v: Map<unknown, unknown>, level: number): string {
+    const items: string[] = [];
+    const entries = [...v];
+    for (let i = 0; i < entries.length; i++) {
+      const [k, val] = entries[i]!;
+      const key = this.value(k, level + 2);
+      const value = key instanceof Blocked ? key : this.value(val, level + 2);
+      if (key instanceof Blocked || value instanceof Blocked) {
+        const on = (key instanceof Blocked ? key : (value as Blocked)).on;
+        this.wait(on, { kind: "mapRest", holder: node, entries: entries.slice(i) });
+        const text = items.length ? `new Map(${joinList("[", items, "]", level)})` : "new Map()";
+        return this.holderText(node, text);
+      }
+      items.push(joinList("[", [key, value], "]", level + 1));
+    }
+    return items.length ? `new Map(${joinList("[", items, "]", level)})` : "new Map()";
+  }
+
+  private set(node: GraphNode, v: Set<unknown>, level: number): string {
+    const items: string[] = [];
+    const values = [...v];
+    for (let i = 0; i < values.length; i++) {
+      const out = this.value(values[i], level + 1);
+      if (out instanceof Blocked) {
+        this.wait(out.on, { kind: "setRest", holder: node, items: values.slice(i) });
+        const text = items.length ? `new Set(${joinList("[", items, "]", level)})` : "new Set()";
+        return this.holderText(node, text);
+      }
+      items.push(out);
+    }
+    return items.length ? `new Set(${joinList("[", items, "]", level)})` : "new Set()";
+  }
+
+  private error(e: Error, level: number): Out {
+    const ctor = ERROR_NAMES.get(Object.getPrototypeOf(e))!;
+    const args: string[] = [];
+    if (e instanceof AggregateError) {
+      const errors = this.value(e.errors, level + 1);
+      if (errors instanceof Blocked) return errors;
+      args.push(errors);
+    }
+    const hasMessage = Object.hasOwn(e, "message");
+    const hasCause = Object.hasOwn(e, "cause");
+    if (hasMessage || hasCause) {
+      const msg = hasMessage ? this.value(e.message, level + 1) : "undefined";
+      if (msg instanceof Blocked) return msg;
+      args.push(msg);
+    }
+    if (hasCause) {
+      const cause = this.value(e.cause, level + 2);
+      if (cause instanceof Blocked) return cause;
+      args.push(joinList("{", [`cause: ${cause}`], "}", level + 1));
+    }
+    const call = `new ${ctor}(${args.join(", ")})`;
+    const extra: string[] = [];
+    for (const key of Object.keys(e)) {
+      const out = this.value((e as unknown as Record<string, unknown>)[key], level + 1);
+      if (out instanceof Blocked) return out;
+      extra.push(`${propertyKey(key)}: ${out}`);
+    }
+    return extra.length ? `Object.assign(${call}, ${joinList("{", extra, "}", level)})` : call;
+  }
+
+  private boxed(v: object): string {
+    const inner = (v as { valueOf(): unknown }).valueOf();
+    switch (typeof inner) {
+      case "number":
+        return `new Number(${numberLiteral(inner)})`;
+      case "string":
+        return `new String(${stringLiteral(inner)})`;
+      case "boolean":
+        return `new Boolean(${inner})`;
+      default:
+        return `Object(${this.primitive(inner)})`;
+    }
+  }
+
+  private externalRef(node: GraphNode): string {
+    return `${this.imports.arraysBinding()}.${node.external}`;
+  }
+
+  private arrayBuffer(node: GraphNode, v: ArrayBuffer, level: number): string {
+    if (node.external) return `new Uint8Array(${this.externalRef(node)}.data).buffer`;
+    const items = typedArrayItems(new Uint8Array(v));
+    return `new Uint8Array(${fillList("[", items, "]", level)}).buffer`;
+  }
+
+  private typedArray(node: GraphNode, v: Float64Array, level: number): Out {
+    const ctor = Object.getPrototypeOf(v).constructor.name as string;
+    if (node.external) {
+      const ref = `${this.externalRef(node)}.data`;
+      // u1 data comes back as a Uint8Array; a clamped array is rebuilt as one (a copy).
+      return ctor === "Uint8ClampedArray" ? `new Uint8ClampedArray(${ref})` : ref;
+    }
+    const buffer = this.graph.byValue.get(v.buffer)!;
+    if (buffer.refs > 1) {
+      const buf = this.node(buffer, level);
+      if (buf instanceof Blocked) return buf;
+      return `new ${ctor}(${buf}, ${v.byteOffset}, ${v.length})`;
+    }
+    return `new ${ctor}(${fillList("[", typedArrayItems(v), "]", level)})`;
+  }
+
+  private ndarray(node: GraphNode, v: NDArray, level: number): Out {
+    if (this.tree) return this.treeOnly(node, "an NDArray");
+    if (node.external) return this.externalRef(node);
+    const data = this.value(v.data, level + 1);
+    if (data instanceof Blocked) return data;
+    const args = [data, `[${v.shape.map(numberLiteral).join(", ")}]`];
+    const opts: string[] = [];
+    if (v.order === "F") opts.push('order: "F"');
+    if (v.dtype !== defaultDtype(v.data)) {
+      opts.push(`dtype: ${stringLiteral(v.dtype)}`);
+    }
+    if (opts.length) args.push(`{ ${opts.join(", ")} }`);
+    return `new ${this.imports.runtime("NDArray")}(${args.join(", ")})`;
+  }
+
+  private instance(node: GraphNode, level: number): Out {
+    if (this.tree) return this.treeOnly(node, "a class instance");
+    const { ref, factory, args } = node.instance!;
+    const callee = this.imports.alias(ref);
+    const head = factory ? `${callee}.${factory}` : `new ${callee}`;
+    if (args.length === 1) {
+      // One argument (typically an options object) hugs the parentheses: `new Run({ ... })`.
+      const out = this.value(args[0], level);
+      return out instanceof Blocked ? out : `${head}(${out})`;
+    }
+    const items: string[] = [];
+    for (const arg of args) {
+      const out = this.value(arg, level + 1);
+      if (out instanceof Blocked) return out;
+      items.push(out);
+    }
+    return `${head}${joinList("(", items, ")", level)}`;
+  }
+}
+
+/** The dtype an NDArray gets from its data class alone; written out only when it differs. */
+function defaultDtype(data: NDArray["data"]): string {
+  return new NDArray(data.subarray(0, 0), [0]).dtype;
+}
+
+export { RUNTIME_SPECIFIER };

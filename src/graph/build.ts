@@ -1,0 +1,264 @@
+/**
+ * Walks the inserted values once and turns every object into a node: its kind, how many edges
+ * point at it (so shared values become `const` bindings), the first path that reached it (for
+ * error messages) and, for large arrays, the name of the data file entry that will hold them.
+ * Ids are given in visit order, so the same input always yields the same graph.
+ */
+import { UnsupportedValueError } from "../errors.js";
+import type { NDArray } from "../runtime/persist-runtime.mjs";
+import {
+  type Classified,
+  classify,
+  type ImportRef,
+  type ObjectKind,
+  symbolName,
+} from "../values/classify.js";
+import { hasRegistration } from "../values/registry.js";
+import { EdgeKind, type PathLink, pathOf } from "./path.js";
+
+export interface GraphNode extends PathLink {
+  readonly parent: GraphNode | undefined;
+  /** Visit order, from 0. */
+  readonly id: number;
+  readonly value: object;
+  readonly kind: ObjectKind;
+  /** Number of edges (including being an inserted name) that point at this node. */
+  refs: number;
+  /** Inserted name when this node is (first) an inserted value. */
+  exportName: string | undefined;
+  /** For instances: callee and arguments (computed once: rep() may be costly). */
+  instance: { ref: ImportRef; factory: string | undefined; args: readonly unknown[] } | undefined;
+  /** For imports (registered functions, classes as values). */
+  importRef: ImportRef | undefined;
+  /** For built-in functions: their global path, e.g. `Math.sin`. */
+  globalPath: string | undefined;
+  /** Name of the data-file entry (`array_3`) for arrays stored outside the module. */
+  external: string | undefined;
+}
+
+export interface GraphOptions {
+  /** Arrays with more elements than this (buffers: bytes) are external. */
+  arrayThreshold: number;
+}
+
+export interface Graph {
+  nodes: GraphNode[];
+  byValue: Map<object, GraphNode>;
+  /** External arrays in entry-name order: what the data files must hold. */
+  externals: { name: string; node: GraphNode }[];
+}
+
+/** A name → value item to walk, in insertion order. */
+export type Root = readonly [name: string, value: unknown];
+
+export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph {
+  const nodes: GraphNode[] = [];
+  const byValue = new Map<object, GraphNode>();
+
+  const fail = (
+    parent: GraphNode | undefined,
+    edge: EdgeKind,
+    key: unknown,
+    what: string,
+    fix: string,
+  ) => {
+    const path = pathOf(parent, edge, key);
+    return new UnsupportedValueError(`Cannot archive ${path}: it is ${what}. To fix: ${fix}.`, {
+      valuePath: path,
+    });
+  };
+
+  const visit: Visit = (value, parent, edge, key) => {
+    if (value === null) return;
+    const type = typeof value;
+    if (type !== "object" && type !== "function") {
+      if (type === "symbol" && symbolName(value as symbol) === undefined) {
+        throw fail(
+          parent,
+          edge,
+          key,
+          `a symbol that is neither registered nor well-known (${String(value)})`,
+          "use Symbol.for(key) so the archive can name it",
+        );
+      }
+      return;
+    }
+    const obj = value as object;
+    const seen = byValue.get(obj);
+    if (seen !== undefined) {
+      seen.refs++;
+      return;
+    }
+    // Plain objects and arrays are most of any graph: skip the general classification for them.
+    const proto = Object.getPrototypeOf(obj);
+    const c: Classified =
+      proto === Object.prototype && !hasRegistration(Object)
+        ? PLAIN_OBJECT
+        : proto === Array.prototype && !hasRegistration(Array)
+          ? PLAIN_ARRAY
+          : classify(obj);
+    if (c.kind === "unsupported") throw fail(parent, edge, key, c.what, c.fix);
+    const node: GraphNode = {
+      parent,
+      edge,
+      key,
+      id: nodes.length,
+      value: obj,
+      kind: c.kind,
+      refs: 1,
+      exportName: undefined,
+      instance:
+        c.kind === "instance" ? { ref: c.ref, factory: c.factory, args: c.args } : undefined,
+      importRef: c.kind === "import" ? c.ref : undefined,
+      globalPath: c.kind === "global" ? c.path : undefined,
+      external: undefined,
+    };
+    nodes.push(node);
+    byValue.set(obj, node);
+    visitChildren(node, visit, fail);
+  };
+
+  for (const [name, value] of roots) {
+    visit(value, undefined, EdgeKind.Root, name);
+    if (value !== null && typeof value === "object") {
+      const node = byValue.get(value)!;
+      node.exportName ??= name;
+    } else if (typeof value === "function") {
+      const node = byValue.get(value);
+      if (node) node.exportName ??= name;
+    }
+  }
+  const externals = assignExternals(nodes, byValue, options.arrayThreshold);
+  return { nodes, byValue, externals };
+}
+
+type Visit = (value: unknown, parent: GraphNode | undefined, edge: EdgeKind, key: unknown) => void;
+type Fail = (
+  parent: GraphNode | undefined,
+  edge: EdgeKind,
+  key: unknown,
+  what: string,
+  fix: string,
+) => UnsupportedValueError;
+
+const PLAIN_OBJECT: Classified = { kind: "object" };
+const PLAIN_ARRAY: Classified = { kind: "array" };
+
+function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
+  const v = node.value as Record<string | symbol, unknown>;
+  switch (node.kind) {
+    case "array": {
+      const arr = v as unknown as unknown[];
+      for (let i = 0; i < arr.length; i++) {
+        if (i in arr) visit(arr[i], node, EdgeKind.Index, i);
+      }
+      return;
+    }
+    case "object": {
+      for (const s of Object.getOwnPropertySymbols(v)) {
+        if (Object.prototype.propertyIsEnumerable.call(v, s)) {
+          throw fail(
+            node,
+            EdgeKind.Key,
+            String(s),
+            "a property with a symbol key",
+            "use a string key (symbol-keyed properties are not archived)",
+          );
+        }
+      }
+      for (const key in v) {
+        if (Object.hasOwn(v, key)) visit(v[key], node, EdgeKind.Key, key);
+      }
+      return;
+    }
+    case "map": {
+      let i = 0;
+      for (const [k, val] of v as unknown as Map<unknown, unknown>) {
+        visit(k, node, EdgeKind.MapKey, i);
+        visit(val, node, EdgeKind.MapValue, k);
+        i++;
+      }
+      return;
+    }
+    case "set": {
+      let i = 0;
+      for (const val of v as unknown as Set<unknown>) visit(val, node, EdgeKind.SetItem, i++);
+      return;
+    }
+    case "error": {
+      if (Object.hasOwn(v, "cause")) visit(v.cause, node, EdgeKind.Key, "cause");
+      if (v instanceof AggregateError) visit(v.errors, node, EdgeKind.Key, "errors");
+      for (const key of Object.keys(v)) visit(v[key], node, EdgeKind.Key, key);
+      return;
+    }
+    case "typedarray":
+    case "dataview":
+      visit((v as unknown as ArrayBufferView).buffer, node, EdgeKind.Buffer, undefined);
+      return;
+    case "ndarray":
+      visit((v as unknown as NDArray).data, node, EdgeKind.Data, undefined);
+      return;
+    case "instance": {
+      const args = node.instance!.args;
+      for (let i = 0; i < args.length; i++) visit(args[i], node, EdgeKind.Arg, i);
+      return;
+    }
+    default:
+      return; // date, regexp, boxed, arraybuffer, import, global: no object children
+  }
+}
+
+/** Element count that `arrayThreshold` compares against (bytes for buffers). */
+function arraySize(node: GraphNode): number {
+  switch (node.kind) {
+    case "ndarray":
+      return (node.value as NDArray).size;
+    case "typedarray":
+      return (node.value as ArrayBufferView as Float64Array).length;
+    case "arraybuffer":
+      return (node.value as ArrayBuffer).byteLength;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Decides which arrays go to data files and names them `array_N` in visit order. A typed array's
+ * buffer is stored on its own only when several views share it; an NDArray's data is stored with
+ * the NDArray (so `nd.data` referenced elsewhere stays the same object after loading).
+ */
+function assignExternals(
+  nodes: GraphNode[],
+  byValue: Map<object, GraphNode>,
+  threshold: number,
+): { name: string; node: GraphNode }[] {
+  const out: { name: string; node: GraphNode }[] = [];
+  if (!(threshold < Number.POSITIVE_INFINITY)) return out;
+  const dataOfExternalND = new Set<GraphNode>();
+  for (const node of nodes) {
+    if (node.kind === "ndarray" && arraySize(node) > threshold) {
+      dataOfExternalND.add(byValue.get((node.value as NDArray).data)!);
+    }
+  }
+  for (const node of nodes) {
+    if (dataOfExternalND.has(node)) continue;
+    if (node.kind === "typedarray") {
+      const buffer = byValue.get((node.value as Float64Array).buffer)!;
+      if (buffer.refs > 1) continue; // stored through the shared buffer
+    } else if (node.kind === "arraybuffer") {
+      // A buffer that belongs to one view alone is written as that view's contents.
+      if (node.refs === 1 && node.edge === EdgeKind.Buffer && node.parent?.kind === "typedarray") {
+        continue;
+      }
+    } else if (node.kind !== "ndarray") {
+      continue;
+    }
+    if (arraySize(node) > threshold) {
+      node.external = `array_${out.length}`;
+      out.push({ name: node.external, node });
+      if (node.kind === "ndarray")
+        byValue.get((node.value as NDArray).data)!.external = node.external;
+    }
+  }
+  return out;
+}

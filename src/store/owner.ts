@@ -1,0 +1,139 @@
+/**
+ * Owner files: small JSON files that say which process holds something (a lock, a takeover claim),
+ * created atomically with their content and judged alive or dead without ever trusting a clock on
+ * the same host.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { type FileHandle, link, open, rm } from "node:fs/promises";
+import { hostname } from "node:os";
+import { tempPathFor } from "./atomic.js";
+
+/** Who holds an owner file. `token` is random and never reused, so it names one holding. */
+export interface Owner {
+  pid: number;
+  host: string;
+  token: string;
+  /** ms since epoch when the file was created (informational only). */
+  time: number;
+  /** Linux process start time (clock ticks since boot), to detect a reused pid; absent elsewhere. */
+  start?: number;
+}
+
+/** Start time of process `pid` from /proc (Linux), or undefined when unavailable. */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 2 (comm) may contain spaces and parentheses; fields after the last ")" are fixed.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const start = Number(fields[19]); // field 22 overall: starttime
+    return Number.isFinite(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const ownStart = processStartTime(process.pid);
+
+export function newOwner(): Owner {
+  const owner: Owner = {
+    pid: process.pid,
+    host: hostname(),
+    token: randomBytes(12).toString("hex"),
+    time: Date.now(),
+  };
+  if (ownStart !== undefined) owner.start = ownStart;
+  return owner;
+}
+
+/**
+ * Create `path` holding `owner` as JSON, failing with EEXIST if it exists. The content is written
+ * to a temp file first and hard-linked into place, so nobody can ever read a half-written owner
+ * file (with plain O_EXCL a reader could see the empty file between create and write). Filesystems
+ * without hard links fall back to O_EXCL + write.
+ */
+export async function createOwnerFile(path: string, owner: Owner): Promise<void> {
+  const text = `${JSON.stringify(owner)}\n`;
+  const tmp = tempPathFor(path);
+  const handle = await open(tmp, "wx");
+  try {
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") {
+      throw err;
+    }
+    const direct = await open(path, "wx");
+    try {
+      await direct.writeFile(text);
+    } finally {
+      await direct.close();
+    }
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** The owner recorded in `path`, the file's mtime and inode; null when it does not exist. */
+export async function readOwnerFile(
+  path: string,
+): Promise<{ owner: Owner | undefined; mtimeMs: number; ino: number } | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  try {
+    // One handle for both, so the content and the stat describe the same file.
+    const info = await handle.stat();
+    const text = await handle.readFile("utf8");
+    return { owner: parseOwner(text), mtimeMs: info.mtimeMs, ino: info.ino };
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseOwner(text: string): Owner | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<Owner>;
+    if (typeof value.pid === "number" && typeof value.host === "string") {
+      if (typeof value.token === "string") return value as Owner;
+    }
+  } catch {
+    // unparsable: written by the O_EXCL fallback and not finished yet, or damaged
+  }
+  return undefined;
+}
+
+/**
+ * Whether the holder recorded in an owner file is provably gone. On this host: its pid does not
+ * exist (ESRCH), or the pid now belongs to a process started at another time (pid reuse). A live
+ * but slow holder (blocked event loop, long withLock) is never judged dead here, whatever the
+ * clock says. On another host we cannot see processes, so only a heartbeat older than `staleMs`
+ * counts; an unparsable file likewise only by age.
+ */
+export function isOwnerDead(
+  found: { owner: Owner | undefined; mtimeMs: number },
+  staleMs: number,
+): boolean {
+  const { owner, mtimeMs } = found;
+  if (owner === undefined || owner.host !== hostname()) return Date.now() - mtimeMs > staleMs;
+  try {
+    process.kill(owner.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ESRCH") return true;
+    return false; // EPERM: alive, owned by another user
+  }
+  if (owner.start !== undefined) {
+    const start = processStartTime(owner.pid);
+    if (start !== undefined && start !== owner.start) return true;
+  }
+  return false;
+}

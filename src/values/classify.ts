@@ -1,0 +1,221 @@
+/**
+ * What kind of archivable thing an object is. Built-ins are recognised by their exact prototype, so
+ * a subclass (`class Row extends Array`) is never silently archived as its base class: it needs the
+ * protocol (`[persist.rep]` + `persist.module`, or `register()`).
+ */
+import { NDArray } from "../runtime/persist-runtime.mjs";
+import { globalFunctionPaths } from "./globals.js";
+import { type Registration, registrationOf } from "./registry.js";
+import { persist } from "./symbols.js";
+
+export type ObjectKind =
+  | "array"
+  | "object"
+  | "map"
+  | "set"
+  | "date"
+  | "regexp"
+  | "error"
+  | "boxed"
+  | "arraybuffer"
+  | "typedarray"
+  | "dataview"
+  | "ndarray"
+  | "instance"
+  | "import"
+  | "global";
+
+/** How to rebuild a class instance or reference a function by import. */
+export interface ImportRef {
+  module: string;
+  exportName: string;
+}
+
+export type Classified =
+  | { kind: Exclude<ObjectKind, "instance" | "import" | "global"> }
+  | { kind: "instance"; ref: ImportRef; factory: string | undefined; args: readonly unknown[] }
+  | { kind: "import"; ref: ImportRef }
+  | { kind: "global"; path: string }
+  | { kind: "unsupported"; what: string; fix: string };
+
+const TYPED_ARRAY_PROTOS = new Set<object>(
+  [
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
+  ].map((c) => c.prototype),
+);
+
+const ERROR_PROTOS = new Set<object>(
+  [
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+    AggregateError,
+  ].map((c) => c.prototype),
+);
+
+const BOXED_PROTOS = new Set<object>([
+  Number.prototype,
+  String.prototype,
+  Boolean.prototype,
+  BigInt.prototype,
+  Symbol.prototype,
+]);
+
+const FIX_CLASS =
+  'give the class `static [persist.module] = "<import specifier>"` and a `[persist.rep]()` method returning its constructor arguments, or call register(Cls, { module, args })';
+
+function moduleOf(fn: Function): string | undefined {
+  const m = (fn as unknown as Record<symbol, unknown>)[persist.module];
+  return typeof m === "string" && m !== "" ? m : undefined;
+}
+
+function describe(value: object): string {
+  const ctor = (value as { constructor?: unknown }).constructor;
+  return typeof ctor === "function" && ctor.name
+    ? `a ${ctor.name}`
+    : "an object with a custom prototype";
+}
+
+function classifyFunction(fn: Function): Classified {
+  const reg = registrationOf(fn);
+  if (reg) return { kind: "import", ref: { module: reg.module, exportName: reg.exportName } };
+  const path = globalFunctionPaths().get(fn);
+  if (path) return { kind: "global", path };
+  const module = moduleOf(fn);
+  if (module !== undefined && Object.hasOwn(fn, persist.module) && fn.name) {
+    return { kind: "import", ref: { module, exportName: fn.name } };
+  }
+  const name = fn.name ? `function ${fn.name}` : "an anonymous function";
+  return {
+    kind: "unsupported",
+    what: `${name} (closures and unregistered functions cannot be archived)`,
+    fix: `export it from a module and call register(${fn.name || "fn"}, { module: "<import specifier>" }), or give it static [persist.module]`,
+  };
+}
+
+function classifyInstance(value: object, reg: Registration | undefined): Classified | undefined {
+  const ctor = (value as { constructor?: unknown }).constructor;
+  if (reg) {
+    if (!reg.args) {
+      return {
+        kind: "unsupported",
+        what: `${describe(value)} (registered without args)`,
+        fix: `pass args to register(${reg.exportName}, { module: "${reg.module}", args: (v) => [...] })`,
+      };
+    }
+    return {
+      kind: "instance",
+      ref: { module: reg.module, exportName: reg.exportName },
+      factory: reg.factory,
+      args: reg.args(value),
+    };
+  }
+  const rep = (value as Record<symbol, unknown>)[persist.rep];
+  if (typeof rep !== "function" || typeof ctor !== "function") return undefined;
+  const module = moduleOf(ctor);
+  if (module === undefined || !ctor.name) {
+    return {
+      kind: "unsupported",
+      what: `${describe(value)} has [persist.rep]() but its class names no module`,
+      fix: `add \`static [persist.module] = "<import specifier>"\` to class ${ctor.name || "<anonymous>"}, or call register(${ctor.name || "Cls"}, { module })`,
+    };
+  }
+  const out = rep.call(value) as unknown;
+  if (Array.isArray(out)) {
+    return {
+      kind: "instance",
+      ref: { module, exportName: ctor.name },
+      factory: undefined,
+      args: out,
+    };
+  }
+  if (out && typeof out === "object" && Array.isArray((out as { args?: unknown }).args)) {
+    const { args, factory } = out as { args: unknown[]; factory?: unknown };
+    return {
+      kind: "instance",
+      ref: { module, exportName: ctor.name },
+      factory: typeof factory === "string" ? factory : undefined,
+      args,
+    };
+  }
+  return {
+    kind: "unsupported",
+    what: `${describe(value)}: [persist.rep]() returned neither an argument array nor { args, factory }`,
+    fix: "return the constructor arguments as an array",
+  };
+}
+
+/** Classifies a non-null object or function. */
+export function classify(value: object): Classified {
+  if (typeof value === "function") return classifyFunction(value);
+  const proto = Object.getPrototypeOf(value) as object | null;
+  const ctor = proto === null ? undefined : (value as { constructor?: unknown }).constructor;
+  const reg = typeof ctor === "function" ? registrationOf(ctor) : undefined;
+  if (reg) return classifyInstance(value, reg)!;
+  if (proto === Object.prototype || proto === null) return { kind: "object" };
+  if (proto === Array.prototype) return { kind: "array" };
+  if (TYPED_ARRAY_PROTOS.has(proto)) return { kind: "typedarray" };
+  if (value instanceof NDArray) return { kind: "ndarray" };
+  if (proto === Map.prototype) return { kind: "map" };
+  if (proto === Set.prototype) return { kind: "set" };
+  if (proto === Date.prototype) return { kind: "date" };
+  if (proto === RegExp.prototype) return { kind: "regexp" };
+  if (ERROR_PROTOS.has(proto)) return { kind: "error" };
+  if (BOXED_PROTOS.has(proto)) return { kind: "boxed" };
+  if (proto === ArrayBuffer.prototype) return { kind: "arraybuffer" };
+  if (proto === DataView.prototype) return { kind: "dataview" };
+  const viaProtocol = classifyInstance(value, undefined);
+  if (viaProtocol) return viaProtocol;
+  if (value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
+    return {
+      kind: "unsupported",
+      what: `${describe(value)} (weak collections cannot be enumerated)`,
+      fix: "archive a Map or Set with the same contents instead",
+    };
+  }
+  if (value instanceof Promise) {
+    return {
+      kind: "unsupported",
+      what: "a Promise",
+      fix: "await it and archive the result",
+    };
+  }
+  if (typeof SharedArrayBuffer !== "undefined" && value instanceof SharedArrayBuffer) {
+    return {
+      kind: "unsupported",
+      what: "a SharedArrayBuffer",
+      fix: "copy it into an ArrayBuffer or TypedArray first",
+    };
+  }
+  return { kind: "unsupported", what: describe(value), fix: FIX_CLASS };
+}
+
+/** How the archive can name a symbol: registered (`Symbol.for(key)`) or well-known (`Symbol.iterator`). */
+export function symbolName(
+  sym: symbol,
+): { registered: string } | { wellKnown: string } | undefined {
+  const key = Symbol.keyFor(sym);
+  if (key !== undefined) return { registered: key };
+  const name = WELL_KNOWN.get(sym);
+  return name === undefined ? undefined : { wellKnown: name };
+}
+
+const WELL_KNOWN = new Map<symbol, string>(
+  Object.getOwnPropertyNames(Symbol)
+    .filter((k) => typeof (Symbol as unknown as Record<string, unknown>)[k] === "symbol")
+    .map((k) => [(Symbol as unknown as Record<string, symbol>)[k]!, k]),
+);
