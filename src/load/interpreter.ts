@@ -5,10 +5,10 @@
  */
 import { pathToFileURL } from "node:url";
 import { ArchiveError, NotFoundError } from "../errors.js";
+import { builtinArgsProblem, WorkBudget } from "./builtins.js";
 import {
   CONSTRUCTORS,
   defineProperty,
-  ERROR_CLASSES,
   FORBIDDEN_FUNCTIONS,
   GLOBAL_ROOTS,
   globalFunction,
@@ -18,7 +18,6 @@ import {
   reflectConstruct,
   setAdd,
   symbolFor,
-  TYPED_ARRAY_CLASSES,
   typedArrayBuffer,
   UNBINDABLE,
   WELL_KNOWN_SYMBOLS,
@@ -140,8 +139,7 @@ export class Interpreter {
   private readonly modules: ModuleMap | undefined;
   readonly exports: Record<string, unknown> = {};
   readonly fileUrl: string;
-  /** Largest allocation, in bytes, a size argument (`new ArrayBuffer(n)`) may ask for. */
-  private readonly sizeBudget: number;
+  private readonly budget: WorkBudget;
   private readonly fastSet: boolean;
   /** Origin (V_*) of the value parseExpression() returned last. */
   private origin = V_REFERENCE;
@@ -150,7 +148,7 @@ export class Interpreter {
     this.lex = new Lexer(text, options.file);
     this.modules = options.modules;
     this.fileUrl = pathToFileURL(options.file).href;
-    this.sizeBudget = (1 << 20) + 8 * text.length;
+    this.budget = new WorkBudget(text.length);
     this.fastSet = prototypesHaveNoSetters();
   }
 
@@ -214,6 +212,11 @@ export class Interpreter {
       }
       throw located;
     }
+    // Emitted archives copy external data once (`new Uint8Array(_arrays.array_1.data)`).
+    for (const value of Object.values(arrays as object)) {
+      const data = (value as { data?: unknown })?.data;
+      if (isView(data)) this.budget.grant(2 * (data as ArrayBufferView).byteLength);
+    }
     this.bind(pending.name, arrays, B_ARRAYS, false, pending.at);
     if (pending.exported) this.exportValue(pending.name, arrays);
   }
@@ -243,6 +246,12 @@ export class Interpreter {
 
   private exportValue(name: string, value: unknown): void {
     if (Object.hasOwn(this.exports, name)) this.lex.fail(`\`${name}\` is exported twice`);
+    // A function named `then` would make the result a thenable: awaiting load() would call it.
+    if (name === "then" && typeof value === "function") {
+      this.lex.fail(
+        "an export named `then` may not be a function (awaiting the result would call it)",
+      );
+    }
     defineProperty(this.exports, name, {
       value,
       writable: true,
@@ -893,7 +902,10 @@ export class Interpreter {
     const at = frame.at;
     switch (frame.callKind) {
       case C_NEW_BUILTIN:
-        this.checkBuiltinArgs(frame.callee, frame.name, args, at);
+        {
+          const problem = builtinArgsProblem(frame.callee, args, this.budget);
+          if (problem) lex.fail(`\`new ${frame.name}(...)\` ${problem}`, at);
+        }
         break;
       case C_NEW_IMPORTED:
         break;
@@ -946,63 +958,6 @@ export class Interpreter {
     return target;
   }
 
-  /** Argument shapes the built-in constructors accept here; sizes bounded by the file size. */
-  private checkBuiltinArgs(ctor: unknown, name: string, args: unknown[], at: number): void {
-    const lex: Lexer = this.lex;
-    const n = args.length;
-    const bad = (what: string): never => lex.fail(`\`new ${name}(...)\` ${what}`, at);
-    const a0 = args[0];
-    if (ctor === Map || ctor === Set) {
-      if (n > 1 || (n === 1 && !Array.isArray(a0))) bad("takes an array literal");
-    } else if (ctor === Date) {
-      if (n === 0) bad("needs a time (it would read the clock)");
-      if (
-        (!(n === 1 && typeof a0 === "string") && !args.every((a) => typeof a === "number")) ||
-        n > 7
-      ) {
-        bad("takes a string or numbers");
-      }
-    } else if (ctor === RegExp) {
-      if (n < 1 || n > 2 || !args.every((a) => typeof a === "string"))
-        bad("takes a pattern and flags string");
-    } else if (ERROR_CLASSES.has(ctor)) {
-      if (n > 2 || (n >= 1 && typeof a0 !== "string" && a0 !== undefined))
-        bad("takes a message string");
-      if (n === 2 && !isPlainObject(args[1])) bad("takes an options object literal");
-    } else if (ctor === AggregateError) {
-      if (n < 1 || n > 3 || !Array.isArray(a0)) bad("takes an array of errors");
-      if (n >= 2 && typeof args[1] !== "string" && args[1] !== undefined)
-        bad("takes a message string");
-      if (n === 3 && !isPlainObject(args[2])) bad("takes an options object literal");
-    } else if (ctor === Number || ctor === String || ctor === Boolean) {
-      const t = typeof a0;
-      if (n > 1 || t === "object" || t === "function" || t === "symbol") bad("takes one primitive");
-    } else if (ctor === ArrayBuffer) {
-      if (n !== 1 || !this.isSize(a0, 1)) bad(`takes a byte length up to ${this.sizeBudget}`);
-    } else if (ctor === DataView) {
-      if (n < 1 || n > 3 || !(a0 instanceof ArrayBuffer) || !args.slice(1).every(isIndex)) {
-        bad("takes an ArrayBuffer, offset and length");
-      }
-    } else if (TYPED_ARRAY_CLASSES.has(ctor)) {
-      const bytes = (ctor as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-      const ok =
-        n === 0 ||
-        (n === 1 &&
-          (Array.isArray(a0) ||
-            (isView(a0) && !(a0 instanceof DataView)) ||
-            this.isSize(a0, bytes))) ||
-        (n <= 3 && a0 instanceof ArrayBuffer && args.slice(1).every(isIndex));
-      if (!ok)
-        bad(
-          "takes an array literal, a typed array, a bounded length, or a buffer with offset and length",
-        );
-    }
-  }
-
-  private isSize(value: unknown, bytesPer: number): boolean {
-    return isIndex(value) && (value as number) * bytesPer <= this.sizeBudget;
-  }
-
   /** Turns an error thrown by a constructor or factory into a FormatError at `at`. */
   private wrap(error: unknown, what: string, at: number): ArchiveError {
     if (error instanceof ArchiveError) return error;
@@ -1015,16 +970,6 @@ export class Interpreter {
 function isInsideLocation(location: string): boolean {
   if (!location.startsWith("./") || location.includes("\\") || location.includes(":")) return false;
   return location.split("/").every((part) => part !== "..");
-}
-
-function isIndex(value: unknown): boolean {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-}
-
-function isPlainObject(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** A static method of an imported class, read without running getters; never a code evaluator. */
