@@ -211,3 +211,12 @@ test("single-item archives: default export", async () => {
   const again = await interpretSource(archive.toString(), { file: entry });
   assert.equal(again.default, again.item);
 });
+
+test("every global function path the emitter writes resolves to the same function", async () => {
+  const { globalFunctionPaths } = await import("../../src/values/globals.js");
+  const paths = [...globalFunctionPaths()];
+  assert.ok(paths.length > 100);
+  const text = `export const fns = [${paths.map(([, path]) => path).join(", ")}];\n`;
+  const loaded = (await interpret(text)).fns as unknown[];
+  paths.forEach(([fn, path], i) => assert.equal(loaded[i], fn, path));
+});
