@@ -180,3 +180,108 @@ test("random text never escapes as a non-ArchiveError", async () => {
     { numRuns: 1500, seed: 7 },
   );
 });
+
+/** Native value of a literal, or "error" when JS refuses it (strict mode, like a module). */
+function nativeLiteral(literal: string): unknown {
+  try {
+    return new Function(`"use strict"; return (${literal}\n);`)();
+  } catch {
+    return "error";
+  }
+}
+
+async function safeLiteral(literal: string): Promise<unknown> {
+  try {
+    return (await interpretSource(`export const a = ${literal}\n;`, { file: "/fuzz/literal.mjs" }))
+      .a;
+  } catch (error) {
+    assert.ok(error instanceof ArchiveError, String(error));
+    return "error";
+  }
+}
+
+test("numeric literals: whatever the loader accepts has the value JS gives it", async () => {
+  const chars = "0123456789._eExXoObBnN+-abcdf".split("");
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: 12 }),
+      async (parts) => {
+        const literal = parts.join("");
+        const safe = await safeLiteral(literal);
+        if (safe === "error") return;
+        assert.ok(Object.is(safe, nativeLiteral(literal)), `${literal}: safe ${String(safe)}`);
+      },
+    ),
+    {
+      numRuns: Number(process.env.PERSIST_FUZZ_RUNS ?? 4000),
+      seed: 11 + Number(process.env.PERSIST_FUZZ_SEED ?? 0),
+    },
+  );
+});
+
+test("string literals: whatever the loader accepts has the value JS gives it", async () => {
+  const chars = [
+    "\\",
+    '"',
+    "'",
+    "u",
+    "x",
+    "{",
+    "}",
+    "0",
+    "1",
+    "7",
+    "9",
+    "a",
+    "D",
+    "n",
+    "\n",
+    "\r",
+    "\u2028",
+    "\ud800",
+    "😀",
+    " ",
+  ];
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('"', "'"),
+      fc.array(fc.constantFrom(...chars), { maxLength: 14 }),
+      async (quote, parts) => {
+        const literal = quote + parts.join("") + quote;
+        const safe = await safeLiteral(literal);
+        if (safe === "error") return;
+        assert.equal(safe, nativeLiteral(literal), JSON.stringify(literal));
+      },
+    ),
+    {
+      numRuns: Number(process.env.PERSIST_FUZZ_RUNS ?? 4000),
+      seed: 12 + Number(process.env.PERSIST_FUZZ_SEED ?? 0),
+    },
+  );
+});
+
+test("decimal literals are read exactly as Number() reads them (fast path and fallback)", async () => {
+  const literal = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true, min: 0 }).map(String),
+    fc
+      .tuple(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.integer({ min: 0, max: 20 }))
+      .map(([d, k]) => d.toFixed(k)),
+    fc
+      .tuple(
+        fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }),
+        fc.integer({ min: 0, max: 20 }),
+      )
+      .map(([d, k]) => d.toExponential(k)),
+    fc
+      .tuple(fc.bigInt({ min: 0n, max: 10n ** 25n }), fc.integer({ min: -30, max: 30 }))
+      .map(([m, e]) => `${m}e${e}`),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(literal, { minLength: 1, maxLength: 50 }), async (literals) => {
+      const text = `export const a = [${literals.join(", ")}];\n`;
+      const values = (await interpretSource(text, { file: "/fuzz/decimals.mjs" })).a as number[];
+      literals.forEach((l, i) => assert.ok(Object.is(values[i], Number(l)), `${l}: ${values[i]}`));
+    }),
+    { numRuns: 500, seed: 13 },
+  );
+});
