@@ -76,7 +76,8 @@ interface ChildResult {
 }
 
 function measure(mode: "safe" | "native", file: string): ChildResult {
-  const args = mode === "safe" ? ["--expose-gc", "--import", "tsx", HERE, "--child", mode, file] : [];
+  const args =
+    mode === "safe" ? ["--expose-gc", "--import", "tsx", HERE, "--child", mode, file] : [];
   const nativeScript =
     "const file = process.argv[1];" +
     "globalThis.gc(); const before = process.memoryUsage().rss; const heapBefore = process.memoryUsage().heapUsed;" +
@@ -88,10 +89,14 @@ function measure(mode: "safe" | "native", file: string): ChildResult {
   const res =
     mode === "safe"
       ? spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 20 })
-      : spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", nativeScript, file], {
-          encoding: "utf8",
-          maxBuffer: 1 << 20,
-        });
+      : spawnSync(
+          process.execPath,
+          ["--expose-gc", "--input-type=module", "-e", nativeScript, file],
+          {
+            encoding: "utf8",
+            maxBuffer: 1 << 20,
+          },
+        );
   if (res.status !== 0) throw new Error(`${mode} child failed: ${res.stderr}`);
   return JSON.parse(res.stdout.trim().split("\n").pop()!) as ChildResult;
 }

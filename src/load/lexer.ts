@@ -364,7 +364,7 @@ export class Lexer {
       if (net === 0) value = mantissa;
       else if (net > 0 && net <= 22) value = mantissa * POW10[net]!;
       else if (net < 0 && net >= -22) value = mantissa / POW10[-net]!;
-      if (value === value) {
+      if (!Number.isNaN(value)) {
         this.checkAfterNumber(i);
         this.type = T_NUM;
         this.num = value;

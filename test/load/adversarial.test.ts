@@ -322,7 +322,8 @@ test("external array locations must stay inside the archive folder", async (t) =
 
 test("a function export named `then` is refused: awaiting load() would call it", async () => {
   await rejects(() => "export const then = Array.from;\n", /export named `then`/);
-  assert.deepEqual(await interpret("export const then = 1;\n"), { then: 1 });
+  const plain = await interpret("export const then = 1;\n");
+  assert.equal(plain.then, 1);
 });
 
 test("values a built-in refuses become FormatError, an ArchiveError", async () => {

@@ -218,5 +218,5 @@ test("every global function path the emitter writes resolves to the same functio
   assert.ok(paths.length > 100);
   const text = `export const fns = [${paths.map(([, path]) => path).join(", ")}];\n`;
   const loaded = (await interpret(text)).fns as unknown[];
-  paths.forEach(([fn, path], i) => assert.equal(loaded[i], fn, path));
+  for (const [i, [fn, path]] of paths.entries()) assert.equal(loaded[i], fn, path);
 });

@@ -280,7 +280,8 @@ test("decimal literals are read exactly as Number() reads them (fast path and fa
     fc.asyncProperty(fc.array(literal, { minLength: 1, maxLength: 50 }), async (literals) => {
       const text = `export const a = [${literals.join(", ")}];\n`;
       const values = (await interpretSource(text, { file: "/fuzz/decimals.mjs" })).a as number[];
-      literals.forEach((l, i) => assert.ok(Object.is(values[i], Number(l)), `${l}: ${values[i]}`));
+      for (const [i, l] of literals.entries())
+        assert.ok(Object.is(values[i], Number(l)), `${l}: ${values[i]}`);
     }),
     { numRuns: 500, seed: 13 },
   );
