@@ -6,10 +6,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { archiveStory } from "./archive-story.js";
+import { datasetStory } from "./dataset-story.js";
 
 const root = await mkdtemp(join(tmpdir(), "persist-demo-"));
 try {
   await archiveStory(root);
+  await datasetStory(root);
   console.log("\nDemo finished.");
 } finally {
   if (process.env.PERSIST_DEMO_KEEP) console.log(`(kept ${root})`);

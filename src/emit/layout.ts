@@ -5,9 +5,12 @@
  */
 
 const MAX_LINE = 100;
+// Deeply nested values stop indenting further: otherwise the text would grow with depth squared.
+const MAX_INDENT_LEVEL = 32;
 const indents: string[] = [""];
 
 export function indentOf(level: number): string {
+  if (level > MAX_INDENT_LEVEL) level = MAX_INDENT_LEVEL;
   while (indents.length <= level) indents.push(`${indents[indents.length - 1]}  `);
   return indents[level]!;
 }
