@@ -220,3 +220,9 @@ test("every global function path the emitter writes resolves to the same functio
   const loaded = (await interpret(text)).fns as unknown[];
   for (const [i, [fn, path]] of paths.entries()) assert.equal(loaded[i], fn, path);
 });
+
+test("emitter output nested 1,000 levels deep (a linked list) loads", async () => {
+  let list: unknown = null;
+  for (let i = 0; i < 1000; i++) list = { v: i, next: list };
+  await roundTrip({ list });
+});
