@@ -162,3 +162,20 @@ test("interpretSource() reads text, naming the given file in errors", async () =
   assert.deepEqual([error.line, error.column], [2, 18]);
   assert.match(error.message, /unexpected `oops` \(expected a value\) at \/x\/index\.mjs:2:18/);
 });
+
+test("trusted load of a saved archive with external npy arrays (import.meta.url carries a query)", async () => {
+  const { Archive } = await import("../../src/index.js");
+  const dir = await folder();
+  const archive = new Archive({ arrayThreshold: 2 });
+  archive.insert({
+    big: new Float64Array([1, 2, 3, 4]),
+    nd: new NDArray(new Int16Array([1, 2, 3, 4]), [2, 2]),
+  });
+  const { entry } = await archive.save(dir, { name: "run1" });
+  const trusted = await load(entry, { trusted: true });
+  const safe = await load(entry);
+  assert.deepEqual(Array.from(trusted.big as Float64Array), [1, 2, 3, 4]);
+  assert.deepEqual(Array.from(safe.big as Float64Array), [1, 2, 3, 4]);
+  assert.deepEqual((trusted.nd as NDArray).shape, [2, 2]);
+  assert.deepEqual(Array.from((safe.nd as NDArray).data as Int16Array), [1, 2, 3, 4]);
+});
