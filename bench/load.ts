@@ -25,9 +25,15 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Writes an archive of nested literals of about `mb` megabytes; returns its path. */
-async function writeArchive(dir: string, mb: number): Promise<string> {
-  const file = join(dir, "big.mjs");
+type Shape = "records" | "numbers";
+
+/**
+ * Writes an archive of nested literals of about `mb` megabytes; returns its path. "records" are
+ * small objects with strings, numbers and nested arrays (their JS values take ~6x the text);
+ * "numbers" are nested arrays of decimals (values about as big as the text).
+ */
+async function writeArchive(dir: string, mb: number, shape: Shape): Promise<string> {
+  const file = join(dir, `${shape}.mjs`);
   const out = createWriteStream(file);
   const rand = rng(42);
   const target = mb * 1024 * 1024;
@@ -40,6 +46,12 @@ async function writeArchive(dir: string, mb: number): Promise<string> {
   };
   await write("// persist-archive archive, format 1.\nexport const data = [\n");
   for (let i = 0; written < target; i++) {
+    if (shape === "numbers") {
+      const row = (n: number) =>
+        Array.from({ length: n }, () => (rand() * 1000).toFixed(3)).join(", ");
+      await write(`  [[${row(16)}], [${row(16)}], [${row(16)}, [${row(8)}]]],\n`);
+      continue;
+    }
     const values = Array.from({ length: 8 }, () => (rand() * 1000).toFixed(3)).join(", ");
     const ints = Array.from({ length: 6 }, () => Math.floor(rand() * 100000)).join(", ");
     const item =
@@ -64,34 +76,41 @@ interface ChildResult {
 }
 
 function measure(mode: "safe" | "native", file: string): ChildResult {
-  const args = mode === "safe" ? ["--import", "tsx", HERE, "--child", mode, file] : [];
+  const args =
+    mode === "safe" ? ["--expose-gc", "--import", "tsx", HERE, "--child", mode, file] : [];
   const nativeScript =
     "const file = process.argv[1];" +
-    "const before = process.memoryUsage().rss; const heapBefore = process.memoryUsage().heapUsed;" +
+    "globalThis.gc(); const before = process.memoryUsage().rss; const heapBefore = process.memoryUsage().heapUsed;" +
     "const t = performance.now();" +
     "const ns = await import(new URL('file://' + file).href);" +
     "const ms = performance.now() - t;" +
-    "const keep = ns.data.length;" +
+    "const keep = ns.data.length; globalThis.gc();" +
     "console.log(JSON.stringify({ ms, rssBeforeMB: before / 2**20, peakRssMB: process.resourceUsage().maxRSS / 1024, heapBeforeMB: heapBefore / 2**20, heapAfterMB: process.memoryUsage().heapUsed / 2**20, keep }));";
   const res =
     mode === "safe"
       ? spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 20 })
-      : spawnSync(process.execPath, ["--input-type=module", "-e", nativeScript, file], {
-          encoding: "utf8",
-          maxBuffer: 1 << 20,
-        });
+      : spawnSync(
+          process.execPath,
+          ["--expose-gc", "--input-type=module", "-e", nativeScript, file],
+          {
+            encoding: "utf8",
+            maxBuffer: 1 << 20,
+          },
+        );
   if (res.status !== 0) throw new Error(`${mode} child failed: ${res.stderr}`);
   return JSON.parse(res.stdout.trim().split("\n").pop()!) as ChildResult;
 }
 
 async function child(file: string): Promise<void> {
   const { load } = await import(pathToFileURL(join(HERE, "../../src/load/index.ts")).href);
+  (globalThis as { gc?: () => void }).gc?.();
   const before = process.memoryUsage().rss;
   const heapBefore = process.memoryUsage().heapUsed;
   const t = performance.now();
   const ns = await load(file);
   const ms = performance.now() - t;
   const keep = (ns.data as unknown[]).length;
+  (globalThis as { gc?: () => void }).gc?.(); // so "values MB" is what the result keeps alive
   console.log(
     JSON.stringify({
       ms,
@@ -104,50 +123,49 @@ async function child(file: string): Promise<void> {
   );
 }
 
+function report(shape: Shape, size: number, native: ChildResult, safe: ChildResult): void {
+  const rows = [
+    ["", "time ms", "MB/s", "peak RSS MB", "peak-start MB", "/ file size", "values MB"],
+    ...(
+      [
+        ["native import()", native],
+        ["safe load()", safe],
+      ] as const
+    ).map(([name, m]) => [
+      name,
+      m.ms.toFixed(0),
+      (size / (m.ms / 1000)).toFixed(1),
+      m.peakRssMB.toFixed(0),
+      (m.peakRssMB - m.rssBeforeMB).toFixed(0),
+      ((m.peakRssMB - m.rssBeforeMB) / size).toFixed(2),
+      (m.heapAfterMB - m.heapBeforeMB).toFixed(0),
+    ]),
+  ];
+  console.log(`\nload bench (${shape}): ${size.toFixed(1)} MB archive of nested literals`);
+  for (const row of rows) {
+    console.log(row.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(13))).join(" "));
+  }
+  const values = safe.heapAfterMB - safe.heapBeforeMB;
+  const peak = safe.peakRssMB - safe.rssBeforeMB;
+  console.log(
+    `safe/native speed ${(native.ms / safe.ms).toFixed(2)}x (want >= 0.5); safe peak memory ` +
+      `${(peak / size).toFixed(2)}x file size (native ${((native.peakRssMB - native.rssBeforeMB) / size).toFixed(2)}x), ` +
+      `of which the loaded values are ${(values / size).toFixed(2)}x and the loader's overhead ${((peak - values) / size).toFixed(2)}x`,
+  );
+}
+
 export async function run(): Promise<void> {
   const mb = Number(process.env.PERSIST_BENCH_LOAD_MB ?? 50);
   const dir = await mkdtemp(join(tmpdir(), "persist-bench-load-"));
   try {
-    const file = await writeArchive(dir, mb);
-    const size = (await stat(file)).size / 2 ** 20;
-    const native = measure("native", file);
-    const safe = measure("safe", file);
-    const rows = [
-      [
-        "",
-        "time ms",
-        "MB/s",
-        "peak RSS MB",
-        "peak - start MB",
-        "(peak-start)/file",
-        "result heap MB",
-      ],
-      ...[
-        ["native import()", native],
-        ["safe load()", safe],
-      ].map(([name, r]) => {
-        const m = r as ChildResult;
-        return [
-          name as string,
-          m.ms.toFixed(0),
-          (size / (m.ms / 1000)).toFixed(1),
-          m.peakRssMB.toFixed(0),
-          (m.peakRssMB - m.rssBeforeMB).toFixed(0),
-          ((m.peakRssMB - m.rssBeforeMB) / size).toFixed(2),
-          (m.heapAfterMB - m.heapBeforeMB).toFixed(0),
-        ];
-      }),
-    ];
-    console.log(`load bench: ${size.toFixed(1)} MB archive of nested literals`);
-    for (const row of rows)
-      console.log(row.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(12))).join(" "));
-    console.log(
-      `safe/native speed: ${(native.ms / safe.ms).toFixed(2)}x (>= 0.5 wanted); ` +
-        `safe peak memory over start: ${((safe.peakRssMB - safe.rssBeforeMB) / size).toFixed(2)}x file size ` +
-        `(native: ${((native.peakRssMB - native.rssBeforeMB) / size).toFixed(2)}x); ` +
-        `the loaded values alone take ${((safe.heapAfterMB - safe.heapBeforeMB) / size).toFixed(2)}x, ` +
-        `so the loader's own peak overhead is ${((safe.peakRssMB - safe.rssBeforeMB - (safe.heapAfterMB - safe.heapBeforeMB)) / size).toFixed(2)}x`,
-    );
+    for (const shape of ["records", "numbers"] as const) {
+      const file = await writeArchive(dir, mb, shape);
+      const size = (await stat(file)).size / 2 ** 20;
+      const native = measure("native", file);
+      const safe = measure("safe", file);
+      report(shape, size, native, safe);
+      await rm(file);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -263,6 +263,21 @@ test("sizes are bounded by the file: no huge buffers, arrays or BigInts", async 
   await rejects(() => "const _g0 = [];\n_g0[1000000000] = 1;\n", /index up to their length/);
   await rejects(() => "const _g0 = [];\n_g0.length = 1e9;\n", /index up to their length/);
   await rejects(() => `export const a = ${"9".repeat(1_000_001)}n;\n`, /BigInt literal too long/);
+  // Copies of one big value, each a few characters of text, are charged to the same budget.
+  await rejects(
+    () =>
+      `const _g0 = new Float64Array(100000);\nexport const a = [${"new Float64Array(_g0), ".repeat(2000)}];\n`,
+    /work budget/,
+  );
+  await rejects(
+    () =>
+      `const _g0 = [${"0,".repeat(100_000)}];\nexport const a = [${"new Set(_g0), ".repeat(100_000)}];\n`,
+    /work budget/,
+  );
+  await rejects(
+    () => `export const a = [${"new ArrayBuffer(1000000), ".repeat(100)}];\n`,
+    /byte length up to/,
+  );
   const small = await interpret("export const a = new ArrayBuffer(1024);\n");
   assert.equal((small.a as ArrayBuffer).byteLength, 1024);
 });
@@ -303,6 +318,12 @@ test("external array locations must stay inside the archive folder", async (t) =
       /must be a relative path inside the archive folder/,
     );
   }
+});
+
+test("a function export named `then` is refused: awaiting load() would call it", async () => {
+  await rejects(() => "export const then = Array.from;\n", /export named `then`/);
+  const plain = await interpret("export const then = 1;\n");
+  assert.equal(plain.then, 1);
 });
 
 test("values a built-in refuses become FormatError, an ArchiveError", async () => {
