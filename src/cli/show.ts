@@ -148,8 +148,9 @@ async function showDataSet(target: DataSetTarget, json: boolean, io: Io): Promis
 /** Left-aligned columns, the first one highlighted on a colour terminal. */
 function writeTable(out: OutStream, rows: string[][]): void {
   const widths: number[] = [];
-  for (const row of rows)
-    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  }
   for (const row of rows) {
     const cells = row.map((cell, i) => {
       const padded = i === row.length - 1 ? cell : cell.padEnd(widths[i]!);
