@@ -30,14 +30,19 @@ interface Outcome {
 /** Each data file on its own (so every broken one is named), then the whole archive. */
 async function verifyArchive(target: ArchiveTarget): Promise<Outcome> {
   const problems: string[] = [];
+  /** Messages of the data file problems (a broken .npz fails every name with the same one). */
+  const dataMessages: string[] = [];
   const data = target.data;
   if (data) {
     for (const name of data.names) {
       try {
         await readArrayFiles(data.location, data.format, [name]);
       } catch (error) {
+        const message = errorText(error);
+        if (dataMessages.includes(message)) continue;
+        dataMessages.push(message);
         const file = data.format === "npy" ? join(data.location, `${name}.npy`) : data.location;
-        addProblem(problems, `array ${name} (${file}): ${errorText(error)}`);
+        problems.push(`array ${name}: ${message.includes(file) ? message : `${file}: ${message}`}`);
       }
     }
   }
@@ -45,7 +50,9 @@ async function verifyArchive(target: ArchiveTarget): Promise<Outcome> {
   try {
     exports = await load(target.entry);
   } catch (error) {
-    addProblem(problems, errorText(error));
+    // Loading stops at the first broken data file, which is listed already.
+    const message = errorText(error);
+    if (!dataMessages.some((m) => message.includes(m))) problems.push(message);
   }
   const names = Object.keys(exports).filter((n) => n !== "default");
   const arrays = data ? `, ${data.names.length} external arrays (${data.format})` : "";
@@ -77,11 +84,4 @@ async function verifyDataSet(target: DataSetTarget, io: Io): Promise<Outcome> {
   } finally {
     await ds.close();
   }
-}
-
-/** Adds `problem` unless an earlier one already says the same (a broken .npz fails every name). */
-function addProblem(problems: string[], problem: string): void {
-  const message = problem.replace(/^array \S+ \([^)]*\): /, "");
-  if (problems.some((p) => p.endsWith(message))) return;
-  problems.push(problem);
 }
