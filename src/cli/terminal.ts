@@ -2,8 +2,6 @@
  * What the CLI writes, and how it looks: colour and progress bars only when the stream is a
  * terminal (and NO_COLOR is unset), so piped or redirected output stays plain text.
  */
-import { styleText } from "node:util";
-
 /** The part of a stream the CLI needs; tests pass fakes. */
 export interface OutStream {
   write(text: string): unknown;
@@ -17,7 +15,18 @@ export interface Io {
   stderr: OutStream;
 }
 
-type Style = "bold" | "dim" | "red" | "green" | "yellow" | "cyan";
+// SGR codes written by hand: util.styleText decides by looking at process.stdout (and in Node 20
+// not at all), whereas the stream written to is what matters here.
+const STYLES = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+} as const;
+
+type Style = keyof typeof STYLES;
 
 /** True when `stream` is a terminal that should get colour. */
 export function wantsColour(stream: OutStream): boolean {
@@ -26,7 +35,9 @@ export function wantsColour(stream: OutStream): boolean {
 
 /** `text` in `style` on a colour terminal, unchanged otherwise. */
 export function paint(stream: OutStream, style: Style, text: string): string {
-  return wantsColour(stream) ? styleText(style, text) : text;
+  if (!wantsColour(stream)) return text;
+  const [on, off] = STYLES[style];
+  return `\x1b[${on}m${text}\x1b[${off}m`;
 }
 
 /** Human-readable byte count: "812 B", "1.2 kB", "3.4 MB" (powers of 1000, like `ls -h --si`). */
@@ -94,7 +105,9 @@ export class Progress {
   }
 
   private draw(): void {
-    const width = (this.stream.columns ?? 80) - 1;
+    // A pseudo-terminal without a size (e.g. under script(1)) reports 0 columns.
+    const columns = this.stream.columns;
+    const width = (columns !== undefined && columns > 0 ? columns : 80) - 1;
     this.stream.write(`\r\x1b[2K${renderProgress(this.label, this.done, this.total, width)}`);
     this.drawn = true;
   }
