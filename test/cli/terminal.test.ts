@@ -10,7 +10,7 @@ import {
   renderProgress,
 } from "../../src/cli/terminal.js";
 import { tempDir } from "../helpers/tmp.js";
-import { hasEscapes, MAIN, makeDataSet, ROOT } from "./helpers.js";
+import { MAIN, makeDataSet, ROOT } from "./helpers.js";
 
 function fakeStream(isTTY: boolean, columns = 80): OutStream & { text: string } {
   const stream = {
