@@ -11,14 +11,17 @@
  * command says so when that happens.
  */
 import { randomBytes } from "node:crypto";
-import { readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { cp, mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { Archive } from "../archive.js";
 import { readArrayFiles } from "../arrays/containers.js";
+import { itemFiles } from "../dataset/codec.js";
 import { DataSet } from "../dataset/dataset.js";
+import { LOCK_FILE } from "../dataset/layout.js";
 import { ArchiveError } from "../errors.js";
-import { load } from "../load/index.js";
 import { fsyncDir } from "../store/atomic.js";
+import { RUNTIME_FILE } from "../store/layout.js";
+import { loadWithStandIns, readDataSetItem } from "./stand-ins.js";
 import {
   type ArchiveTarget,
   type DataFiles,
@@ -55,7 +58,7 @@ async function convertArchive(
   out: string | undefined,
   io: Io,
 ): Promise<number> {
-  const exports = await load(target.entry);
+  const exports = await loadWithStandIns(target.entry);
   const arrayThreshold = await keepExternalThreshold(target.data);
   const names = Object.keys(exports);
   const named = names.filter((n) => n !== "default");
@@ -74,28 +77,12 @@ async function convertArchive(
   });
   archive.insert(Object.fromEntries(named.map((n) => [n, exports[n]])));
 
-  const asPackage = target.layout === "package";
-  let dir: string;
-  let name = target.name;
-  if (out === undefined) {
-    dir = asPackage ? dirname(target.home) : target.home;
-  } else if (asPackage) {
-    dir = dirname(resolve(out));
-    name = basename(resolve(out));
-    await rmdir(resolve(out)).catch(() => {}); // an empty directory given as --out
-  } else {
-    dir = resolve(out);
-  }
-  // In place, save() itself replaces the old archive atomically: the new one is written into a
-  // staging folder beside it and renamed into place (see store/publish.ts).
-  const saved = await archive.save(dir, {
-    name,
-    package: asPackage,
-    dataFormat: format,
-    force: out === undefined,
-  });
+  const entry =
+    target.layout === "package"
+      ? await savePackage(archive, target, format, out)
+      : await saveModule(archive, target, format, out);
   const before = target.data?.names.length ?? 0;
-  const after = (await dataFilesOf(saved.entry))?.names.length ?? 0;
+  const after = (await dataFilesOf(entry))?.names.length ?? 0;
   if (after > before) {
     io.stderr.write(
       `persist convert: note: ${after - before} array(s) that were inline are now external ` +
@@ -103,9 +90,75 @@ async function convertArchive(
     );
   }
   io.stdout.write(
-    `converted archive ${target.entry} -> ${saved.entry}: ${after} external arrays in ${format}\n`,
+    `converted archive ${target.entry} -> ${entry}: ${after} external arrays in ${format}\n`,
   );
   return 0;
+}
+
+/**
+ * Module layout: save() replaces the module's own files (entry, declarations, data in any format)
+ * atomically and leaves everything else in the folder alone. With --out, DIR receives them.
+ */
+async function saveModule(
+  archive: Archive,
+  target: ArchiveTarget,
+  format: Format,
+  out: string | undefined,
+): Promise<string> {
+  const dir = out === undefined ? target.home : resolve(out);
+  const saved = await archive.save(dir, {
+    name: target.name,
+    package: false,
+    dataFormat: format,
+    force: out === undefined,
+  });
+  return saved.entry;
+}
+
+/** What Archive.save writes into a package directory; anything else there belongs to the user. */
+const PACKAGE_FILES = new Set([
+  "index.mjs",
+  "index.d.ts",
+  "package.json",
+  RUNTIME_FILE,
+  "_arrays",
+  "_arrays.npz",
+  "_arrays.h5",
+]);
+
+/**
+ * Package layout: the package is saved into a staging folder beside its destination, the user's
+ * other files in the package (notes, a node_modules with h5wasm, ...) are copied in, and the
+ * result is swapped in with renames (or renamed to DIR with --out).
+ */
+async function savePackage(
+  archive: Archive,
+  target: ArchiveTarget,
+  format: Format,
+  out: string | undefined,
+): Promise<string> {
+  const dest = out === undefined ? target.home : resolve(out);
+  const parent = sibling(dest, "convert");
+  await mkdir(parent);
+  try {
+    const saved = await archive.save(parent, {
+      name: basename(dest),
+      package: true,
+      dataFormat: format,
+    });
+    const built = dirname(saved.entry);
+    await copyOtherFiles(target.home, built, (entry) => PACKAGE_FILES.has(entry));
+    if (out === undefined) {
+      await swapDirectories(built, dest);
+    } else {
+      await rmdir(dest).catch(() => {}); // an empty directory given as --out
+      await rename(built, dest);
+      await fsyncDir(dirname(dest));
+    }
+    return join(dest, basename(saved.entry));
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
 }
 
 async function convertDataSet(
@@ -155,7 +208,7 @@ async function copyDataSet(from: string, to: string, format: Format, io: Io): Pr
     const keys = await source.keys();
     const progress = new Progress(io.stderr, "convert", keys.length);
     for (const key of keys) {
-      const value = await source.get(key);
+      const value = await readDataSetItem(source, key);
       const info = await source.info(key);
       const threshold = await keepExternalThreshold(await dataFilesOf(join(from, `${key}.mjs`)));
       let handle = targets.get(threshold);
@@ -172,6 +225,8 @@ async function copyDataSet(from: string, to: string, format: Format, io: Io): Pr
     }
     progress.finish();
     if (keys.length === 0) await DataSet.open(to, { mode: "w" }); // still a (empty) DataSet
+    const itemOwned = new Set(keys.flatMap(itemFiles));
+    await copyOtherFiles(from, to, (entry) => itemOwned.has(entry) || entry === LOCK_FILE);
     return keys.length;
   } catch (error) {
     await rm(to, { recursive: true, force: true });
@@ -179,6 +234,28 @@ async function copyDataSet(from: string, to: string, format: Format, io: Io): Pr
   } finally {
     for (const handle of targets.values()) await handle.close();
     await source.close();
+  }
+}
+
+/**
+ * Copies what else the user keeps in the folder (notes, modules, ...) so that converting loses
+ * nothing: every top-level entry of `from` that is not `owned`, not already in `to` (written by the
+ * conversion) and not a library temp file.
+ */
+async function copyOtherFiles(
+  from: string,
+  to: string,
+  owned: (entry: string) => boolean,
+): Promise<void> {
+  const written = new Set(await readdir(to));
+  for (const entry of await readdir(from)) {
+    if (owned(entry) || written.has(entry)) continue;
+    if (entry.startsWith(".") && entry.endsWith(".tmp")) continue;
+    await cp(join(from, entry), join(to, entry), {
+      recursive: true,
+      errorOnExist: true,
+      force: false,
+    });
   }
 }
 

@@ -5,11 +5,14 @@
  */
 import { inspect } from "node:util";
 import { isTypedArray, NDArray } from "../runtime/persist-runtime.mjs";
+import { standInCall, standInModule } from "./stand-ins.js";
 
 export interface Summary {
   kind: string;
   dtype?: string;
   shape?: number[];
+  /** Import specifier of a class instance or function the archive imports. */
+  module?: string;
   /** Elements of an array, keys of an object, entries of a Map or Set; bytes of an ArrayBuffer. */
   entries?: number;
 }
@@ -17,6 +20,10 @@ export interface Summary {
 export function summarize(value: unknown): Summary {
   if (value === null) return { kind: "null" };
   if (typeof value !== "object" && typeof value !== "function") return { kind: typeof value };
+  const call = standInCall(value);
+  if (call) return { kind: call.name, module: call.module };
+  const module = standInModule(value);
+  if (module !== undefined) return { kind: "function", module };
   if (typeof value === "function") {
     const isClass = /^class\b/.test(Function.prototype.toString.call(value));
     return { kind: isClass ? "class" : "function" };
@@ -57,6 +64,7 @@ export function summaryText(summary: Summary): string {
   const parts = [summary.kind];
   if (summary.dtype !== undefined) parts.push(summary.dtype);
   if (summary.shape !== undefined) parts.push(`[${summary.shape.join(", ")}]`);
+  if (summary.module !== undefined) parts.push(`from "${summary.module}"`);
   if (summary.entries !== undefined) {
     parts.push(
       `${summary.entries} ${summary.kind === "ArrayBuffer" || summary.kind === "DataView" ? "bytes" : summary.entries === 1 ? "entry" : "entries"}`,

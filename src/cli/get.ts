@@ -2,7 +2,7 @@
 import { inspect } from "node:util";
 import { DataSet } from "../dataset/dataset.js";
 import { NotFoundError } from "../errors.js";
-import { load } from "../load/index.js";
+import { loadWithStandIns, readDataSetItem } from "./stand-ins.js";
 import { resolveTarget } from "./target.js";
 import { type Io, wantsColour } from "./terminal.js";
 import { toJson } from "./to-json.js";
@@ -26,12 +26,12 @@ async function readItem(path: string, name: string): Promise<unknown> {
   if (target.type === "dataset") {
     const ds = await DataSet.open(target.path, { mode: "r" });
     try {
-      return await ds.get(name);
+      return await readDataSetItem(ds, name);
     } finally {
       await ds.close();
     }
   }
-  const exports = await load(target.entry);
+  const exports = await loadWithStandIns(target.entry);
   if (!Object.hasOwn(exports, name)) {
     const names = Object.keys(exports);
     throw new NotFoundError(

@@ -1,9 +1,9 @@
 /** `persist show PATH [--json]`. */
 import { relative } from "node:path";
 import { DataSet } from "../dataset/dataset.js";
-import { load } from "../load/index.js";
 import { type Summary, shortText, summarize, summaryText } from "./describe.js";
 import { errorText } from "./errors.js";
+import { loadWithStandIns, readDataSetItem } from "./stand-ins.js";
 import {
   type ArchiveTarget,
   archiveFiles,
@@ -46,7 +46,7 @@ export async function show(path: string, json: boolean, io: Io): Promise<number>
 }
 
 export async function describeArchive(target: ArchiveTarget): Promise<ArchiveShowJson> {
-  const exports = await load(target.entry);
+  const exports = await loadWithStandIns(target.entry);
   const files = await archiveFiles(target);
   const names = Object.keys(exports);
   const defaultExport =
@@ -100,7 +100,7 @@ async function showDataSet(target: DataSetTarget, json: boolean, io: Io): Promis
       let error: string | undefined;
       try {
         info = await ds.info(name);
-        summary = summarize(await ds.get(name));
+        summary = summarize(await readDataSetItem(ds, name));
       } catch (err) {
         summary = { kind: "unreadable" };
         error = errorText(err);

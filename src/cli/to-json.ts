@@ -9,11 +9,14 @@
  *   RegExp → { "$type": "RegExp", "source", "flags" }; errors → { "$type": name, "message", "cause"? };
  *   ArrayBuffer / DataView → { "$type", "data": [bytes] }; boxed primitives → { "$type", "value" };
  *   symbols → { "$type": "Symbol", "description" }; functions → { "$type": "function", "name" };
- *   class instances → { "$type": ClassName, ...own enumerable fields };
+ *   class instances → { "$type": ClassName, ...own enumerable fields }; instances of imported
+ *   classes (see stand-ins.ts) → { "$type": ClassName, "$module", "$factory"?, "$args": [...] },
+ *   imported functions → { "$type": "function", "name", "module" };
  * - a reference back to an enclosing value (a cycle) → { "$cycle": "<path of that value>" }.
  * Shared (non-cyclic) references are written out at each place.
  */
 import { isTypedArray, NDArray, parseDescr, reorder } from "../runtime/persist-runtime.mjs";
+import { standInCall, standInModule } from "./stand-ins.js";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -38,8 +41,12 @@ class JsonConverter {
         return value.toString();
       case "symbol":
         return { $type: "Symbol", description: value.description ?? null };
-      case "function":
-        return { $type: "function", name: value.name };
+      case "function": {
+        const module = standInModule(value);
+        return module === undefined
+          ? { $type: "function", name: value.name }
+          : { $type: "function", name: value.name, module };
+      }
     }
     if (value === null) return null;
     const object = value as object;
@@ -54,6 +61,13 @@ class JsonConverter {
   }
 
   private convertObject(value: object, path: string): Json {
+    const call = standInCall(value);
+    if (call) {
+      const out: { [key: string]: Json } = { $type: call.name, $module: call.module };
+      if (call.factory !== undefined) out.$factory = call.factory;
+      out.$args = call.args.map((a, i) => this.convert(a, `${path}.args[${i}]`));
+      return out;
+    }
     if (value instanceof NDArray) return arrayJson(value);
     if (isTypedArray(value)) return arrayJson(new NDArray(value, [value.length]));
     if (Array.isArray(value)) {

@@ -2,8 +2,8 @@
 import { join } from "node:path";
 import { readArrayFiles } from "../arrays/containers.js";
 import { DataSet } from "../dataset/dataset.js";
-import { load } from "../load/index.js";
 import { errorText } from "./errors.js";
+import { loadWithStandIns, readDataSetItem } from "./stand-ins.js";
 import { type ArchiveTarget, type DataSetTarget, resolveTarget } from "./target.js";
 import { type Io, Progress, paint } from "./terminal.js";
 
@@ -48,7 +48,7 @@ async function verifyArchive(target: ArchiveTarget): Promise<Outcome> {
   }
   let exports: Record<string, unknown> = {};
   try {
-    exports = await load(target.entry);
+    exports = await loadWithStandIns(target.entry);
   } catch (error) {
     // Loading stops at the first broken data file, which is listed already.
     const message = errorText(error);
@@ -73,7 +73,7 @@ async function verifyDataSet(target: DataSetTarget, io: Io): Promise<Outcome> {
         problems.push(`info of item ${key}: ${errorText(error)}`);
       }
       try {
-        await ds.get(key);
+        await readDataSetItem(ds, key);
       } catch (error) {
         problems.push(`item ${key}: ${errorText(error)}`);
       }

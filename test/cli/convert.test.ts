@@ -69,6 +69,9 @@ test("convert a package archive in place: npy → npz → hdf5 → npy, values a
   const entry = await makeArchive(dir, "run1");
   const pkg = join(dir, "run1");
   await checkArchive(entry, "npy", join(pkg, "_arrays"));
+  // The user's own files in the package survive the conversions.
+  await mkdir(join(pkg, "notes"));
+  await writeFile(join(pkg, "notes", "README.txt"), "run 1 notes");
   for (const format of ["npz", "hdf5", "npy"] as const) {
     const r = await runInProcess(["convert", pkg, "--format", format]);
     assert.equal(r.code, 0, r.stderr);
@@ -82,6 +85,7 @@ test("convert a package archive in place: npy → npz → hdf5 → npy, values a
     const files = (await readdir(pkg)).filter((f) => f.startsWith("_arrays"));
     assert.deepEqual(files, [`_arrays${DATA_FILE[format]}`]);
     assert.deepEqual(await readdir(dir), ["run1"]);
+    assert.equal(await readFile(join(pkg, "notes", "README.txt"), "utf8"), "run 1 notes");
   }
 });
 
