@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -13,6 +14,7 @@ import {
   dataSetItems,
   makeArchive,
   makeDataSet,
+  ROOT,
   runInProcess,
   spawnCli,
   treeHashes,
@@ -230,4 +232,46 @@ test("convert says so when an inline array had to become external", async () => 
     (await load(entry)).extra,
     Float64Array.from({ length: 15 }, (_, i) => i),
   );
+});
+
+test("an in-place DataSet convert loses no write of a concurrent writer process", async () => {
+  const dir = await tempDir();
+  const ds = join(dir, "ds");
+  const writer = await DataSet.open(ds, { mode: "w", arrayThreshold: 10 });
+  for (let i = 0; i < 120; i++)
+    await writer.set(`v${i}`, new Float64Array(30).fill(i), { info: i });
+  await writer.close();
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "test", "cli", "fixtures", "inserter.ts"), ds, "40"],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let output = "";
+  child.stdout.setEncoding("utf8");
+  const started = new Promise<void>((resolve) =>
+    child.stdout.on("data", (chunk: string) => {
+      output += chunk;
+      if (output.includes("OK")) resolve();
+    }),
+  );
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  await started;
+  const r = await spawnCli(["convert", ds, "--format", "npz"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await exited, 0);
+  const inserted = [...output.matchAll(/^OK (\S+)$/gm)].map((m) => m[1]!);
+  assert.equal(inserted.length, 40);
+  const reader = await DataSet.open(ds, { mode: "r" });
+  const keys = await reader.keys();
+  assert.deepEqual(
+    keys.filter((k) => k.startsWith("v")),
+    Array.from({ length: 120 }, (_, i) => `v${i}`),
+  );
+  assert.deepEqual(keys.filter((k) => !k.startsWith("v")).sort(), [...inserted].sort());
+  for (const name of inserted) {
+    const { i } = (await reader.get(name)) as { i: number };
+    assert.deepStrictEqual(await reader.info(name), { i });
+  }
+  assert.deepStrictEqual(await reader.get("v119"), new Float64Array(30).fill(119));
+  await reader.close();
 });
