@@ -21,6 +21,7 @@ import { LOCK_FILE } from "../dataset/layout.js";
 import { ArchiveError } from "../errors.js";
 import { fsyncDir } from "../store/atomic.js";
 import { RUNTIME_FILE } from "../store/layout.js";
+import { errorText, isInputError } from "./errors.js";
 import { loadWithStandIns, readDataSetItem } from "./stand-ins.js";
 import {
   type ArchiveTarget,
@@ -40,8 +41,21 @@ export async function convert(
 ): Promise<number> {
   const target = await resolveTarget(path);
   if (out !== undefined) await mustBeFree(resolve(out));
-  if (target.type === "dataset") return convertDataSet(target, format, out, io);
-  return convertArchive(target, format, out, io);
+  try {
+    if (target.type === "dataset") return await convertDataSet(target, format, out, io);
+    return await convertArchive(target, format, out, io);
+  } catch (error) {
+    if (!isInputError(error)) throw error;
+    // Say what failed and that nothing changed; the cause may name a staging file.
+    const what = target.type === "dataset" ? `DataSet ${target.path}` : `archive ${target.entry}`;
+    const unchanged = out === undefined ? "it is unchanged" : "nothing was written";
+    throw new ArchiveError(
+      `cannot convert ${what} to ${format} (${unchanged}): ${errorText(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 /** The arrayThreshold that keeps exactly the arrays in `data` external (Infinity: none). */

@@ -13,7 +13,7 @@ import {
   resolveTarget,
   totalBytes,
 } from "./target.js";
-import { formatBytes, type Io, type OutStream, paint } from "./terminal.js";
+import { formatBytes, type Io, type OutStream, Progress, paint } from "./terminal.js";
 import { type Json, toJson } from "./to-json.js";
 
 /** Archive shown as JSON (`show --json`). */
@@ -93,7 +93,9 @@ async function showDataSet(target: DataSetTarget, json: boolean, io: Io): Promis
   const items: DataSetShowJson["items"] = [];
   const infos: unknown[] = [];
   try {
-    for (const name of await ds.keys()) {
+    const keys = await ds.keys();
+    const progress = new Progress(io.stderr, "show", keys.length);
+    for (const name of keys) {
       const bytes = totalBytes(await itemFileSizes(target.path, name));
       let info: unknown = null;
       let summary: Summary;
@@ -113,7 +115,9 @@ async function showDataSet(target: DataSetTarget, json: boolean, io: Io): Promis
         info: toJson(info, `${name}.info`),
         ...(error ? { error } : {}),
       });
+      progress.tick();
     }
+    progress.finish();
   } finally {
     await ds.close();
   }
@@ -124,7 +128,7 @@ async function showDataSet(target: DataSetTarget, json: boolean, io: Io): Promis
     items,
   };
   const broken = items.filter((i) => i.error !== undefined);
-  for (const item of broken) io.stderr.write(`persist: item ${item.name}: ${item.error}\n`);
+  for (const item of broken) io.stderr.write(`persist show: item ${item.name}: ${item.error}\n`);
   if (json) {
     io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
   } else {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { test } from "node:test";
 import { Archive } from "../../src/archive.js";
@@ -162,6 +162,28 @@ test("show on a DataSet: every item's kind, size on disk and info, in key order"
     /\n {2}alpha +object 1 entry +\S+ k?B +info: \{ t: 1, tag: 'first' \}\n/,
   );
   assert.match(text.stdout, /\n {2}x_0 +NDArray <i2 \[6, 5\] .*info: \{ step: 2, ok: true \}\n/);
+});
+
+test("show on a DataSet with a broken item lists the rest, names it on stderr, exits 1", async () => {
+  const dir = await tempDir();
+  const ds = join(dir, "ds");
+  await makeDataSet(ds);
+  await writeFile(join(ds, "small.mjs"), "export default globalThis;\n");
+  const r = await runInProcess(["show", ds, "--json"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^persist show: item small: .*globalThis.*small\.mjs:1:\d+/);
+  const items = JSON.parse(r.stdout).items;
+  assert.deepEqual(
+    items.map((i: { name: string; kind: string }) => [i.name, i.kind]),
+    [
+      ["alpha", "object"],
+      ["x_0", "NDArray"],
+      ["small", "unreadable"],
+      ["wide", "Uint8Array"],
+      ["mixed", "object"],
+    ],
+  );
+  assert.match(items[2].error, /globalThis/);
 });
 
 test("show on a single-item module (a DataSet item) names its default export", async () => {
