@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { cp, mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { Archive } from "../archive.js";
 import { readArrayFiles } from "../arrays/containers.js";
 import { itemFiles } from "../dataset/codec.js";
@@ -40,7 +40,18 @@ export async function convert(
   io: Io,
 ): Promise<number> {
   const target = await resolveTarget(path);
-  if (out !== undefined) await mustBeFree(resolve(out));
+  if (out !== undefined) {
+    await mustBeFree(resolve(out));
+    const source = target.type === "dataset" ? target.path : target.home;
+    const inside = relative(source, resolve(out));
+    if (target.type === "dataset" || target.layout === "package") {
+      if (inside === "" || !(inside.startsWith("..") || isAbsolute(inside))) {
+        throw new ArchiveError(
+          `--out ${resolve(out)} is inside ${source}; choose a path outside it`,
+        );
+      }
+    }
+  }
   try {
     if (target.type === "dataset") return await convertDataSet(target, format, out, io);
     return await convertArchive(target, format, out, io);
@@ -119,6 +130,12 @@ async function saveModule(
   format: Format,
   out: string | undefined,
 ): Promise<string> {
+  if (!target.entry.endsWith(".mjs")) {
+    throw new ArchiveError(
+      `${target.entry}: only .mjs modules (as Archive.save writes them) can be converted`,
+      { file: target.entry },
+    );
+  }
   const dir = out === undefined ? target.home : resolve(out);
   const saved = await archive.save(dir, {
     name: target.name,

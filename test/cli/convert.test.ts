@@ -147,7 +147,18 @@ test("convert --out refuses an existing target and leaves both sides alone", asy
   const entry = await makeArchive(dir, "m1", { package: false });
   await mkdir(join(dir, "taken"));
   await writeFile(join(dir, "taken", "keep.txt"), "mine");
+  await makeDataSet(join(dir, "ds"));
   const before = await treeHashes(dir);
+  const inside = await runInProcess([
+    "convert",
+    join(dir, "ds"),
+    "--format",
+    "npz",
+    "--out",
+    join(dir, "ds", "sub"),
+  ]);
+  assert.equal(inside.code, 1);
+  assert.match(inside.stderr, /--out .*sub is inside .*ds; choose a path outside it/);
   const r = await spawnCli(["convert", entry, "--format", "npz", "--out", join(dir, "taken")]);
   assert.equal(r.code, 1);
   assert.equal(
