@@ -235,27 +235,31 @@ async function copyDataSet(from: string, to: string, format: Format, io: Io): Pr
   const source = await DataSet.open(from, { mode: "r" });
   // One handle per threshold: items of one DataSet may have been written with different ones.
   const targets = new Map<number, DataSet>();
+  const handleFor = async (threshold: number): Promise<DataSet> => {
+    let handle = targets.get(threshold);
+    if (!handle) {
+      handle = await DataSet.open(to, { mode: "w", arrayThreshold: threshold, dataFormat: format });
+      targets.set(threshold, handle);
+    }
+    return handle;
+  };
   try {
     const keys = await source.keys();
     const progress = new Progress(io.stderr, "convert", keys.length);
-    for (const key of keys) {
-      const value = await readDataSetItem(source, key);
-      const info = await source.info(key);
-      const threshold = await keepExternalThreshold(await dataFilesOf(join(from, `${key}.mjs`)));
-      let handle = targets.get(threshold);
-      if (!handle) {
-        handle = await DataSet.open(to, {
-          mode: "w",
-          arrayThreshold: threshold,
-          dataFormat: format,
-        });
-        targets.set(threshold, handle);
+    // The new DataSet's lock is taken once for all items (the handles share it: it is per path),
+    // instead of once per item.
+    const first = await handleFor(Number.POSITIVE_INFINITY);
+    await first.withLock(async () => {
+      for (const key of keys) {
+        const value = await readDataSetItem(source, key);
+        const info = await source.info(key);
+        const data = await dataFilesOf(join(from, `${key}.mjs`));
+        const handle = await handleFor(await keepExternalThreshold(data));
+        await handle.set(key, value, { info });
+        progress.tick();
       }
-      await handle.set(key, value, { info });
-      progress.tick();
-    }
+    });
     progress.finish();
-    if (keys.length === 0) await DataSet.open(to, { mode: "w" }); // still a (empty) DataSet
     const itemOwned = new Set(keys.flatMap(itemFiles));
     await copyOtherFiles(from, to, (entry) => itemOwned.has(entry) || entry === LOCK_FILE);
     return keys.length;
