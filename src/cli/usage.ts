@@ -26,7 +26,15 @@ Float64Array, class name, ...), dtype and shape of arrays, entry counts, and the
 sizes; for a DataSet each item's name, kind, size on disk and info.
 
 Options:
-  --json   print one JSON object instead of a table
+  --json   print one JSON object instead of a table:
+           archive: {"type": "archive", "entry", "layout": "package"|"module",
+             "dataFormat": "npy"|"npz"|"hdf5"|null, "defaultExport": name|null, "bytes",
+             "files": [{"path", "bytes"}], "items": [{"name", "kind", "dtype"?, "shape"?,
+             "entries"?, "module"?}]}
+           DataSet: {"type": "dataset", "path", "bytes", "items": [{"name", "kind", "dtype"?,
+             "shape"?, "entries"?, "module"?, "bytes", "info", "error"?}]} (info as get --json)
+           "module" is the import specifier of an instance's class or of a function: such
+           imports are never loaded; they are shown by name.
   -h, --help
 `,
   get: `Usage: persist get PATH NAME [--json]
@@ -58,7 +66,10 @@ Options:
   --format F   npy (a folder of .npy files), npz (one zip) or hdf5 (one .h5 file)
   --out DIR    write the converted archive or DataSet to DIR (which must not exist yet) and leave
                PATH untouched; for a module-layout archive DIR is the folder that receives
-               NAME.mjs and its data files. Without --out, PATH is replaced atomically.
+               NAME.mjs and its data files. Without --out, PATH is replaced atomically (the
+               new copy is built beside it, then swapped in with renames); other files in a
+               package or DataSet folder are kept. Writers of a DataSet wait for its write
+               lock until an in-place conversion is done.
   -h, --help
 `,
 };
@@ -98,7 +109,9 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const [first, ...rest] = argv;
   if (first === undefined) throw new UsageError("no command given", USAGE);
   if (first === "--help" || first === "-h" || first === "help") {
-    return { command: "help", text: USAGE };
+    // `persist help convert` is `persist convert --help`
+    const about = first === "help" ? rest[0] : undefined;
+    return { command: "help", text: about !== undefined && isCommand(about) ? HELP[about] : USAGE };
   }
   if (first === "--version" || first === "-v") return { command: "version" };
   if (!isCommand(first)) throw new UsageError(`unknown command "${first}"`, USAGE);

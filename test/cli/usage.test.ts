@@ -52,6 +52,8 @@ test("--help on every command prints its usage on stdout and exits 0", async () 
     [["get", "--help"], /Usage: persist get PATH NAME \[--json\][\s\S]*"dtype", "shape", "data"/],
     [["verify", "-h"], /Usage: persist verify PATH/],
     [["convert", "--help"], /Usage: persist convert PATH --format npy\|npz\|hdf5 \[--out DIR\]/],
+    [["help", "verify"], /^Usage: persist verify PATH/],
+    [["help"], /^Usage: persist <command>/],
     // --help wins over missing arguments
     [["convert", "x", "--help"], /Usage: persist convert/],
   ];
