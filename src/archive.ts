@@ -9,7 +9,7 @@ import { writeArrayFiles } from "./arrays/containers.js";
 import { emitDeclarations } from "./emit/dts.js";
 import { RUNTIME_SPECIFIER } from "./emit/imports.js";
 import { type ArraysPlacement, emitModule } from "./emit/module.js";
-import { ArchiveError, DuplicateError } from "./errors.js";
+import { ArchiveError, DuplicateError, UnsupportedValueError } from "./errors.js";
 import { buildGraph, type Graph, type Root } from "./graph/build.js";
 import { NDArray, type TypedArray } from "./runtime/persist-runtime.mjs";
 import { writeFileAtomic, writeNewFile } from "./store/atomic.js";
@@ -103,7 +103,7 @@ export class Archive {
       );
     }
     // Walk now so that an unarchivable value is reported at insert(), with nothing inserted.
-    buildGraph(fresh, { arrayThreshold: Number.POSITIVE_INFINITY });
+    guardDepth(fresh, () => buildGraph(fresh, { arrayThreshold: Number.POSITIVE_INFINITY }));
     for (const [name, value] of fresh) this.items.set(name, value);
   }
 
@@ -217,9 +217,29 @@ export class Archive {
 
   private render(arrays: ArraysPlacement): { text: string; graph: Graph; usesRuntime: boolean } {
     const roots = this.rootList();
-    const graph = buildGraph(roots, { arrayThreshold: this.arrayThreshold });
-    const text = emitModule({ roots, graph, arrays, singleItem: this.singleItem });
-    return { text, graph, usesRuntime: text.includes(RUNTIME_SPECIFIER) };
+    return guardDepth(roots, () => {
+      const graph = buildGraph(roots, { arrayThreshold: this.arrayThreshold });
+      const text = emitModule({ roots, graph, arrays, singleItem: this.singleItem });
+      return { text, graph, usesRuntime: text.includes(RUNTIME_SPECIFIER) };
+    });
+  }
+}
+
+/**
+ * The walk and the emitter recurse once per nesting level, so a value nested thousands of levels
+ * deep (a long linked list) exhausts the stack; report that as an archive error, not a crash.
+ * (Such a value could not be imported as nested literals either: V8's parser has a depth limit.)
+ */
+function guardDepth<T>(roots: readonly Root[], fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof RangeError) || !/call stack/.test(err.message)) throw err;
+    const names = roots.map(([n]) => n).join(", ");
+    throw new UnsupportedValueError(
+      `Cannot archive ${names}: it is nested too deeply (thousands of levels, e.g. a long linked list). To fix: store such chains as arrays (e.g. nodes in an array with indices as links), or split them into several inserted names.`,
+      { valuePath: names, cause: err },
+    );
   }
 }
 

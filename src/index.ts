@@ -14,6 +14,7 @@ export * from "./errors.js";
 export { type LoadOptions, load } from "./load/index.js";
 export type { TypedArray } from "./runtime/persist-runtime.mjs";
 export { NDArray } from "./runtime/persist-runtime.mjs";
+export type { DataFormat } from "./store/layout.js";
 export { Archivable } from "./values/archivable.js";
-export { type RegisterOptions, register } from "./values/registry.js";
+export { type AnyFunction, type RegisterOptions, register } from "./values/registry.js";
 export { type PersistentRep, persist } from "./values/symbols.js";

@@ -57,7 +57,14 @@ const CHUNK_BYTES = 1 << 20;
 // biome-ignore lint/suspicious/noExplicitAny: h5wasm's low-level Module has no useful types here
 type H5 = any;
 
-function createDataset(h5: H5, file: H5, name: string, array: NDArray, where: string): void {
+function createDataset(
+  h5: H5,
+  file: H5,
+  name: string,
+  array: NDArray,
+  where: string,
+  blockBytes: number,
+): void {
   const kind = array.dtype.slice(1);
   const dtype = H5_DTYPES[kind];
   const info = DTYPES[kind];
@@ -71,10 +78,12 @@ function createDataset(h5: H5, file: H5, name: string, array: NDArray, where: st
   const shape = [...array.shape];
   let data = array.data;
   if (array.order === "F" && shape.length > 1) data = reorder(data, shape, info.lanes, false);
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const rows = shape.length > 0 ? (shape[0] as number) : 1;
-  const rowBytes = rows === 0 ? 0 : bytes.length / rows;
-  const perBlock = rowBytes === 0 ? rows : Math.max(1, Math.floor(HDF5_BLOCK_BYTES / rowBytes));
+  const rowBytes = rows === 0 ? 0 : data.byteLength / rows;
+  // Views per block: one Uint8Array over the whole data would fail beyond 4 GiB.
+  const rowsView = (from: number, to: number) =>
+    new Uint8Array(data.buffer, data.byteOffset + from * rowBytes, (to - from) * rowBytes);
+  const perBlock = rowBytes === 0 ? rows : Math.max(1, Math.floor(blockBytes / rowBytes));
   const oneCall = perBlock >= rows || shape.length === 0;
   const firstRows = oneCall ? rows : perBlock;
   const metadata = {
@@ -92,7 +101,7 @@ function createDataset(h5: H5, file: H5, name: string, array: NDArray, where: st
     compression_opts: [],
     track_order: false,
   };
-  withHeap(M, bytes.subarray(0, firstRows * rowBytes || bytes.length), where, (ptr) => {
+  withHeap(M, rowsView(0, firstRows), where, (ptr) => {
     if (M.create_dataset(file.file_id, `/${name}`, BigInt(ptr), metadata) < 0) {
       throw new FormatError(`${where}: h5wasm could not create dataset ${name}`, { file: where });
     }
@@ -101,7 +110,7 @@ function createDataset(h5: H5, file: H5, name: string, array: NDArray, where: st
     M.resize_dataset(file.file_id, `/${name}`, shape.map(BigInt));
     for (let r = firstRows; r < rows; r += perBlock) {
       const n = Math.min(perBlock, rows - r);
-      withHeap(M, bytes.subarray(r * rowBytes, (r + n) * rowBytes), where, (ptr) => {
+      withHeap(M, rowsView(r, r + n), where, (ptr) => {
         const status = M.set_dataset_data(
           file.file_id,
           `/${name}`,
@@ -136,10 +145,17 @@ function withHeap(M: H5, bytes: Uint8Array, where: string, fn: (ptr: number) => 
   }
 }
 
+/** Options of the HDF5 reader and writer. */
+export interface Hdf5Options {
+  /** Bytes moved through the wasm heap per call (default 64 MiB; tests use small blocks). */
+  blockBytes?: number;
+}
+
 /** Writes `arrays` as root datasets of a new HDF5 file at `path`, and fsyncs it. */
 export async function writeHdf5(
   path: string,
   arrays: readonly { name: string; array: NDArray }[],
+  options: Hdf5Options = {},
 ): Promise<void> {
   const h5 = await importH5wasm(path).catch((e) => {
     throw toFormatError(e);
@@ -148,7 +164,8 @@ export async function writeHdf5(
   await (await open(abs, "wx")).close(); // refuse to overwrite, like the other writers
   const file = new h5.File(abs, "w");
   try {
-    for (const { name, array } of arrays) createDataset(h5, file, name, array, path);
+    for (const { name, array } of arrays)
+      createDataset(h5, file, name, array, path, options.blockBytes ?? HDF5_BLOCK_BYTES);
   } finally {
     file.close();
   }
@@ -161,6 +178,10 @@ export async function writeHdf5(
 }
 
 /** Reads datasets (all root datasets, or `names`) from an HDF5 file. */
-export function readHdf5File(path: string, names?: string[]): Promise<Record<string, NDArray>> {
-  return asFormatErrors(() => readHdf5(path, names));
+export function readHdf5File(
+  path: string,
+  names?: string[],
+  options: Hdf5Options = {},
+): Promise<Record<string, NDArray>> {
+  return asFormatErrors(() => readHdf5(path, names, options.blockBytes));
 }

@@ -15,11 +15,9 @@ import {
   isTypedArray,
   NDArray,
   NPY_MAX_HEADER,
-  npyDataToNDArray,
-  parseNpyHeader,
-  parseNpyPrefix,
-  readExactly,
-  readWholeFile,
+  readNpyDataAt,
+  readNpyFile as readNpyFileRuntime,
+  readNpyHeaderAt,
   type TypedArray,
 } from "../runtime/persist-runtime.mjs";
 import { fsyncDir, tempPathFor } from "../store/atomic.js";
@@ -43,6 +41,11 @@ export function npyHeader(array: NDArray): Uint8Array {
   const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
   const fortran = array.order === "F" ? "True" : "False";
   const dict = `{'descr': '${array.dtype}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
+  if (dict.length + 1 > NPY_MAX_HEADER) {
+    throw new UnsupportedValueError(
+      `npy: an array of ${array.shape.length} dimensions needs a header over ${NPY_MAX_HEADER} bytes, which readers refuse`,
+    );
+  }
   // +1 for the terminating newline; version 2.0 only when the length overflows 16 bits.
   const prefix = dict.length + 1 + 10 <= 0xffff ? 10 : 12;
   const total = Math.ceil((prefix + dict.length + 1) / ALIGN) * ALIGN;
@@ -57,20 +60,28 @@ export function npyHeader(array: NDArray): Uint8Array {
   return out;
 }
 
-/** The raw bytes of an array's data (a view, no copy). */
-export function dataBytes(array: NDArray): Uint8Array {
+/**
+ * The raw bytes of an array's data as views of at most `chunk` bytes (no copy). Chunked because
+ * one Uint8Array cannot exceed 4 GiB on Node 20, while a Float64Array can.
+ */
+export function* dataChunks(array: NDArray, chunk = WRITE_CHUNK): Generator<Uint8Array> {
   const d = array.data;
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  for (let off = 0; off < d.byteLength; off += chunk) {
+    yield new Uint8Array(d.buffer, d.byteOffset + off, Math.min(chunk, d.byteLength - off));
+  }
 }
 
 /** Header + data in one new buffer. */
 export function encodeNpy(value: TypedArray | NDArray): Uint8Array {
   const array = toNDArray(value);
   const header = npyHeader(array);
-  const data = dataBytes(array);
-  const out = new Uint8Array(header.length + data.length);
+  const out = new Uint8Array(header.length + array.data.byteLength);
   out.set(header);
-  out.set(data, header.length);
+  let at = header.length;
+  for (const chunk of dataChunks(array)) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
   return out;
 }
 
@@ -83,9 +94,7 @@ export async function writeNpyFileSynced(path: string, value: TypedArray | NDArr
   const handle = await open(path, "wx");
   try {
     await handle.write(npyHeader(array));
-    const data = dataBytes(array);
-    for (let off = 0; off < data.length; off += WRITE_CHUNK) {
-      const chunk = data.subarray(off, off + WRITE_CHUNK);
+    for (const chunk of dataChunks(array)) {
       let done = 0;
       while (done < chunk.length) {
         const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
@@ -119,9 +128,7 @@ export interface NpyReadOptions {
 
 /** Reads an npy file, all of it or a range of rows (positional reads of just those bytes). */
 export async function readNpyFile(path: string, options: NpyReadOptions = {}): Promise<NDArray> {
-  if (options.rows === undefined) {
-    return asFormatErrors(async () => decodeNpy(await readWholeFile(path), path));
-  }
+  if (options.rows === undefined) return asFormatErrors(() => readNpyFileRuntime(path));
   const [start, stop] = options.rows;
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(stop) || start < 0 || stop < start) {
     throw new ArchiveError(
@@ -129,46 +136,27 @@ export async function readNpyFile(path: string, options: NpyReadOptions = {}): P
       { file: path },
     );
   }
-  const handle = await open(path, "r");
+  const handle = await open(path, "r").catch((e) => {
+    throw toFormatError(e);
+  });
   try {
     const { size } = await handle.stat();
-    const head = await readExactly(handle, 0, Math.min(size, 12), path).catch((e) => {
-      throw toFormatError(e);
-    });
-    return await asFormatErrors(async () => {
-      const { version, headerStart, headerLength } = parseNpyPrefix(head, path);
-      const dataOffset = headerStart + headerLength;
-      if (headerLength > NPY_MAX_HEADER || dataOffset > size) {
-        // Let the whole-buffer decoder produce the precise message from what we have.
-        decodeNpy(await readExactly(handle, 0, Math.min(size, NPY_MAX_HEADER + 12), path), path);
-      }
-      const headerBytes = await readExactly(handle, headerStart, headerLength, path);
-      const header = parseNpyHeader(headerBytes, version, dataOffset, size, path);
-      if (header.shape.length === 0) {
-        throw new ArchiveError(`npy.read ${path}: rows need an array with at least one axis`, {
-          file: path,
-        });
-      }
-      if (header.fortran) {
-        throw new ArchiveError(
-          `npy.read ${path}: rows can only be read from a C-order array; this one is Fortran-ordered (read it whole instead)`,
-          { file: path },
-        );
-      }
-      const n = header.shape[0] as number;
-      const lo = Math.min(start, n);
-      const hi = Math.min(stop, n);
-      const rowBytes = n === 0 ? 0 : header.dataBytes / n;
-      const bytes = await readExactly(
-        handle,
-        dataOffset + lo * rowBytes,
-        (hi - lo) * rowBytes,
-        path,
+    const header = await asFormatErrors(() => readNpyHeaderAt(handle, 0, size, path));
+    if (header.shape.length === 0) {
+      throw new ArchiveError(`npy.read ${path}: rows need an array with at least one axis`, {
+        file: path,
+      });
+    }
+    if (header.fortran) {
+      throw new ArchiveError(
+        `npy.read ${path}: rows can only be read from a C-order array; this one is Fortran-ordered (read it whole instead)`,
+        { file: path },
       );
-      const shape = [hi - lo, ...header.shape.slice(1)];
-      const count = shape.reduce((a, b) => a * b, 1);
-      return npyDataToNDArray(bytes, { ...header, shape, count, dataBytes: bytes.length });
-    });
+    }
+    const n = header.shape[0] as number;
+    const hi = Math.min(stop, n);
+    const lo = Math.min(start, hi);
+    return await asFormatErrors(() => readNpyDataAt(handle, 0, header, path, lo, hi));
   } finally {
     await handle.close();
   }

@@ -10,19 +10,16 @@ import { pipeline } from "node:stream/promises";
 import yazl from "yazl";
 import { type NDArray, readNpz } from "../runtime/persist-runtime.mjs";
 import { asFormatErrors } from "./errors.js";
-import { dataBytes, npyHeader } from "./npy.js";
+import { dataChunks, npyHeader } from "./npy.js";
 
 const STREAM_CHUNK = 16 << 20;
 
 /** The .npy bytes of `array` as a stream of views (no copy of the data). */
 function npyStream(array: NDArray): Readable {
   const header = npyHeader(array);
-  const data = dataBytes(array);
   function* chunks(): Generator<Uint8Array> {
     yield header;
-    for (let off = 0; off < data.length; off += STREAM_CHUNK) {
-      yield data.subarray(off, off + STREAM_CHUNK);
-    }
+    yield* dataChunks(array, STREAM_CHUNK);
   }
   return Readable.from(chunks(), { objectMode: false });
 }

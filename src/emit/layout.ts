@@ -5,9 +5,12 @@
  */
 
 const MAX_LINE = 100;
+// Deeply nested values stop indenting further: otherwise the text would grow with depth squared.
+const MAX_INDENT_LEVEL = 32;
 const indents: string[] = [""];
 
 export function indentOf(level: number): string {
+  if (level > MAX_INDENT_LEVEL) level = MAX_INDENT_LEVEL;
   while (indents.length <= level) indents.push(`${indents[indents.length - 1]}  `);
   return indents[level]!;
 }
@@ -22,24 +25,32 @@ export function joinList(
   close: string,
   level: number,
 ): string {
-  if (items.length === 0) return open + close;
+  const n = items.length;
+  if (n === 0) return open + close;
   let total = open.length + close.length + level * 2;
   let oneLine = true;
-  for (const item of items) {
+  for (let i = 0; i < n; i++) {
+    const item = items[i]!;
     total += item.length + 2;
     if (total > MAX_LINE || item.includes("\n")) {
       oneLine = false;
       break;
     }
   }
-  const padOpen = open.endsWith("{") ? " " : "";
-  const padClose = close.startsWith("}") ? " " : "";
-  // A trailing hole needs its own comma on one line (`[1, ,]` has length 2); the multi-line form
-  // already ends every item with a comma.
-  const trailingHole = items[items.length - 1] === "" ? "," : "";
-  if (oneLine) return `${open}${padOpen}${items.join(", ")}${trailingHole}${padClose}${close}`;
-  const inner = indentOf(level + 1);
-  return `${open}\n${inner}${items.join(`,\n${inner}`)},\n${indentOf(level)}${close}`;
+  // Built by concatenation, not join(): V8 keeps it as a rope, so the text of a nested value is
+  // copied once at the end instead of once per nesting level.
+  if (oneLine) {
+    let s = open.charCodeAt(open.length - 1) === 123 ? `${open} ${items[0]}` : open + items[0];
+    for (let i = 1; i < n; i++) s += `, ${items[i]}`;
+    // A trailing hole needs its own comma on one line (`[1, ,]` has length 2); the multi-line
+    // form already ends every item with a comma.
+    if (items[n - 1] === "") s += ",";
+    return close.charCodeAt(0) === 125 ? `${s} ${close}` : s + close;
+  }
+  const sep = `,\n${indentOf(level + 1)}`;
+  let s = `${open}\n${indentOf(level + 1)}${items[0]}`;
+  for (let i = 1; i < n; i++) s += sep + items[i];
+  return `${s},\n${indentOf(level)}${close}`;
 }
 
 /** Many short items (numbers of a typed array) filled into lines of MAX_LINE characters. */

@@ -5,7 +5,11 @@
 const EXTRA_ESCAPES = /[\u2028\u2029]|<\//g;
 const NEEDS_EXTRA = /[\u2028\u2029]|<\//;
 
+const PLAIN = /^[\w .,:;!?@#$%^&*()+=~`'|{}[\]-]*$/;
+
 export function stringLiteral(s: string): string {
+  // Most strings need no escaping at all: skip JSON.stringify's scan and the extra escapes.
+  if (s.length < 64 && PLAIN.test(s)) return `"${s}"`;
   const json = JSON.stringify(s);
   if (!NEEDS_EXTRA.test(json)) return json;
   return json.replace(EXTRA_ESCAPES, (m) =>

@@ -10,7 +10,7 @@
  */
 import { ArchiveError, UnsupportedValueError } from "../errors.js";
 import type { Graph, GraphNode } from "../graph/build.js";
-import { pathOf } from "../graph/path.js";
+import { nodePath } from "../graph/path.js";
 import { NDArray } from "../runtime/persist-runtime.mjs";
 import type { ImportRef } from "../values/classify.js";
 import { ImportTable, RUNTIME_SPECIFIER } from "./imports.js";
@@ -96,6 +96,7 @@ class Emitter {
   private readonly waiting = new Map<GraphNode, Patch[]>();
   private readonly imports: ImportTable;
   private nextShared = 0;
+  private readonly keyPrefixes = new Map<string, string>();
   /** `_gN` names of shared values, numbered in visit order before anything is written. */
   private readonly sharedNames: (string | undefined)[];
 
@@ -167,10 +168,23 @@ class Emitter {
   // ---- values ------------------------------------------------------------------------------
 
   private value(value: unknown, level: number): Out {
+    // Hot path: numbers and strings are most leaves.
+    if (typeof value === "number") return numberLiteral(value);
+    if (typeof value === "string") return stringLiteral(value);
     if (value === null || (typeof value !== "object" && typeof value !== "function")) {
       return this.primitive(value);
     }
     return this.node(this.graph.byValue.get(value)!, level);
+  }
+
+  /** `key: ` prefixes, cached: the same keys recur across the rows of a graph. */
+  private keyPrefix(key: string): string {
+    let prefix = this.keyPrefixes.get(key);
+    if (prefix === undefined) {
+      prefix = `${propertyKey(key)}: `;
+      this.keyPrefixes.set(key, prefix);
+    }
+    return prefix;
   }
 
   private primitive(value: unknown): string {
@@ -296,7 +310,7 @@ class Emitter {
   }
 
   private cycleError(node: GraphNode): UnsupportedValueError {
-    const path = node.via ? pathOf(node.via) : "<value>";
+    const path = nodePath(node);
     if (this.tree) {
       return new UnsupportedValueError(
         `Cannot write ${path} here: it contains itself (a cycle). DataSet info must be a tree of plain values; store the cyclic value as an item instead.`,
@@ -310,7 +324,7 @@ class Emitter {
   }
 
   private treeOnly(node: GraphNode, what: string): never {
-    const path = node.via ? pathOf(node.via) : "<value>";
+    const path = nodePath(node);
     throw new UnsupportedValueError(
       `Cannot write ${path} here: it is ${what}, which needs an import. DataSet info must hold built-in values only (objects, arrays, numbers, strings, Map, Set, Date, typed arrays, ...); store it as an item instead.`,
       { valuePath: path },
@@ -375,15 +389,16 @@ class Emitter {
   private object(node: GraphNode, v: Record<string, unknown>, level: number): string {
     const items: string[] = Object.getPrototypeOf(v) === null ? ["__proto__: null"] : [];
     let holder = false;
-    for (const key of Object.keys(v)) {
+    for (const key in v) {
+      if (!Object.hasOwn(v, key)) continue;
       const value = v[key];
       const out = this.value(value, level + 1);
       if (out instanceof Blocked) {
         this.wait(out.on, { kind: "prop", holder: node, key, value });
         holder = true;
-        items.push(`${propertyKey(key)}: undefined`);
+        items.push(`${this.keyPrefix(key)}undefined`);
       } else {
-        items.push(`${propertyKey(key)}: ${out}`);
+        items.push(this.keyPrefix(key) + out);
       }
     }
     const text = joinList("{", items, "}", level);

@@ -13,17 +13,17 @@ import {
   type ObjectKind,
   symbolName,
 } from "../values/classify.js";
-import { type Edge, pathOf } from "./path.js";
+import { hasRegistration } from "../values/registry.js";
+import { EdgeKind, type PathLink, pathOf } from "./path.js";
 
-export interface GraphNode {
+export interface GraphNode extends PathLink {
+  readonly parent: GraphNode | undefined;
   /** Visit order, from 0. */
   readonly id: number;
   readonly value: object;
   readonly kind: ObjectKind;
   /** Number of edges (including being an inserted name) that point at this node. */
   refs: number;
-  /** First way this node was reached, for error messages. */
-  readonly via: Edge | undefined;
   /** Inserted name when this node is (first) an inserted value. */
   exportName: string | undefined;
   /** For instances: callee and arguments (computed once: rep() may be costly). */
@@ -55,20 +55,28 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
   const nodes: GraphNode[] = [];
   const byValue = new Map<object, GraphNode>();
 
-  const fail = (via: Edge, what: string, fix: string): UnsupportedValueError => {
-    const path = pathOf(via);
+  const fail = (
+    parent: GraphNode | undefined,
+    edge: EdgeKind,
+    key: unknown,
+    what: string,
+    fix: string,
+  ) => {
+    const path = pathOf(parent, edge, key);
     return new UnsupportedValueError(`Cannot archive ${path}: it is ${what}. To fix: ${fix}.`, {
       valuePath: path,
     });
   };
 
-  const visit = (value: unknown, via: Edge): void => {
+  const visit: Visit = (value, parent, edge, key) => {
     if (value === null) return;
     const type = typeof value;
     if (type !== "object" && type !== "function") {
       if (type === "symbol" && symbolName(value as symbol) === undefined) {
         throw fail(
-          via,
+          parent,
+          edge,
+          key,
           `a symbol that is neither registered nor well-known (${String(value)})`,
           "use Symbol.for(key) so the archive can name it",
         );
@@ -77,18 +85,27 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
     }
     const obj = value as object;
     const seen = byValue.get(obj);
-    if (seen) {
+    if (seen !== undefined) {
       seen.refs++;
       return;
     }
-    const c: Classified = classify(obj);
-    if (c.kind === "unsupported") throw fail(via, c.what, c.fix);
+    // Plain objects and arrays are most of any graph: skip the general classification for them.
+    const proto = Object.getPrototypeOf(obj);
+    const c: Classified =
+      proto === Object.prototype && !hasRegistration(Object)
+        ? PLAIN_OBJECT
+        : proto === Array.prototype && !hasRegistration(Array)
+          ? PLAIN_ARRAY
+          : classify(obj);
+    if (c.kind === "unsupported") throw fail(parent, edge, key, c.what, c.fix);
     const node: GraphNode = {
+      parent,
+      edge,
+      key,
       id: nodes.length,
       value: obj,
       kind: c.kind,
       refs: 1,
-      via,
       exportName: undefined,
       instance:
         c.kind === "instance" ? { ref: c.ref, factory: c.factory, args: c.args } : undefined,
@@ -102,7 +119,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
   };
 
   for (const [name, value] of roots) {
-    visit(value, { kind: "root", name });
+    visit(value, undefined, EdgeKind.Root, name);
     if (value !== null && typeof value === "object") {
       const node = byValue.get(value)!;
       node.exportName ??= name;
@@ -115,8 +132,17 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
   return { nodes, byValue, externals };
 }
 
-type Visit = (value: unknown, via: Edge) => void;
-type Fail = (via: Edge, what: string, fix: string) => UnsupportedValueError;
+type Visit = (value: unknown, parent: GraphNode | undefined, edge: EdgeKind, key: unknown) => void;
+type Fail = (
+  parent: GraphNode | undefined,
+  edge: EdgeKind,
+  key: unknown,
+  what: string,
+  fix: string,
+) => UnsupportedValueError;
+
+const PLAIN_OBJECT: Classified = { kind: "object" };
+const PLAIN_ARRAY: Classified = { kind: "array" };
 
 function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
   const v = node.value as Record<string | symbol, unknown>;
@@ -124,56 +150,57 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
     case "array": {
       const arr = v as unknown as unknown[];
       for (let i = 0; i < arr.length; i++) {
-        if (i in arr) visit(arr[i], { kind: "index", parent: node, index: i });
+        if (i in arr) visit(arr[i], node, EdgeKind.Index, i);
       }
       return;
     }
     case "object": {
-      const symbols = Object.getOwnPropertySymbols(v);
-      for (const s of symbols) {
+      for (const s of Object.getOwnPropertySymbols(v)) {
         if (Object.prototype.propertyIsEnumerable.call(v, s)) {
           throw fail(
-            { kind: "key", parent: node, key: String(s) },
+            node,
+            EdgeKind.Key,
+            String(s),
             "a property with a symbol key",
             "use a string key (symbol-keyed properties are not archived)",
           );
         }
       }
-      for (const key of Object.keys(v)) visit(v[key], { kind: "key", parent: node, key });
+      for (const key in v) {
+        if (Object.hasOwn(v, key)) visit(v[key], node, EdgeKind.Key, key);
+      }
       return;
     }
     case "map": {
       let i = 0;
       for (const [k, val] of v as unknown as Map<unknown, unknown>) {
-        visit(k, { kind: "mapKey", parent: node, index: i });
-        visit(val, { kind: "mapValue", parent: node, key: k });
+        visit(k, node, EdgeKind.MapKey, i);
+        visit(val, node, EdgeKind.MapValue, k);
         i++;
       }
       return;
     }
     case "set": {
       let i = 0;
-      for (const val of v as unknown as Set<unknown>)
-        visit(val, { kind: "setItem", parent: node, index: i++ });
+      for (const val of v as unknown as Set<unknown>) visit(val, node, EdgeKind.SetItem, i++);
       return;
     }
     case "error": {
-      if (Object.hasOwn(v, "cause")) visit(v.cause, { kind: "key", parent: node, key: "cause" });
-      if (v instanceof AggregateError)
-        visit(v.errors, { kind: "key", parent: node, key: "errors" });
-      for (const key of Object.keys(v)) visit(v[key], { kind: "key", parent: node, key });
+      if (Object.hasOwn(v, "cause")) visit(v.cause, node, EdgeKind.Key, "cause");
+      if (v instanceof AggregateError) visit(v.errors, node, EdgeKind.Key, "errors");
+      for (const key of Object.keys(v)) visit(v[key], node, EdgeKind.Key, key);
       return;
     }
     case "typedarray":
     case "dataview":
-      visit((v as unknown as ArrayBufferView).buffer, { kind: "buffer", parent: node });
+      visit((v as unknown as ArrayBufferView).buffer, node, EdgeKind.Buffer, undefined);
       return;
     case "ndarray":
-      visit((v as unknown as NDArray).data, { kind: "data", parent: node });
+      visit((v as unknown as NDArray).data, node, EdgeKind.Data, undefined);
       return;
     case "instance": {
       const args = node.instance!.args;
-      for (let i = 0; i < args.length; i++) visit(args[i], { kind: "arg", parent: node, index: i });
+      for (let i = 0; i < args.length; i++) visit(args[i], node, EdgeKind.Arg, i);
       return;
     }
     default:
@@ -220,7 +247,7 @@ function assignExternals(
       if (buffer.refs > 1) continue; // stored through the shared buffer
     } else if (node.kind === "arraybuffer") {
       // A buffer that belongs to one view alone is written as that view's contents.
-      if (node.refs === 1 && node.via?.kind === "buffer" && node.via.parent.kind === "typedarray") {
+      if (node.refs === 1 && node.edge === EdgeKind.Buffer && node.parent?.kind === "typedarray") {
         continue;
       }
     } else if (node.kind !== "ndarray") {

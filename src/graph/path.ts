@@ -1,19 +1,27 @@
 /**
- * How a node was first reached, kept as parent links so that the path string
- * (`results.runs[3].model`) is only built when an error needs it.
+ * How a node was first reached, kept as a parent link plus an edge kind and key (no allocation per
+ * edge), so that the path string (`results.runs[3].model`) is only built when an error needs it.
  */
-import type { GraphNode } from "./build.js";
 
-export type Edge =
-  | { kind: "root"; name: string }
-  | { kind: "key"; parent: GraphNode; key: string }
-  | { kind: "index"; parent: GraphNode; index: number }
-  | { kind: "mapKey"; parent: GraphNode; index: number }
-  | { kind: "mapValue"; parent: GraphNode; key: unknown }
-  | { kind: "setItem"; parent: GraphNode; index: number }
-  | { kind: "arg"; parent: GraphNode; index: number }
-  | { kind: "buffer"; parent: GraphNode }
-  | { kind: "data"; parent: GraphNode };
+export enum EdgeKind {
+  Root,
+  Key,
+  Index,
+  MapKey,
+  MapValue,
+  SetItem,
+  Arg,
+  Buffer,
+  Data,
+}
+
+/** The part of a node that path strings are made from. */
+export interface PathLink {
+  readonly parent: PathLink | undefined;
+  readonly edge: EdgeKind;
+  /** Root name, property key, index, or Map key, depending on `edge`. */
+  readonly key: unknown;
+}
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
@@ -26,42 +34,37 @@ function describeKey(key: unknown): string {
   return `<${typeof key}>`;
 }
 
-/** Human-readable path of a value, e.g. `results.runs[3].model` or `cfg.get("k")`. */
-export function pathOf(edge: Edge): string {
-  const parts: string[] = [];
-  let e: Edge | undefined = edge;
-  while (e) {
-    switch (e.kind) {
-      case "root":
-        parts.push(e.name);
-        e = undefined;
-        continue;
-      case "key":
-        parts.push(IDENT.test(e.key) ? `.${e.key}` : `[${JSON.stringify(e.key)}]`);
-        break;
-      case "index":
-        parts.push(`[${e.index}]`);
-        break;
-      case "mapKey":
-        parts.push(`<key ${e.index}>`);
-        break;
-      case "mapValue":
-        parts.push(`.get(${describeKey(e.key)})`);
-        break;
-      case "setItem":
-        parts.push(`<item ${e.index}>`);
-        break;
-      case "arg":
-        parts.push(`<argument ${e.index}>`);
-        break;
-      case "buffer":
-        parts.push(".buffer");
-        break;
-      case "data":
-        parts.push(".data");
-        break;
-    }
-    e = e.parent.via;
+function segment(edge: EdgeKind, key: unknown): string {
+  switch (edge) {
+    case EdgeKind.Root:
+      return String(key);
+    case EdgeKind.Key:
+      return IDENT.test(key as string) ? `.${key as string}` : `[${JSON.stringify(key)}]`;
+    case EdgeKind.Index:
+      return `[${key as number}]`;
+    case EdgeKind.MapKey:
+      return `<key ${key as number}>`;
+    case EdgeKind.MapValue:
+      return `.get(${describeKey(key)})`;
+    case EdgeKind.SetItem:
+      return `<item ${key as number}>`;
+    case EdgeKind.Arg:
+      return `<argument ${key as number}>`;
+    case EdgeKind.Buffer:
+      return ".buffer";
+    case EdgeKind.Data:
+      return ".data";
   }
+}
+
+/** Path of the value reached from `parent` through `edge`/`key`, e.g. `cfg.get("k")`. */
+export function pathOf(parent: PathLink | undefined, edge: EdgeKind, key: unknown): string {
+  const parts = [segment(edge, key)];
+  for (let p = parent; p; p = p.parent) parts.push(segment(p.edge, p.key));
   return parts.reverse().join("");
+}
+
+/** Path of a node itself. */
+export function nodePath(node: PathLink): string {
+  return pathOf(node.parent, node.edge, node.key);
 }

@@ -40,7 +40,7 @@ const LOWER_N: number = 110;
 
 /** Punctuators of the language. Anything else is reported as what it is. */
 const PUNCT = new Uint8Array(128);
-for (const ch of "{}[](),:;.=-+") PUNCT[ch.charCodeAt(0)] = 1;
+for (const ch of "{}[](),:;.=-+*") PUNCT[ch.charCodeAt(0)] = 1;
 
 /** ASCII identifier start / part tables: 1 = start and part, 2 = part only. */
 const ID = new Uint8Array(128);
@@ -52,6 +52,9 @@ for (let c = 0; c < 128; c++) {
 
 const ID_START_RE = /^[\p{ID_Start}$_]$/u;
 const ID_PART_RE = /^[\p{ID_Continue}$\u200c\u200d]$/u;
+
+/** Exactly representable powers of ten. */
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
 /** Longest BigInt literal accepted (decimal digits): parsing is superlinear, keep it bounded. */
 const MAX_BIGINT_DIGITS = 1_000_000;
@@ -301,49 +304,73 @@ export class Lexer {
         this.end = i + 2;
         this.fail("unexpected legacy octal literal (not allowed in modules)", pos);
       }
+      if (text.charCodeAt(i + 1) === UNDERSCORE) this.fail("malformed numeric separator", pos);
     }
-    // Decimal. Small integers are accumulated directly (exact below 2^53) to skip a slice.
-    let value = 0;
-    let simple = true;
+    // Decimal. Up to 15 significant digits and a power of ten up to 22 are computed directly with
+    // one correctly rounded multiply or divide (Clinger's fast path), skipping a slice + Number().
+    let mantissa = 0;
+    let digits = 0;
+    let fraction = 0;
+    let exponent = 0;
+    let plain = true; // no dot, no exponent (a BigInt may follow)
     for (; i < len; i++) {
       c = text.charCodeAt(i);
-      if (c >= ZERO && c <= NINE) value = value * 10 + (c - ZERO);
-      else if (c === UNDERSCORE) separators = true;
+      if (c >= ZERO && c <= NINE) {
+        mantissa = mantissa * 10 + (c - ZERO);
+        digits++;
+      } else if (c === UNDERSCORE) separators = true;
       else break;
     }
-    if (i - pos > 15) simple = false;
     if (c === DOT) {
-      simple = false;
+      plain = false;
       for (i++; i < len; i++) {
         c = text.charCodeAt(i);
-        if (c === UNDERSCORE) separators = true;
-        else if (c < ZERO || c > NINE) break;
+        if (c >= ZERO && c <= NINE) {
+          mantissa = mantissa * 10 + (c - ZERO);
+          digits++;
+          fraction++;
+        } else if (c === UNDERSCORE) separators = true;
+        else break;
       }
     }
     if ((c | 32) === 101) {
       // e / E
-      simple = false;
+      plain = false;
       i++;
       c = text.charCodeAt(i);
-      if (c === PLUS || c === MINUS) i++;
+      let sign = 1;
+      if (c === PLUS || c === MINUS) {
+        if (c === MINUS) sign = -1;
+        i++;
+      }
       const expStart = i;
       for (; i < len; i++) {
         c = text.charCodeAt(i);
-        if (c === UNDERSCORE) separators = true;
-        else if (c < ZERO || c > NINE) break;
+        if (c >= ZERO && c <= NINE) exponent = exponent * 10 + (c - ZERO);
+        else if (c === UNDERSCORE) separators = true;
+        else break;
       }
       if (i === expStart) this.fail("malformed number exponent", pos);
+      if (i - expStart > 4) digits = 99; // huge exponents: leave them to Number()
+      exponent *= sign;
     }
     if (c === LOWER_N) {
-      if (!simple && !/^[0-9_]+$/.test(text.slice(pos, i))) this.fail("malformed BigInt", pos);
+      if (!plain) this.fail("malformed BigInt", pos);
       isBig = true;
     }
-    if (simple && !separators && !isBig) {
-      this.checkAfterNumber(i);
-      this.type = T_NUM;
-      this.num = value;
-      this.pos = this.end = i;
-      return;
+    if (digits <= 15 && !separators && !isBig) {
+      const net = exponent - fraction;
+      let value = Number.NaN;
+      if (net === 0) value = mantissa;
+      else if (net > 0 && net <= 22) value = mantissa * POW10[net]!;
+      else if (net < 0 && net >= -22) value = mantissa / POW10[-net]!;
+      if (!Number.isNaN(value)) {
+        this.checkAfterNumber(i);
+        this.type = T_NUM;
+        this.num = value;
+        this.pos = this.end = i;
+        return;
+      }
     }
     this.finishNumber(pos, i, separators, isBig);
   }
@@ -351,8 +378,10 @@ export class Lexer {
   private finishNumber(pos: number, i: number, separators: boolean, isBig: boolean): void {
     let raw = this.text.slice(pos, i);
     if (separators) {
-      if (/(^|[^0-9a-fA-F])_|_($|[^0-9a-fA-F])|__/.test(raw))
-        this.fail("malformed numeric separator", pos);
+      // `_` only between two digits of the literal's radix (`1_e5` and `0x_1` are errors in JS).
+      const hex = /^0[xX]/.test(raw);
+      const misplaced = hex ? /(^|[^0-9a-fA-F])_|_($|[^0-9a-fA-F])/ : /(^|[^0-9])_|_($|[^0-9])/;
+      if (misplaced.test(raw)) this.fail("malformed numeric separator", pos);
       raw = raw.replaceAll("_", "");
     }
     if (isBig) {

@@ -6,7 +6,7 @@ import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { ArchiveError, FormatError, NotFoundError } from "../errors.js";
 import { Interpreter } from "./interpreter.js";
-import { loadRegistry, type ModuleMap } from "./resolve.js";
+import type { ModuleMap } from "./resolve.js";
 import { importTrusted } from "./trusted.js";
 
 export interface LoadOptions {
@@ -32,7 +32,6 @@ export async function interpretSource(
   options: InterpretSourceOptions,
 ): Promise<Record<string, unknown>> {
   const file = options.file;
-  await loadRegistry();
   try {
     const interpreter = new Interpreter(text, { file, modules: options.modules });
     for (;;) {

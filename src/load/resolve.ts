@@ -4,6 +4,7 @@
  * archives — the library's own copy of that runtime. Nothing is ever imported from disk.
  */
 import * as runtime from "../runtime/persist-runtime.mjs";
+import { findRegistered } from "../values/registry.js";
 import { FORBIDDEN_FUNCTIONS } from "./globals.js";
 
 /** The runtime file every archive with NDArrays or external arrays imports. */
@@ -34,29 +35,9 @@ function runtimeExport(name: string): unknown {
   return undefined;
 }
 
-type FindRegistered = (module: string, exportName: string) => unknown;
-let findRegistered: FindRegistered | undefined;
-let registryLoaded = false;
-
-/**
- * The registry lives in src/values/registry.ts (the lead's module). Loaded lazily through a
- * computed specifier so this folder type-checks on its own.
- */
-export async function loadRegistry(): Promise<void> {
-  if (registryLoaded) return;
-  registryLoaded = true;
-  const spec = "../values/registry.js";
-  try {
-    const mod = (await import(spec)) as { findRegistered?: FindRegistered };
-    if (typeof mod.findRegistered === "function") findRegistered = mod.findRegistered;
-  } catch {
-    // No registry in this build: imports resolve through options.modules and the runtime only.
-  }
-}
-
 export type Resolution = { ok: true; value: unknown } | { ok: false; why: string };
 
-/** Resolves one named import. Must be called after loadRegistry(). */
+/** Resolves one named import. */
 export function resolveImport(
   spec: string,
   name: string,
@@ -75,7 +56,7 @@ export function resolveImport(
       found = true;
     }
   }
-  if (!found && findRegistered) {
+  if (!found) {
     value = findRegistered(spec, name);
     found = value !== undefined;
   }

@@ -436,12 +436,23 @@ export function npyDataToNDArray(data, header) {
   });
 }
 
-/** Reverses the bytes of every `width`-byte lane in place. @param {Uint8Array} bytes @param {number} width */
+/**
+ * Reverses the bytes of every `width`-byte lane in place, in slices (one Buffer cannot exceed
+ * 4 GiB on Node 20).
+ * @param {Uint8Array | ArrayBuffer} bytes
+ * @param {number} width
+ */
 function byteSwap(bytes, width) {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (width === 2) buf.swap16();
-  else if (width === 4) buf.swap32();
-  else if (width === 8) buf.swap64();
+  const view = bytes instanceof Uint8Array ? bytes : undefined;
+  const buffer = view ? view.buffer : /** @type {ArrayBuffer} */ (bytes);
+  const start = view ? view.byteOffset : 0;
+  const length = view ? view.byteLength : buffer.byteLength;
+  for (let off = 0; off < length; off += READ_CHUNK) {
+    const buf = Buffer.from(buffer, start + off, Math.min(READ_CHUNK, length - off));
+    if (width === 2) buf.swap16();
+    else if (width === 4) buf.swap32();
+    else if (width === 8) buf.swap64();
+  }
 }
 
 /**
@@ -479,43 +490,112 @@ export function decodeNpy(bytes, where = "npy data") {
 const READ_CHUNK = 1 << 30; // one read call moves at most 1 GiB (fs reads are capped near 2 GiB)
 
 /**
- * Reads `length` bytes at `position` of an open file into a fresh, exactly sized buffer (so an
- * npy inside it can be viewed without copying). Fails on a short read.
+ * Reads `length` bytes at `position` of an open file into a fresh ArrayBuffer of exactly that
+ * size (so the data can be viewed without copying). Any size: it is filled through views of at
+ * most `chunk` bytes, as one Uint8Array cannot exceed 4 GiB on Node 20. Fails on a short read.
  * @param {import("node:fs/promises").FileHandle} handle
  * @param {number} position
  * @param {number} length
  * @param {string} where
+ * @param {number} [chunk]  bytes per read call (tests make it small)
+ * @returns {Promise<ArrayBuffer>}
  */
-export async function readExactly(handle, position, length, where) {
-  const out = new Uint8Array(new ArrayBuffer(length));
+export async function readIntoBuffer(handle, position, length, where, chunk = READ_CHUNK) {
+  const buffer = new ArrayBuffer(length);
   let done = 0;
   while (done < length) {
-    const n = Math.min(READ_CHUNK, length - done);
-    const { bytesRead } = await handle.read(out, done, n, position + done);
+    const n = Math.min(chunk, length - done);
+    const { bytesRead } = await handle.read(new Uint8Array(buffer, done, n), 0, n, position + done);
     if (bytesRead === 0) fail(where, `file ended early (wanted ${length} bytes at ${position})`);
     done += bytesRead;
   }
-  return out;
+  return buffer;
 }
 
 /**
- * Reads a whole file into a fresh buffer of exactly its size. Unlike fs.readFile this works for
- * files over 2 GiB.
+ * {@link readIntoBuffer} as a Uint8Array (so for less than 4 GiB).
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} position
+ * @param {number} length
+ * @param {string} where
+ * @param {number} [chunk]
+ */
+export async function readExactly(handle, position, length, where, chunk = READ_CHUNK) {
+  return new Uint8Array(await readIntoBuffer(handle, position, length, where, chunk));
+}
+
+/**
+ * Reads and validates the header of an npy stored in bytes [base, base + size) of an open file
+ * (a whole .npy file, or a stored npz entry). Nothing is allocated from the header's numbers
+ * before they are checked against `size`.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} base
+ * @param {number} size
+ * @param {string} where
+ * @returns {Promise<NpyHeader>}
+ */
+export async function readNpyHeaderAt(handle, base, size, where) {
+  const head = await readExactly(handle, base, Math.min(size, 12), where);
+  const { version, headerStart, headerLength } = parseNpyPrefix(head, where);
+  if (headerLength > NPY_MAX_HEADER) {
+    fail(where, `npy header of ${headerLength} bytes is larger than ${NPY_MAX_HEADER} bytes`);
+  }
+  const dataOffset = headerStart + headerLength;
+  if (dataOffset > size) {
+    fail(
+      where,
+      `npy header length ${headerLength} goes beyond the end of the data (${size} bytes)`,
+    );
+  }
+  const headerBytes = await readExactly(handle, base + headerStart, headerLength, where);
+  return parseNpyHeader(headerBytes, version, dataOffset, size, where);
+}
+
+/**
+ * Reads the data of an npy at `base` (header from {@link readNpyHeaderAt}) — all of it, or rows
+ * [rowStart, rowStop) along axis 0 — into its own buffer, converted to native byte order.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} base
+ * @param {NpyHeader} header
+ * @param {string} where
+ * @param {number} [rowStart]
+ * @param {number} [rowStop]
+ */
+export async function readNpyDataAt(handle, base, header, where, rowStart, rowStop) {
+  const { info, shape } = header;
+  const rows = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
+  const first = rowStart ?? 0;
+  const stop = rowStop ?? rows;
+  const rowBytes = rows === 0 ? 0 : header.dataBytes / rows;
+  const buffer = await readIntoBuffer(
+    handle,
+    base + header.dataOffset + first * rowBytes,
+    (stop - first) * rowBytes,
+    where,
+  );
+  const laneBytes = info.itemsize / info.lanes;
+  if (laneBytes > 1 && (header.byteOrder === ">") === HOST_LITTLE_ENDIAN)
+    byteSwap(buffer, laneBytes);
+  const outShape = shape.length > 0 ? [stop - first, ...shape.slice(1)] : [];
+  const Ctor = /** @type {any} */ (globalThis)[info.ctor];
+  return new NDArray(new Ctor(buffer), outShape, {
+    order: header.fortran ? "F" : "C",
+    dtype: nativeDescr(info),
+  });
+}
+
+/**
+ * Reads a whole .npy file: header first, then the data into a buffer of exactly its size.
  * @param {string} path
  */
-export async function readWholeFile(path) {
+export async function readNpyFile(path) {
   const handle = await open(path, "r");
   try {
     const { size } = await handle.stat();
-    return await readExactly(handle, 0, size, path);
+    return await readNpyDataAt(handle, 0, await readNpyHeaderAt(handle, 0, size, path), path);
   } finally {
     await handle.close();
   }
-}
-
-/** @param {string} path */
-async function readNpyFile(path) {
-  return decodeNpy(await readWholeFile(path), path);
 }
 
 /** @param {unknown} err */
@@ -628,36 +708,33 @@ export async function readZipDirectory(handle, fileSize, where) {
  */
 async function readNpzEntry(handle, fileSize, entry, where, array) {
   const at = `${where} (array ${array})`;
-  if (entry.flags & 1) fail(at, "encrypted zip entries are not supported", array);
-  if (entry.localOffset + 30 > fileSize)
-    fail(at, "zip entry lies beyond the end of the file", array);
-  const local = await readExactly(handle, entry.localOffset, 30, where);
-  const lv = new DataView(local.buffer);
-  if (lv.getUint32(0, true) !== 0x04034b50) fail(at, "corrupt zip local header", array);
-  const start = entry.localOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
-  if (start + entry.compressedSize > fileSize) fail(at, "zip entry data is truncated", array);
-  const raw = await readExactly(handle, start, entry.compressedSize, where);
-  /** @type {Uint8Array} */
-  let bytes;
-  if (entry.method === 0) {
-    if (entry.compressedSize !== entry.size)
-      fail(at, "stored zip entry has mismatched sizes", array);
-    bytes = raw;
-  } else if (entry.method === 8) {
+  try {
+    if (entry.flags & 1) fail(at, "encrypted zip entries are not supported");
+    if (entry.localOffset + 30 > fileSize) fail(at, "zip entry lies beyond the end of the file");
+    const local = await readExactly(handle, entry.localOffset, 30, where);
+    const lv = new DataView(local.buffer);
+    if (lv.getUint32(0, true) !== 0x04034b50) fail(at, "corrupt zip local header");
+    const start = entry.localOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
+    if (start + entry.compressedSize > fileSize) fail(at, "zip entry data is truncated");
+    if (entry.method === 0) {
+      // Stored: the npy sits in the file as is; read its data straight into its own buffer.
+      if (entry.compressedSize !== entry.size) fail(at, "stored zip entry has mismatched sizes");
+      const header = await readNpyHeaderAt(handle, start, entry.size, at);
+      return await readNpyDataAt(handle, start, header, at);
+    }
+    if (entry.method !== 8) {
+      fail(at, `zip compression method ${entry.method} is not supported (stored or deflate only)`);
+    }
+    const raw = await readExactly(handle, start, entry.compressedSize, where);
+    /** @type {Uint8Array} */
+    let bytes;
     try {
+      // The output limit stops a zip bomb; one Buffer holds at most 4 GiB here anyway.
       bytes = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
     } catch (err) {
-      fail(at, `cannot inflate zip entry: ${/** @type {Error} */ (err).message}`, array);
+      return fail(at, `cannot inflate zip entry: ${/** @type {Error} */ (err).message}`);
     }
-    if (bytes.length !== entry.size) fail(at, "inflated zip entry has the wrong size", array);
-  } else {
-    fail(
-      at,
-      `zip compression method ${entry.method} is not supported (stored or deflate only)`,
-      array,
-    );
-  }
-  try {
+    if (bytes.length !== entry.size) fail(at, "inflated zip entry has the wrong size");
     return decodeNpy(bytes, at);
   } catch (err) {
     if (err instanceof PersistFormatError) err.array = array;
@@ -821,8 +898,9 @@ function hdf5Kind(md, dtypeAttr, at) {
  * @param {any} file  an open h5wasm File
  * @param {string} name
  * @param {string} where
+ * @param {number} [blockBytes]  bytes per read call (tests make it small to cover blocking)
  */
-export function readHdf5Dataset(h5, file, name, where) {
+export function readHdf5Dataset(h5, file, name, where, blockBytes = HDF5_BLOCK_BYTES) {
   const at = `${where} (dataset ${name})`;
   /** @type {any} */
   let ds = null;
@@ -849,12 +927,12 @@ export function readHdf5Dataset(h5, file, name, where) {
   const info = /** @type {DtypeInfo} */ (DTYPES[kind]);
   const shape = /** @type {number[]} */ (md.shape.map(Number));
   const total = shape.reduce((a, b) => a * b, 1);
-  const out = new Uint8Array(new ArrayBuffer(total * info.itemsize));
+  const out = new ArrayBuffer(total * info.itemsize);
   const M = h5.Module;
   if (total > 0) {
     const rows = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
     const rowBytes = (total / rows) * info.itemsize;
-    const perBlock = Math.max(1, Math.floor(HDF5_BLOCK_BYTES / rowBytes));
+    const perBlock = Math.max(1, Math.floor(blockBytes / rowBytes));
     for (let r = 0; r < rows; r += perBlock) {
       const n = Math.min(perBlock, rows - r);
       const nbytes = n * rowBytes;
@@ -871,7 +949,7 @@ export function readHdf5Dataset(h5, file, name, where) {
           BigInt(ptr),
         );
         if (status < 0) fail(at, "HDF5 read failed", name);
-        out.set(M.HEAPU8.subarray(ptr, ptr + nbytes), r * rowBytes);
+        new Uint8Array(out, r * rowBytes, nbytes).set(M.HEAPU8.subarray(ptr, ptr + nbytes));
       } finally {
         M._free(ptr);
       }
@@ -879,28 +957,60 @@ export function readHdf5Dataset(h5, file, name, where) {
   }
   const Ctor = /** @type {any} */ (globalThis)[info.ctor];
   /** @type {TypedArray} */
-  let data = new Ctor(out.buffer, 0, total * info.lanes);
+  let data = new Ctor(out, 0, total * info.lanes);
   const fortran = attrs[HDF5_ORDER_ATTR]?.value === "F";
   if (fortran) data = reorder(data, shape, info.lanes, true);
   return new NDArray(data, shape, { order: fortran ? "F" : "C", dtype: nativeDescr(info) });
 }
 
 /**
+ * Checks for the HDF5 superblock signature, which sits at offset 0, 512, 1024, 2048, ...
+ * @param {string} path
+ */
+async function checkHdf5Signature(path) {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      const head = await readExactly(handle, at, 8, path);
+      if (sig.every((b, i) => head[i] === b)) return;
+    }
+  } finally {
+    await handle.close();
+  }
+  fail(path, "not an HDF5 file (no HDF5 signature)");
+}
+
+/**
  * Reads datasets from an HDF5 file (h5py's or ours).
  * @param {string} path
  * @param {string[]} [names]  dataset names at the root; all datasets when omitted
+ * @param {number} [blockBytes]  bytes per read call
  * @returns {Promise<Record<string, NDArray>>}
  */
-export async function readHdf5(path, names) {
+export async function readHdf5(path, names, blockBytes = HDF5_BLOCK_BYTES) {
+  await checkHdf5Signature(path); // a clear error before h5wasm sees a missing or foreign file
   const h5 = await importH5wasm(path);
-  await (await open(path, "r")).close(); // a clear ENOENT before h5wasm sees the path
   const file = new h5.File(resolve(path), "r");
+  if (!(file.file_id > 0n)) fail(path, "h5wasm cannot open this HDF5 file");
   try {
     /** @type {Record<string, NDArray>} */
     const out = Object.create(null);
     const all =
       names ?? file.keys().filter((/** @type {string} */ k) => file.get(k) instanceof h5.Dataset);
-    for (const name of all) out[name] = readHdf5Dataset(h5, file, name, path);
+    for (const name of all) {
+      try {
+        out[name] = readHdf5Dataset(h5, file, name, path, blockBytes);
+      } catch (err) {
+        if (err instanceof PersistFormatError) throw err;
+        fail(
+          path,
+          `HDF5 error reading dataset ${name}: ${/** @type {Error} */ (err)?.message ?? err}`,
+          name,
+        );
+      }
+    }
     return out;
   } finally {
     file.close();

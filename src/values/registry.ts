@@ -73,6 +73,11 @@ export function registrationOf(target: Function): Registration | undefined {
   return byTarget.get(target);
 }
 
+/** True when `target` itself is registered (cheap check for the graph walk's fast paths). */
+export function hasRegistration(target: Function): boolean {
+  return byTarget.size > 0 && byTarget.has(target);
+}
+
 /** The class or function registered under this import, for the safe loader. */
 export function findRegistered(module: string, exportName: string): unknown {
   return byImport.get(importKey(module, exportName));

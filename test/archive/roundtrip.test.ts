@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { Archive, NDArray } from "../../src/index.js";
+import { Archive, NDArray, UnsupportedValueError } from "../../src/index.js";
 import { assertSameGraph } from "../helpers/same-graph.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -223,4 +223,18 @@ test("a big graph with many shared nodes round-trips", async () => {
   const pool = Array.from({ length: 50 }, (_, i) => ({ i, tags: [`t${i}`] }));
   const rows = Array.from({ length: 2000 }, (_, i) => ({ i, ref: pool[i % 50], vals: [i, i / 3] }));
   await roundTrip({ rows, pool });
+});
+
+test("deep nesting: 500 levels round-trip; far deeper is a clear UnsupportedValueError, not a crash", async () => {
+  let list: unknown = null;
+  for (let i = 0; i < 500; i++) list = { v: i, next: list };
+  const { text } = await roundTrip({ list });
+  assert.ok(text.length < 300_000, "indentation is capped, so text grows linearly with depth");
+  let deep: unknown = null;
+  for (let i = 0; i < 200_000; i++) deep = { next: deep };
+  const archive = new Archive();
+  assert.throws(
+    () => archive.insert({ deep }),
+    (e: unknown) => e instanceof UnsupportedValueError && /nested too deeply/.test(e.message),
+  );
 });

@@ -1,0 +1,67 @@
+/**
+ * Archive core speed on a graph of ~100k small objects and arrays, 10% of them shared:
+ * toString() vs JSON.stringify and devalue.uneval of the same graph; native import() of the saved
+ * module vs JSON.parse. Ratios, not assertions.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { uneval } from "devalue";
+import { Archive } from "../src/index.js";
+import { best, printTable } from "./util.js";
+
+function makeGraph(nodes: number) {
+  const shared = Array.from({ length: Math.floor(nodes * 0.1) }, (_, i) => ({
+    id: i,
+    tag: `s${i}`,
+  }));
+  const rows: unknown[] = [];
+  let count = shared.length;
+  for (let i = 0; count < nodes; i++) {
+    // Each row: one object + one array (2 nodes), and one reference to a shared object.
+    rows.push({ i, x: i * 0.5, v: [i, i + 1, -i], ref: shared[(i * 7919) % shared.length] });
+    count += 2;
+  }
+  return { rows, shared };
+}
+
+export async function run(): Promise<void> {
+  const nodes = Number(process.env.PERSIST_BENCH_NODES ?? 100_000);
+  const graph = makeGraph(nodes);
+  const archive = new Archive();
+  archive.insert({ graph });
+
+  const tJson = await best(() => JSON.stringify(graph));
+  const tOurs = await best(() => archive.toString());
+  const tDevalue = await best(() => uneval(graph));
+
+  const dir = await mkdtemp(join(tmpdir(), "persist-bench-"));
+  try {
+    const jsonText = JSON.stringify(graph);
+    const modText = archive.toString();
+    const file = join(dir, "g.mjs");
+    await writeFile(file, modText);
+    let n = 0;
+    const tImport = await best(async () => {
+      await import(`${pathToFileURL(file).href}?v=${n++}`);
+    });
+    const tParse = await best(() => JSON.parse(jsonText));
+    printTable(`Archive core: graph of ${nodes.toLocaleString()} objects/arrays, 10% shared`, [
+      ["JSON.stringify", tJson, "1.00x (baseline)"],
+      ["Archive.toString()", tOurs, `${(tOurs / tJson).toFixed(2)}x JSON (target <= 3x)`],
+      [
+        "devalue.uneval",
+        tDevalue,
+        `toString is ${(tDevalue / tOurs).toFixed(2)}x faster (target >= 2x)`,
+      ],
+      ["JSON.parse", tParse, "1.00x (baseline)"],
+      ["native import()", tImport, `${(tImport / tParse).toFixed(2)}x JSON.parse (target <= 2x)`],
+    ]);
+    console.log(
+      `  module text ${(modText.length / 1e6).toFixed(2)} MB, JSON ${(jsonText.length / 1e6).toFixed(2)} MB`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

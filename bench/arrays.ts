@@ -1,0 +1,179 @@
+/**
+ * Array storage benchmark: npy save/load against plain fs.writeFile/readFile of the same bytes,
+ * peak RSS growth while loading (in a clean child process), numpy's np.save/np.load on the same
+ * machine, and npz/hdf5 throughput.
+ *
+ *   node --import tsx bench/arrays.ts                 # PERSIST_BENCH_ARRAY_MB=1024 by default
+ *   PERSIST_BENCH_ARRAY_MB=64 node --import tsx bench/arrays.ts
+ *   PERSIST_BENCH_DIR=/some/disk ...                   # where files go (default: OS temp dir)
+ *
+ * Targets: save ≥ 0.8× writeFile, load ≥ 0.8× readFile, RSS growth ≤ 1.15× array size.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readArrayFiles, writeArrayFiles } from "../src/arrays/containers.js";
+import { npy } from "../src/arrays/npy.js";
+import { NDArray } from "../src/runtime/persist-runtime.mjs";
+
+const RUNTIME = fileURLToPath(new URL("../src/runtime/persist-runtime.mjs", import.meta.url));
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/** Best of `n` runs (less noise from the page cache and the scheduler). */
+async function best(
+  n: number,
+  fn: () => Promise<unknown>,
+  between?: () => Promise<unknown>,
+): Promise<number> {
+  let t = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    if (between) await between();
+    t = Math.min(t, await timed(fn));
+  }
+  return t;
+}
+
+/** Peak RSS growth of a fresh node process that loads `file` through the archive runtime. */
+function rssGrowth(file: string): { growth: number; seconds: number } {
+  const script = `
+import { readFileSync } from "node:fs";
+import { loadArrays } from ${JSON.stringify(new URL(`file://${RUNTIME}`).href)};
+import { pathToFileURL } from "node:url";
+import { dirname, basename } from "node:path";
+const hwm = () => Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync("/proc/self/status", "utf8"))[1]) * 1024;
+const file = ${JSON.stringify(file)};
+const before = hwm();
+const t0 = performance.now();
+const arrays = await loadArrays(pathToFileURL(file).href, "./", "npy", [basename(file, ".npy")]);
+const seconds = (performance.now() - t0) / 1000;
+const after = hwm();
+const a = Object.values(arrays)[0];
+console.log(JSON.stringify({ growth: (after - before) / a.data.byteLength, seconds }));`;
+  const res = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+  });
+  if (res.status !== 0) throw new Error(res.stderr);
+  return JSON.parse(res.stdout);
+}
+
+/** np.save / np.load of a float64 array of `bytes` bytes, timed in Python. */
+function numpyTimes(dir: string, bytes: number): { save: number; load: number } | undefined {
+  const script = `
+import sys, time, json, os
+import numpy as np
+a = np.arange(${bytes / 8}, dtype=np.float64)
+p = os.path.join(sys.argv[1], "np.npy")
+best_s = best_l = 1e9
+for _ in range(2):
+    t = time.perf_counter()
+    with open(p, "wb") as f:
+        np.save(f, a); f.flush(); os.fsync(f.fileno())
+    best_s = min(best_s, time.perf_counter() - t)
+    t = time.perf_counter(); b = np.load(p); best_l = min(best_l, time.perf_counter() - t)
+    del b
+os.remove(p)
+print(json.dumps({"save": best_s, "load": best_l}))`;
+  const res = spawnSync("/usr/bin/python3", ["-c", script, dir], { encoding: "utf8" });
+  if (res.status !== 0) return undefined;
+  return JSON.parse(res.stdout);
+}
+
+export async function run(): Promise<void> {
+  const mb = Number(process.env.PERSIST_BENCH_ARRAY_MB ?? 1024);
+  const bytes = Math.floor((mb * 2 ** 20) / 8) * 8;
+  const dir = await mkdtemp(join(process.env.PERSIST_BENCH_DIR ?? tmpdir(), "persist-bench-"));
+  try {
+    const data = new Float64Array(bytes / 8);
+    for (let i = 0; i < data.length; i++) data[i] = i * 0.5;
+    const array = new NDArray(data, [data.length / 1024, 1024]);
+    const raw = new Uint8Array(data.buffer);
+    const rm1 = (p: string) => () => rm(p, { force: true });
+    const rate = (s: number) => `${(bytes / 2 ** 20 / s).toFixed(0)} MB/s`;
+    const rows: [string, number, string][] = [];
+
+    const wf = await best(
+      3,
+      () => writeFile(join(dir, "plain.bin"), raw),
+      rm1(join(dir, "plain.bin")),
+    );
+    const wfSync = await best(
+      3,
+      async () => {
+        const h = await open(join(dir, "plainsync.bin"), "w");
+        await h.writeFile(raw);
+        await h.sync();
+        await h.close();
+      },
+      rm1(join(dir, "plainsync.bin")),
+    );
+    const save = await best(3, () => npy.write(join(dir, "a.npy"), array), rm1(join(dir, "a.npy")));
+    rows.push(["fs.writeFile (no fsync)", wf, "baseline"]);
+    rows.push(["fs.writeFile + fsync", wfSync, ""]);
+    rows.push([
+      "npy.write (atomic, fsync)",
+      save,
+      `${(wf / save).toFixed(2)}× writeFile, ${(wfSync / save).toFixed(2)}× writeFile+fsync`,
+    ]);
+
+    const rf = bytes < 2 ** 31 ? await best(3, () => readFile(join(dir, "plain.bin"))) : Number.NaN;
+    const load = await best(3, () => npy.read(join(dir, "a.npy")));
+    rows.push(["fs.readFile", rf, "baseline"]);
+    rows.push(["npy.read", load, `${(rf / load).toFixed(2)}× readFile`]);
+
+    const rss = rssGrowth(join(dir, "a.npy"));
+    rows.push([
+      "runtime loadArrays (child)",
+      rss.seconds,
+      `peak RSS growth ${rss.growth.toFixed(3)}× array size`,
+    ]);
+
+    const np = numpyTimes(dir, bytes);
+    if (np) {
+      rows.push([
+        "np.save + fsync (python)",
+        np.save,
+        `ours ${(np.save / save).toFixed(2)}× as fast`,
+      ]);
+      rows.push(["np.load (python)", np.load, `ours ${(np.load / load).toFixed(2)}× as fast`]);
+    }
+
+    const one = [{ name: "a", array }];
+    const npzSave = await best(
+      2,
+      () => writeArrayFiles(join(dir, "a.npz"), "npz", one),
+      rm1(join(dir, "a.npz")),
+    );
+    const npzLoad = await best(2, () => readArrayFiles(join(dir, "a.npz"), "npz"));
+    rows.push(["npz save (yazl, stored)", npzSave, `${(wf / npzSave).toFixed(2)}× writeFile`]);
+    rows.push(["npz load (runtime reader)", npzLoad, `${(rf / npzLoad).toFixed(2)}× readFile`]);
+    const h5Save = await best(
+      2,
+      () => writeArrayFiles(join(dir, "a.h5"), "hdf5", one),
+      rm1(join(dir, "a.h5")),
+    );
+    const h5Load = await best(2, () => readArrayFiles(join(dir, "a.h5"), "hdf5"));
+    rows.push(["hdf5 save (h5wasm)", h5Save, `${(wf / h5Save).toFixed(2)}× writeFile`]);
+    rows.push(["hdf5 load (h5wasm)", h5Load, `${(rf / h5Load).toFixed(2)}× readFile`]);
+
+    console.log(`\narrays: Float64Array of ${mb} MB in ${dir}`);
+    console.log(
+      `${"operation".padEnd(30)} ${"seconds".padStart(8)} ${"throughput".padStart(12)}  ratio`,
+    );
+    for (const [name, s, note] of rows) {
+      console.log(
+        `${name.padEnd(30)} ${s.toFixed(3).padStart(8)} ${rate(s).padStart(12)}  ${note}`,
+      );
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await run();

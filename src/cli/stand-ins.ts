@@ -1,0 +1,154 @@
+/**
+ * Archives may import the classes and functions of other packages (`new _Point(1, 2)` with
+ * `import { Point as _Point } from "geometry-lib"`). The CLI never imports them (that would run
+ * their code) and nothing is register()ed in its process, so it loads archives with *stand-ins*:
+ * for every imported name a placeholder class of the same name that records its constructor (or
+ * factory) arguments. Then `show` reports the class name, `get` prints the arguments, `verify`
+ * checks everything else, and `convert` writes the same `new Point(1, 2)` / `Day.from(...)` /
+ * function import back (the stand-ins carry `persist.module` and `persist.rep`).
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import type { DataSet } from "../dataset/dataset.js";
+import { NotFoundError } from "../errors.js";
+import { load, RUNTIME_SPECIFIER } from "../load/index.js";
+import { persist } from "../values/symbols.js";
+
+const STAND_IN = Symbol("persist-cli.stand-in");
+
+/** What a stand-in instance was made from. */
+export interface StandInCall {
+  module: string;
+  name: string;
+  factory: string | undefined;
+  args: unknown[];
+}
+
+/** The call a stand-in instance records, or undefined for any other value. */
+export function standInCall(value: unknown): StandInCall | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  return (value as { [STAND_IN]?: StandInCall })[STAND_IN];
+}
+
+/**
+ * Item `key` of a DataSet, loaded with stand-ins. A missing item (or one being replaced right now)
+ * is left to DataSet.get, which waits out a concurrent replace and names a missing item.
+ */
+export async function readDataSetItem(ds: DataSet, key: string): Promise<unknown> {
+  if (await ds.has(key)) {
+    try {
+      return (await loadWithStandIns(join(ds.path, `${key}.mjs`))).default;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+  return ds.get(key);
+}
+
+/** The module a stand-in class or function came from, or undefined for any other value. */
+export function standInModule(value: unknown): string | undefined {
+  if (typeof value !== "function") return undefined;
+  return (value as unknown as { [STAND_IN]?: string })[STAND_IN];
+}
+
+/**
+ * `load(entry)` with stand-ins for every import of the module other than the runtime.
+ * Safe: the module is interpreted, never executed, and nothing is imported.
+ */
+export async function loadWithStandIns(entry: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(entry, "utf8");
+  } catch (error) {
+    throw new NotFoundError(`cannot read ${entry}: ${(error as Error).message}`, {
+      file: entry,
+      cause: error,
+    });
+  }
+  const modules: Record<string, Record<string, unknown>> = {};
+  for (const [spec, names] of importsOf(text)) {
+    const namespace: Record<string, unknown> = {};
+    for (const name of names) namespace[name] = makeStandIn(spec, name);
+    modules[spec] = namespace;
+  }
+  return load(entry, { modules });
+}
+
+// `import { A as _A, B } from "spec";` — the only import form of the archive language. A text scan
+// is enough here: it only decides which stand-ins exist; the loader still checks the statement.
+const IMPORT = /^\s*import\s*\{([^}]*)\}\s*from\s*("(?:[^"\\\n]|\\.)*")/gm;
+const NAME = /^[A-Za-z_$][\w$]*$/;
+
+/** Import specifier → imported names, for every import statement in `text`. */
+export function importsOf(text: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const match of text.matchAll(IMPORT)) {
+    let spec: unknown;
+    try {
+      spec = JSON.parse(match[2]!);
+    } catch {
+      continue;
+    }
+    if (typeof spec !== "string" || spec === RUNTIME_SPECIFIER) continue;
+    const names = out.get(spec) ?? new Set<string>();
+    for (const part of match[1]!.split(",")) {
+      const imported = part.trim().split(/\s+as\s+/)[0]!;
+      if (NAME.test(imported)) names.add(imported);
+    }
+    out.set(spec, names);
+  }
+  return out;
+}
+
+const NOT_FACTORIES = new Set(["constructor", "prototype", "__proto__", "call", "apply", "bind"]);
+
+/** A class named `name` whose instances record their arguments; any static method is a factory. */
+function makeStandIn(module: string, name: string): Function {
+  const record = (target: object, factory: string | undefined, args: unknown[]) => {
+    const call: StandInCall = { module, name, factory, args };
+    Object.defineProperty(target, STAND_IN, { value: call });
+  };
+  const Class = {
+    [name]: class {
+      constructor(...args: unknown[]) {
+        record(this, undefined, args);
+      }
+    },
+  }[name]!;
+  Object.defineProperty(Class, persist.module, { value: module });
+  Object.defineProperty(Class, STAND_IN, { value: module });
+  Object.defineProperty(Class.prototype, persist.rep, {
+    value(this: object) {
+      const call = standInCall(this)!;
+      return call.factory ? { args: call.args, factory: call.factory } : call.args;
+    },
+  });
+  Object.defineProperty(Class.prototype, inspect.custom, {
+    value(this: object, _depth: number, options: object) {
+      const call = standInCall(this)!;
+      const args = call.args.map((a) => inspect(a, options)).join(", ");
+      const callee = call.factory ? `${name}.${call.factory}` : `new ${name}`;
+      return `${callee}(${args}) /* from "${module}" */`;
+    },
+  });
+  // Static methods are made on demand: the loader looks factories up as own properties.
+  return new Proxy(Class, {
+    getOwnPropertyDescriptor(target, key) {
+      if (
+        typeof key === "string" &&
+        NAME.test(key) &&
+        !NOT_FACTORIES.has(key) &&
+        !Object.hasOwn(target, key)
+      ) {
+        const factory = (...args: unknown[]) => {
+          const instance = Object.create(Class.prototype) as object;
+          record(instance, key, args);
+          return instance;
+        };
+        Object.defineProperty(target, key, { value: factory, configurable: true, writable: true });
+      }
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * What a PATH on the command line is: a DataSet directory, or an archive in the package or module
+ * layout (see src/store/layout.ts), with the data files its entry module reads.
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import type { ArrayFormat } from "../arrays/containers.js";
+import { itemFiles } from "../dataset/codec.js";
+import { MARKER_FILE } from "../dataset/layout.js";
+import { ArchiveError, NotFoundError } from "../errors.js";
+
+/** The external arrays an entry module loads: where, in which format, under which names. */
+export interface DataFiles {
+  format: ArrayFormat;
+  /** Absolute path of the npy folder, .npz or .h5 file. */
+  location: string;
+  names: string[];
+}
+
+export interface ArchiveTarget {
+  type: "archive";
+  /** Absolute path of the entry module. */
+  entry: string;
+  layout: "package" | "module";
+  /** Folder holding the entry module (the package directory for packages). */
+  home: string;
+  /** Save name: the package directory's name, or the module file's name without extension. */
+  name: string;
+  /** Absent when every array is inline. */
+  data: DataFiles | undefined;
+}
+
+export interface DataSetTarget {
+  type: "dataset";
+  path: string;
+}
+
+export type Target = ArchiveTarget | DataSetTarget;
+
+/** Classifies `path`; NotFoundError when it does not exist, ArchiveError when it is neither. */
+export async function resolveTarget(path: string): Promise<Target> {
+  const full = resolve(path);
+  const info = await stat(full).catch(() => undefined);
+  if (!info) {
+    throw new NotFoundError(`no archive or DataSet at ${full}: the path does not exist`, {
+      file: full,
+    });
+  }
+  if (info.isDirectory()) {
+    if (await isFile(join(full, MARKER_FILE))) return { type: "dataset", path: full };
+    const entry = join(full, "index.mjs");
+    if ((await isFile(join(full, "package.json"))) && (await isFile(entry))) {
+      return archiveTarget(entry, "package", full, basename(full));
+    }
+    throw new ArchiveError(
+      `${full} is a directory but neither a DataSet (no ${MARKER_FILE}) nor an archive package ` +
+        "(no package.json and index.mjs); pass a DataSet, a package directory or an entry module",
+      { file: full },
+    );
+  }
+  const home = dirname(full);
+  if (basename(full) === "index.mjs" && (await isFile(join(home, "package.json")))) {
+    return archiveTarget(full, "package", home, basename(home));
+  }
+  const ext = extname(full);
+  if (ext !== ".mjs" && ext !== ".js") {
+    throw new ArchiveError(
+      `${full} is not an archive module (expected a .mjs file, a package directory or a DataSet)`,
+      { file: full },
+    );
+  }
+  return archiveTarget(full, "module", home, basename(full, ext));
+}
+
+async function archiveTarget(
+  entry: string,
+  layout: "package" | "module",
+  home: string,
+  name: string,
+): Promise<ArchiveTarget> {
+  return { type: "archive", entry, layout, home, name, data: await dataFilesOf(entry) };
+}
+
+// The statement Archive.save emits to load external arrays, e.g.
+//   const _arrays = await _loadArrays(import.meta.url, "./_arrays", "npy", ["array_0", "array_1"]);
+// Read as text (never executed): the CLI needs to know the data files without loading them.
+const LOAD_ARRAYS =
+  /\bawait\s+[A-Za-z_$][\w$]*\(\s*import\.meta\.url\s*,\s*("(?:[^"\\\n]|\\.)*")\s*,\s*"(npy|npz|hdf5)"\s*,\s*(\[[^\]]*\])\s*\)/;
+
+/** The data files an archive module (entry or DataSet item) loads, from its text. */
+export async function dataFilesOf(moduleFile: string): Promise<DataFiles | undefined> {
+  let text: string;
+  try {
+    text = await readFile(moduleFile, "utf8");
+  } catch (error) {
+    throw new NotFoundError(`cannot read ${moduleFile}: ${(error as Error).message}`, {
+      file: moduleFile,
+      cause: error,
+    });
+  }
+  const match = LOAD_ARRAYS.exec(text);
+  if (!match) return undefined;
+  let location: unknown;
+  let names: unknown;
+  try {
+    location = JSON.parse(match[1]!);
+    names = JSON.parse(match[3]!);
+  } catch {
+    return undefined; // not the form Archive.save writes; load() reports what is wrong with it
+  }
+  if (typeof location !== "string" || !Array.isArray(names)) return undefined;
+  return {
+    format: match[2] as ArrayFormat,
+    location: resolve(dirname(moduleFile), location),
+    names: names.filter((n): n is string => typeof n === "string"),
+  };
+}
+
+/** One file (or data file) and its size on disk. */
+export interface FileSize {
+  path: string;
+  bytes: number;
+}
+
+/** Every regular file at `path` (itself, or recursively inside it), with sizes; [] if missing. */
+export async function filesAt(path: string): Promise<FileSize[]> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return [];
+  if (!info.isDirectory()) return [{ path, bytes: info.size }];
+  const out: FileSize[] = [];
+  for (const entry of (await readdir(path)).sort()) out.push(...(await filesAt(join(path, entry))));
+  return out;
+}
+
+/** Files that make up an archive: the package directory, or the module, its .d.mts and data. */
+export async function archiveFiles(target: ArchiveTarget): Promise<FileSize[]> {
+  if (target.layout === "package") return filesAt(target.home);
+  const declarations = join(target.home, `${target.name}.d.mts`);
+  const parts = [target.entry, declarations];
+  if (target.data) parts.push(target.data.location);
+  const out: FileSize[] = [];
+  for (const part of parts) out.push(...(await filesAt(part)));
+  return out;
+}
+
+/** Files of DataSet item `name`: module, declarations and data files. */
+export async function itemFileSizes(dataset: string, name: string): Promise<FileSize[]> {
+  const out: FileSize[] = [];
+  for (const file of itemFiles(name)) out.push(...(await filesAt(join(dataset, file))));
+  return out;
+}
+
+export function totalBytes(files: readonly FileSize[]): number {
+  return files.reduce((sum, f) => sum + f.bytes, 0);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { readFile, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
+import { hasEscapes, makeArchive, makeDataSet, runInProcess, spawnCli } from "./helpers.js";
+
+test("verify of intact archives and DataSets exits 0 with a short summary on stdout", async () => {
+  const dir = await tempDir();
+  const pkg = await makeArchive(dir, "p1");
+  // (hdf5 archives are verified in convert.test.ts: h5wasm takes seconds to import under tsx)
+  const mod = await makeArchive(dir, "m1", { package: false, dataFormat: "npz" });
+  const ds = join(dir, "ds");
+  await makeDataSet(ds);
+  const [a, b, c] = await Promise.all([
+    spawnCli(["verify", join(dir, "p1")]),
+    runInProcess(["verify", mod]),
+    spawnCli(["verify", ds]),
+  ]);
+  assert.deepEqual(a, {
+    code: 0,
+    stdout: `ok: archive ${pkg}: 6 exports, 4 external arrays (npy)\n`,
+    stderr: "",
+  });
+  assert.deepEqual(b, {
+    code: 0,
+    stdout: `ok: archive ${mod}: 6 exports, 4 external arrays (npz)\n`,
+    stderr: "",
+  });
+  // Piped stderr: no progress bar, no colour.
+  assert.deepEqual(c, {
+    code: 0,
+    stdout: `ok: DataSet ${ds}: 5 items and their infos\n`,
+    stderr: "",
+  });
+});
+
+test("verify names every truncated or corrupt .npy of an archive (exit 1, list on stderr)", async () => {
+  const dir = await tempDir();
+  const entry = await makeArchive(dir, "run1");
+  const arrays = join(dir, "run1", "_arrays");
+  await truncate(join(arrays, "array_1.npy"), 100);
+  const bytes = await readFile(join(arrays, "array_3.npy"));
+  await writeFile(join(arrays, "array_3.npy"), bytes.subarray(0, bytes.length - 8)); // data cut short
+  const r = await spawnCli(["verify", join(dir, "run1")]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  assert.equal(hasEscapes(r.stderr), false);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines[0], `persist verify: 2 problems in ${entry}:`);
+  assert.match(lines[1]!, /^ {2}- array array_1: .*array_1\.npy: /);
+  assert.match(lines[2]!, /^ {2}- array array_3: .*array_3\.npy: /);
+  assert.equal(lines.length, 3, r.stderr);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+});
+
+test("verify of an npz archive with a truncated container reports it once", async () => {
+  const dir = await tempDir();
+  const entry = await makeArchive(dir, "m2", { package: false, dataFormat: "npz" });
+  await truncate(join(dir, "m2_arrays.npz"), 200);
+  const r = await runInProcess(["verify", entry]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^persist verify: 1 problem in .*m2\.mjs:\n {2}- array array_0: .*m2_arrays\.npz/,
+  );
+});
+
+test("verify reports a broken archive module with its file, line and column", async () => {
+  const dir = await tempDir();
+  const entry = await makeArchive(dir, "run1");
+  const text = await readFile(entry, "utf8");
+  const lines = text.split("\n");
+  const at = lines.findIndex((l) => l.startsWith("export const small"));
+  lines[at] = "export const small = process.exit(7);";
+  await writeFile(entry, lines.join("\n"));
+  const r = await runInProcess(["verify", entry]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`^ {2}- .*process.* at ${entry}:${at + 1}:\\d+`, "m"));
+});
+
+test("verify of a DataSet lists each broken item: truncated .npy, unsafe module, broken info", async () => {
+  const dir = await tempDir();
+  const ds = join(dir, "ds");
+  await makeDataSet(ds);
+  await truncate(join(ds, "alpha_arrays", "array_0.npy"), 100);
+  await writeFile(join(ds, "small.mjs"), "export default globalThis.process;\n");
+  // A hand edit of the index: the info of "wide" calls a function.
+  const index = join(ds, "index.mjs");
+  const text = await readFile(index, "utf8");
+  await writeFile(index, text.replace('info["wide"] = "inline";', 'info["wide"] = eval("1");'));
+  const r = await spawnCli(["verify", ds]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(hasEscapes(r.stderr), false);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines[0], `persist verify: 3 problems in ${ds}:`);
+  assert.match(lines[1]!, /^ {2}- item alpha: .*alpha_arrays\/array_0\.npy/);
+  assert.match(lines[2]!, /^ {2}- item small: .*small\.mjs:1:\d+/);
+  assert.match(lines[3]!, /^ {2}- info of item wide: .*eval/);
+  assert.equal(lines.length, 4, r.stderr);
+});
