@@ -68,7 +68,7 @@ export async function saveItem(
   }
   const version = `${name}.v${randomBytes(4).toString("hex")}`;
   await save(version);
-  const oldData = await dataLocationOf(dir, name);
+  const oldData = await itemDataLocation(dir, name);
   try {
     await rename(join(dir, `${version}.d.mts`), join(dir, `${name}.d.mts`));
     await rename(join(dir, `${version}.mjs`), join(dir, `${name}.mjs`));
@@ -77,7 +77,7 @@ export async function saveItem(
     throw err;
   }
   await fsyncDir(dir);
-  const newData = await dataLocationOf(dir, name);
+  const newData = await itemDataLocation(dir, name);
   if (oldData !== undefined && oldData !== newData) await removeFiles(dir, [oldData]);
 }
 
@@ -88,8 +88,11 @@ export async function loadItem(file: string): Promise<unknown> {
 
 const DATA_LOCATION = /_loadArrays\(import\.meta\.url, "\.\/([A-Za-z0-9_$][A-Za-z0-9_$.-]*)"/;
 
-/** The data file or folder (in `dir`) that item `name`'s module reads, if any. */
-async function dataLocationOf(dir: string, name: string): Promise<string | undefined> {
+/**
+ * The data file or folder (in `dir`) that item `name`'s module reads, if any. After a replacement
+ * this is `<name>.v<hex>_arrays…` rather than one of itemFiles(name).
+ */
+export async function itemDataLocation(dir: string, name: string): Promise<string | undefined> {
   let text: string;
   try {
     text = await readFile(join(dir, `${name}.mjs`), "utf8");
@@ -114,7 +117,7 @@ export function itemFiles(name: string): string[] {
 
 /** Remove item `name`'s files (after its index line is gone): the module first, then its data. */
 export async function removeItem(dir: string, name: string): Promise<void> {
-  const data = await dataLocationOf(dir, name);
+  const data = await itemDataLocation(dir, name);
   await removeFiles(dir, [...itemFiles(name), ...(data === undefined ? [] : [data])]);
 }
 

@@ -15,6 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { itemDataLocation } from "../../src/dataset/codec.js";
 import {
   ArchiveError,
   DataSet,
@@ -388,4 +389,23 @@ test("opening for writing removes old temp files of dead writers, nothing else",
   assert.equal(existsSync(tempFile), false);
   for (const f of [fresh, live, mine]) assert.ok(existsSync(f), f);
   assert.deepEqual(await ds.keys(), ["x_0"]);
+});
+
+test("replacing and deleting items with external arrays leaves no stale data files", async () => {
+  const { path, ds } = await newDataSet({ arrayThreshold: 4 });
+  const itemEntries = () =>
+    readdirSync(path).filter((f) => f.startsWith("a.") || f.startsWith("a_"));
+  await ds.set("a", new Float64Array(10).fill(1));
+  assert.deepEqual(itemEntries().sort(), ["a.d.mts", "a.mjs", "a_arrays"]);
+  await ds.set("a", new Float64Array(10).fill(2));
+  await ds.set("a", new Float64Array(10).fill(3));
+  const data = await itemDataLocation(path, "a");
+  assert.match(data!, /^a\.v[0-9a-f]{8}_arrays$/);
+  assert.deepEqual(itemEntries().sort(), ["a.d.mts", "a.mjs", data].sort());
+  assert.deepEqual(await ds.get("a"), new Float64Array(10).fill(3));
+  await ds.set("a", [1, 2]); // now inline: the data files go
+  assert.deepEqual(itemEntries().sort(), ["a.d.mts", "a.mjs"]);
+  await ds.set("a", new Float64Array(10).fill(4));
+  await ds.delete("a");
+  assert.deepEqual(itemEntries(), []);
 });
