@@ -15,7 +15,7 @@ import { cp, mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { Archive } from "../archive.js";
 import { readArrayFiles } from "../arrays/containers.js";
-import { itemFiles } from "../dataset/codec.js";
+import { itemFilesOnDisk } from "../dataset/codec.js";
 import { DataSet } from "../dataset/dataset.js";
 import { LOCK_FILE } from "../dataset/layout.js";
 import { ArchiveError } from "../errors.js";
@@ -260,7 +260,8 @@ async function copyDataSet(from: string, to: string, format: Format, io: Io): Pr
       }
     });
     progress.finish();
-    const itemOwned = new Set(keys.flatMap(itemFiles));
+    const itemOwned = new Set<string>();
+    for (const key of keys) for (const f of await itemFilesOnDisk(from, key)) itemOwned.add(f);
     await copyOtherFiles(from, to, (entry) => itemOwned.has(entry) || entry === LOCK_FILE);
     return keys.length;
   } catch (error) {

@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { ArrayFormat } from "../arrays/containers.js";
-import { itemFiles } from "../dataset/codec.js";
+import { itemFilesOnDisk } from "../dataset/codec.js";
 import { MARKER_FILE } from "../dataset/layout.js";
 import { ArchiveError, NotFoundError } from "../errors.js";
 
@@ -146,7 +146,9 @@ export async function archiveFiles(target: ArchiveTarget): Promise<FileSize[]> {
 /** Files of DataSet item `name`: module, declarations and data files. */
 export async function itemFileSizes(dataset: string, name: string): Promise<FileSize[]> {
   const out: FileSize[] = [];
-  for (const file of itemFiles(name)) out.push(...(await filesAt(join(dataset, file))));
+  for (const file of await itemFilesOnDisk(dataset, name)) {
+    out.push(...(await filesAt(join(dataset, file))));
+  }
   return out;
 }
 

@@ -115,10 +115,20 @@ export function itemFiles(name: string): string[] {
   ];
 }
 
+/**
+ * Every file item `name` has in `dir` now: its module, declarations and the data it reads, which
+ * after a replacement is `<name>.v<hex>_arrays…` (so itemFiles() alone would miss it).
+ */
+export async function itemFilesOnDisk(dir: string, name: string): Promise<string[]> {
+  const data = await itemDataLocation(dir, name);
+  const files = itemFiles(name);
+  if (data !== undefined && !files.includes(data)) files.push(data);
+  return files;
+}
+
 /** Remove item `name`'s files (after its index line is gone): the module first, then its data. */
 export async function removeItem(dir: string, name: string): Promise<void> {
-  const data = await itemDataLocation(dir, name);
-  await removeFiles(dir, [...itemFiles(name), ...(data === undefined ? [] : [data])]);
+  await removeFiles(dir, await itemFilesOnDisk(dir, name));
 }
 
 async function removeFiles(dir: string, names: readonly string[]): Promise<void> {
