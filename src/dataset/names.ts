@@ -1,16 +1,10 @@
 /** Which names a DataSet item may have: they become file names and `info["name"]` keys. */
 import { InvalidNameError } from "../errors.js";
+import { RESERVED_WORDS } from "../values/names.js";
 
 // Words that cannot be bound by `export const` in a strict-mode module, plus globals the archive
 // language uses, which an item name must not shadow.
-const RESERVED = new Set(
-  (
-    "break case catch class const continue debugger default delete do else enum export extends " +
-    "false finally for function if import in instanceof new null return super switch this throw " +
-    "true try typeof var void while with yield let static implements interface package private " +
-    "protected public await arguments eval undefined NaN Infinity"
-  ).split(" "),
-);
+const RESERVED = RESERVED_WORDS;
 
 /** File names the DataSet itself uses (compared case-insensitively: macOS/Windows file systems). */
 const RESERVED_FILES = new Set(["index", "package", "node_modules"]);

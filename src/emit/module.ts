@@ -12,7 +12,7 @@ import { ArchiveError, UnsupportedValueError } from "../errors.js";
 import type { Graph, GraphNode } from "../graph/build.js";
 import { nodePath } from "../graph/path.js";
 import { NDArray } from "../runtime/persist-runtime.mjs";
-import type { ImportRef } from "../values/classify.js";
+import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
 import { ImportTable, RUNTIME_SPECIFIER } from "./imports.js";
 import { fillList, joinList } from "./layout.js";
 import {
@@ -55,18 +55,7 @@ export interface ModuleOptions {
   singleItem: boolean;
 }
 
-const ERROR_NAMES = new Map<object, string>(
-  [
-    Error,
-    TypeError,
-    RangeError,
-    SyntaxError,
-    ReferenceError,
-    EvalError,
-    URIError,
-    AggregateError,
-  ].map((c) => [c.prototype, c.name]),
-);
+const ERROR_NAMES = new Map<object, string>(ERROR_CLASSES.map((c) => [c.prototype, c.name]));
 
 const HEADER =
   "// persist-archive archive, format 1. A plain ES module: import it, or load() it safely.";

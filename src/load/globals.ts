@@ -2,6 +2,7 @@
  * The fixed allow-list of globals the safe loader resolves. Everything is captured once, when this
  * module is first evaluated, so later changes to globalThis cannot widen what archives may reach.
  */
+import { BUILTIN_GLOBAL_NAMES, EXCLUDED_GLOBALS, GLOBAL_NAMESPACES } from "../values/globals.js";
 
 type Ctor = new (...args: unknown[]) => unknown;
 
@@ -71,73 +72,12 @@ export const FORBIDDEN_FUNCTIONS: ReadonlySet<unknown> = new Set([
   AsyncGeneratorFunction,
 ]);
 
-// Same table as the emitter's (src/values/globals.ts): built-in global functions, plus the function
-// members (one level) of these namespaces. Names a program added to globalThis are not in it.
-const EXCLUDED = new Set(["Function", "eval", "globalThis", "WebAssembly", "process", "require"]);
-const NAMESPACES = [
-  "Math",
-  "JSON",
-  "Reflect",
-  "Atomics",
-  "Number",
-  "Object",
-  "Array",
-  "String",
-  "Symbol",
-  "Date",
-  "Promise",
-  "BigInt",
-  "ArrayBuffer",
-  "Intl",
-  "Proxy",
-];
-const ROOT_FUNCTIONS = [
-  "Array",
-  "ArrayBuffer",
-  "BigInt",
-  "BigInt64Array",
-  "BigUint64Array",
-  "Boolean",
-  "DataView",
-  "Date",
-  "Error",
-  "EvalError",
-  "Float32Array",
-  "Float64Array",
-  "Int16Array",
-  "Int32Array",
-  "Int8Array",
-  "Map",
-  "Number",
-  "Object",
-  "Promise",
-  "RangeError",
-  "ReferenceError",
-  "RegExp",
-  "Set",
-  "String",
-  "Symbol",
-  "SyntaxError",
-  "TypeError",
-  "URIError",
-  "Uint16Array",
-  "Uint32Array",
-  "Uint8Array",
-  "Uint8ClampedArray",
-  "WeakMap",
-  "WeakSet",
-  "AggregateError",
-  "decodeURI",
-  "decodeURIComponent",
-  "encodeURI",
-  "encodeURIComponent",
-  "isFinite",
-  "isNaN",
-  "parseFloat",
-  "parseInt",
-  "escape",
-  "unescape",
-];
+// The emitter's lists (src/values/globals.ts): built-in global functions, plus the function members
+// (one level) of these namespaces, captured here once at startup. Names a program added to
+// globalThis are not in it.
+const EXCLUDED = EXCLUDED_GLOBALS;
+const NAMESPACES = GLOBAL_NAMESPACES;
+const ROOT_FUNCTIONS = BUILTIN_GLOBAL_NAMES;
 
 function ownDataValue(holder: unknown, key: string): unknown {
   if ((typeof holder !== "object" && typeof holder !== "function") || holder === null)

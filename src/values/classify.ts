@@ -54,18 +54,19 @@ const TYPED_ARRAY_PROTOS = new Set<object>(
   ].map((c) => c.prototype),
 );
 
-const ERROR_PROTOS = new Set<object>(
-  [
-    Error,
-    TypeError,
-    RangeError,
-    SyntaxError,
-    ReferenceError,
-    EvalError,
-    URIError,
-    AggregateError,
-  ].map((c) => c.prototype),
-);
+/** The built-in Error classes an archive can rebuild, by exact prototype. */
+export const ERROR_CLASSES: readonly Function[] = [
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+  AggregateError,
+];
+
+const ERROR_PROTOS = new Set<object>(ERROR_CLASSES.map((c) => c.prototype));
 
 const BOXED_PROTOS = new Set<object>([
   Number.prototype,

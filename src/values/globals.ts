@@ -5,10 +5,17 @@
  */
 
 // Never archived by name: evaluating code through them is what the safe loader must not allow.
-const EXCLUDED = new Set(["Function", "eval", "globalThis", "WebAssembly", "process", "require"]);
+export const EXCLUDED_GLOBALS: ReadonlySet<string> = new Set([
+  "Function",
+  "eval",
+  "globalThis",
+  "WebAssembly",
+  "process",
+  "require",
+]);
 
 // Namespaces whose function members are looked up too (one level deep).
-const NAMESPACES = [
+export const GLOBAL_NAMESPACES: readonly string[] = [
   "Math",
   "JSON",
   "Reflect",
@@ -28,84 +35,76 @@ const NAMESPACES = [
 
 let table: Map<Function, string> | undefined;
 
-function builtinGlobalNames(): string[] {
-  // ECMAScript built-ins only: the standard globals present in every realm we run in.
-  return [
-    "Array",
-    "ArrayBuffer",
-    "BigInt",
-    "BigInt64Array",
-    "BigUint64Array",
-    "Boolean",
-    "DataView",
-    "Date",
-    "Error",
-    "EvalError",
-    "Float32Array",
-    "Float64Array",
-    "Int16Array",
-    "Int32Array",
-    "Int8Array",
-    "Map",
-    "Number",
-    "Object",
-    "Promise",
-    "RangeError",
-    "ReferenceError",
-    "RegExp",
-    "Set",
-    "String",
-    "Symbol",
-    "SyntaxError",
-    "TypeError",
-    "URIError",
-    "Uint16Array",
-    "Uint32Array",
-    "Uint8Array",
-    "Uint8ClampedArray",
-    "WeakMap",
-    "WeakSet",
-    "AggregateError",
-    "decodeURI",
-    "decodeURIComponent",
-    "encodeURI",
-    "encodeURIComponent",
-    "isFinite",
-    "isNaN",
-    "parseFloat",
-    "parseInt",
-    "escape",
-    "unescape",
-  ];
-}
+/** ECMAScript built-ins only: the standard globals present in every realm we run in. */
+export const BUILTIN_GLOBAL_NAMES: readonly string[] = [
+  "Array",
+  "ArrayBuffer",
+  "BigInt",
+  "BigInt64Array",
+  "BigUint64Array",
+  "Boolean",
+  "DataView",
+  "Date",
+  "Error",
+  "EvalError",
+  "Float32Array",
+  "Float64Array",
+  "Int16Array",
+  "Int32Array",
+  "Int8Array",
+  "Map",
+  "Number",
+  "Object",
+  "Promise",
+  "RangeError",
+  "ReferenceError",
+  "RegExp",
+  "Set",
+  "String",
+  "Symbol",
+  "SyntaxError",
+  "TypeError",
+  "URIError",
+  "Uint16Array",
+  "Uint32Array",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "WeakMap",
+  "WeakSet",
+  "AggregateError",
+  "decodeURI",
+  "decodeURIComponent",
+  "encodeURI",
+  "encodeURIComponent",
+  "isFinite",
+  "isNaN",
+  "parseFloat",
+  "parseInt",
+  "escape",
+  "unescape",
+];
 
 /** Map from a built-in function to its global path, e.g. Math.sin → "Math.sin". */
 export function globalFunctionPaths(): Map<Function, string> {
   if (table) return table;
   table = new Map();
   const g = globalThis as Record<string, unknown>;
-  for (const name of builtinGlobalNames()) {
+  for (const name of BUILTIN_GLOBAL_NAMES) {
     const value = g[name];
-    if (typeof value === "function" && !EXCLUDED.has(name) && !table.has(value)) {
+    if (typeof value === "function" && !EXCLUDED_GLOBALS.has(name) && !table.has(value)) {
       table.set(value, name);
     }
   }
-  for (const ns of NAMESPACES) {
+  for (const ns of GLOBAL_NAMESPACES) {
     const holder = g[ns];
     if (holder === undefined || holder === null) continue;
     for (const key of Object.getOwnPropertyNames(holder).sort()) {
       const desc = Object.getOwnPropertyDescriptor(holder, key);
       const value = desc && "value" in desc ? desc.value : undefined;
-      if (typeof value === "function" && !EXCLUDED.has(key) && !table.has(value)) {
+      if (typeof value === "function" && !EXCLUDED_GLOBALS.has(key) && !table.has(value)) {
         table.set(value, `${ns}.${key}`);
       }
     }
   }
   return table;
-}
-
-/** The function a global path names, for the safe loader; undefined if not in the table. */
-export function globalFunctionByPath(path: string): Function | undefined {
-  for (const [fn, p] of globalFunctionPaths()) if (p === path) return fn;
-  return undefined;
 }

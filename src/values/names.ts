@@ -2,7 +2,7 @@
 import { InvalidNameError } from "../errors.js";
 
 // Reserved words and names that cannot be bound by `export const` in a module (strict mode).
-const RESERVED = new Set(
+export const RESERVED_WORDS: ReadonlySet<string> = new Set(
   (
     "break case catch class const continue debugger default delete do else enum export extends " +
     "false finally for function if import in instanceof new null return super switch this throw " +
@@ -21,7 +21,7 @@ export function isIdentifierName(name: unknown): name is string {
 
 /** True for a name that `export const name = …` can bind. */
 export function isBindableName(name: string): boolean {
-  return isIdentifierName(name) && !RESERVED.has(name);
+  return isIdentifierName(name) && !RESERVED_WORDS.has(name);
 }
 
 /**
