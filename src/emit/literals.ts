@@ -38,5 +38,8 @@ export function propertyKey(key: string): string {
 
 /** `target.key` or `target["key"]` for assignment statements. */
 export function memberAccess(target: string, key: string): string {
-  return IDENT_KEY.test(key) ? `${target}.${key}` : `${target}[${stringLiteral(key)}]`;
+  // `o["__proto__"]` (not `o.__proto__`): it names the own key the literal made, not the prototype.
+  return IDENT_KEY.test(key) && key !== "__proto__"
+    ? `${target}.${key}`
+    : `${target}[${stringLiteral(key)}]`;
 }

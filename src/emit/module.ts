@@ -347,7 +347,7 @@ class Emitter {
           : `Object.assign(${text}, { lastIndex: ${numberLiteral(re.lastIndex)} })`;
       }
       case "error":
-        return this.error(v as unknown as Error, level);
+        return this.error(node, v as unknown as Error, level);
       case "boxed":
         return this.boxed(v);
       case "arraybuffer":
@@ -449,34 +449,58 @@ class Emitter {
     return items.length ? `new Set(${joinList("[", items, "]", level)})` : "new Set()";
   }
 
-  private error(e: Error, level: number): Out {
+  /**
+   * Errors are ordinary mutable objects after construction, so a cycle through `cause`, `errors`
+   * or an extra field is closed like an object's: `undefined` now, an assignment later.
+   */
+  private error(node: GraphNode, e: Error, level: number): Out {
     const ctor = ERROR_NAMES.get(Object.getPrototypeOf(e))!;
     const args: string[] = [];
+    let holder = false;
+    const slot = (key: string, value: unknown, at: number): string => {
+      const out = this.value(value, at);
+      if (!(out instanceof Blocked)) return out;
+      this.wait(out.on, { kind: "prop", holder: node, key, value });
+      holder = true;
+      return "undefined";
+    };
+    let errorsLater: string | undefined;
     if (e instanceof AggregateError) {
-      const errors = this.value(e.errors, level + 1);
-      if (errors instanceof Blocked) return errors;
-      args.push(errors);
+      const errors = slot("errors", e.errors, level + 1);
+      // The constructor copies its iterable: a bound array (shared, or patched later) must be
+      // assigned as `errors` afterwards to keep its identity.
+      const bound = this.status[this.graph.byValue.get(e.errors)!.id] === DONE;
+      if (bound || errors === "undefined") {
+        args.push("[]");
+        errorsLater = errors;
+      } else {
+        args.push(errors);
+      }
     }
-    const hasMessage = Object.hasOwn(e, "message");
-    const hasCause = Object.hasOwn(e, "cause");
+    // Fields the constructor makes are non-enumerable; the same names assigned later are
+    // enumerable own fields and are written as extra fields instead.
+    const hasMessage =
+      Object.hasOwn(e, "message") && !Object.prototype.propertyIsEnumerable.call(e, "message");
+    const hasCause =
+      Object.hasOwn(e, "cause") && !Object.prototype.propertyIsEnumerable.call(e, "cause");
     if (hasMessage || hasCause) {
       const msg = hasMessage ? this.value(e.message, level + 1) : "undefined";
       if (msg instanceof Blocked) return msg;
       args.push(msg);
     }
-    if (hasCause) {
-      const cause = this.value(e.cause, level + 2);
-      if (cause instanceof Blocked) return cause;
-      args.push(joinList("{", [`cause: ${cause}`], "}", level + 1));
-    }
+    if (hasCause)
+      args.push(joinList("{", [`cause: ${slot("cause", e.cause, level + 2)}`], "}", level + 1));
     const call = `new ${ctor}(${args.join(", ")})`;
-    const extra: string[] = [];
+    const extra: string[] = errorsLater === undefined ? [] : [`errors: ${errorsLater}`];
     for (const key of Object.keys(e)) {
-      const out = this.value((e as unknown as Record<string, unknown>)[key], level + 1);
-      if (out instanceof Blocked) return out;
-      extra.push(`${propertyKey(key)}: ${out}`);
+      extra.push(
+        this.keyPrefix(key) + slot(key, (e as unknown as Record<string, unknown>)[key], level + 1),
+      );
     }
-    return extra.length ? `Object.assign(${call}, ${joinList("{", extra, "}", level)})` : call;
+    const text = extra.length
+      ? `Object.assign(${call}, ${joinList("{", extra, "}", level)})`
+      : call;
+    return holder ? this.holderText(node, text) : text;
   }
 
   private boxed(v: object): string {

@@ -186,7 +186,10 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
       return;
     }
     case "error": {
-      if (Object.hasOwn(v, "cause")) visit(v.cause, node, EdgeKind.Key, "cause");
+      // An enumerable `cause` (assigned after construction) is visited with the other keys.
+      if (Object.hasOwn(v, "cause") && !Object.prototype.propertyIsEnumerable.call(v, "cause")) {
+        visit(v.cause, node, EdgeKind.Key, "cause");
+      }
       if (v instanceof AggregateError) visit(v.errors, node, EdgeKind.Key, "errors");
       for (const key of Object.keys(v)) visit(v[key], node, EdgeKind.Key, key);
       return;

@@ -365,7 +365,9 @@ export class Interpreter extends ExpressionReader {
       }
     }
     if (key === "__proto__") {
-      if (Object.getPrototypeOf(target) !== null) {
+      // Natively, assigning to an own `__proto__` data property (made by `["__proto__"]: …`) sets
+      // that property; only an assignment that would reach the inherited setter is refused.
+      if (Object.getPrototypeOf(target) !== null && !Object.hasOwn(target, "__proto__")) {
         lex.fail(`\`${name}.__proto__ = ...\` would replace a prototype`, at);
       }
       defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });

@@ -238,3 +238,45 @@ test("deep nesting: 500 levels round-trip; far deeper is a clear UnsupportedValu
     (e: unknown) => e instanceof UnsupportedValueError && /nested too deeply/.test(e.message),
   );
 });
+
+test("cycles through Error fields, AggregateError errors and an own __proto__ key", async () => {
+  const protoSelf: Record<string, unknown> = {};
+  Object.defineProperty(protoSelf, "__proto__", {
+    value: protoSelf,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+  protoSelf.after = 1;
+  const holder: Record<string, unknown> = { name: "h" };
+  holder.err = new Error("e", { cause: holder });
+  const selfErr = Object.assign(new Error("self"), { self: undefined as unknown });
+  selfErr.self = selfErr;
+  const causeSelf = new Error("c");
+  (causeSelf as { cause?: unknown }).cause = causeSelf;
+  const agg: { list: unknown[] } = { list: [] };
+  agg.list.push(new AggregateError([agg], "a"));
+  const errs = [new Error("x")];
+  const sharedErrors = new AggregateError([], "s");
+  Object.defineProperty(sharedErrors, "errors", {
+    value: errs,
+    writable: true,
+    configurable: true,
+  });
+  const { mod, text } = await roundTrip({
+    protoSelf,
+    holder,
+    selfErr,
+    causeSelf,
+    agg,
+    sharedErrors,
+    errs,
+  });
+  assert.match(text, /protoSelf\["__proto__"\] = protoSelf;/);
+  assert.equal(
+    (mod.sharedErrors as AggregateError).errors,
+    mod.errs,
+    "AggregateError.errors keeps its identity",
+  );
+  assert.equal(Object.getPrototypeOf(mod.protoSelf), Object.prototype);
+});
