@@ -9,7 +9,7 @@
  * above it instead.
  */
 import { ArchiveError, UnsupportedValueError } from "../errors.js";
-import type { Graph, GraphNode } from "../graph/build.js";
+import { type Graph, type GraphNode, sparseIndices } from "../graph/build.js";
 import { nodePath } from "../graph/path.js";
 import { NDArray } from "../runtime/persist-runtime.mjs";
 import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
@@ -395,6 +395,8 @@ class Emitter {
   }
 
   private array(node: GraphNode, v: unknown[], level: number): string {
+    const present = sparseIndices(v);
+    if (present) return this.sparseArray(node, v, present, level);
     const items: string[] = new Array(v.length);
     let holder = false;
     for (let i = 0; i < v.length; i++) {
@@ -413,6 +415,26 @@ class Emitter {
       }
     }
     const text = joinList("[", items, "]", level);
+    return holder ? this.holderText(node, text) : text;
+  }
+
+  /** `Object.assign([], { 7: x, length: 1000000 })`: only the elements that exist are written. */
+  private sparseArray(node: GraphNode, v: unknown[], present: number[], level: number): string {
+    const items: string[] = [];
+    let holder = false;
+    for (const i of present) {
+      const value = v[i];
+      const out = this.value(value, level + 1);
+      if (out instanceof Blocked) {
+        this.wait(out.on, { kind: "index", holder: node, index: i, value });
+        holder = true;
+        items.push(`${i}: undefined`);
+      } else {
+        items.push(`${i}: ${out}`);
+      }
+    }
+    items.push(`length: ${v.length}`);
+    const text = `Object.assign([], ${joinList("{", items, "}", level)})`;
     return holder ? this.holderText(node, text) : text;
   }
 

@@ -149,6 +149,11 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
   switch (node.kind) {
     case "array": {
       const arr = v as unknown as unknown[];
+      const present = sparseIndices(arr);
+      if (present) {
+        for (const i of present) visit(arr[i], node, EdgeKind.Index, i);
+        return;
+      }
       for (let i = 0; i < arr.length; i++) {
         if (i in arr) visit(arr[i], node, EdgeKind.Index, i);
       }
@@ -209,6 +214,23 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
     default:
       return; // date, regexp, boxed, arraybuffer, import, global: no object children
   }
+}
+
+/**
+ * The present indices of a mostly-empty long array (`a[1e9] = 1`), or undefined for an ordinary
+ * one. Such arrays are walked and written by their elements, never by their length, which could
+ * be up to 2^32 - 1.
+ */
+export function sparseIndices(arr: readonly unknown[]): number[] | undefined {
+  if (arr.length <= 1024) return undefined;
+  const keys = Object.keys(arr);
+  if (keys.length * 2 >= arr.length) return undefined;
+  const out: number[] = [];
+  for (const k of keys) {
+    const i = Number(k);
+    if (String(i) === k && i < arr.length) out.push(i); // skip non-index fields
+  }
+  return out;
 }
 
 /** Element count that `arrayThreshold` compares against (bytes for buffers). */

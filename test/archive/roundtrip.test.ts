@@ -280,3 +280,23 @@ test("cycles through Error fields, AggregateError errors and an own __proto__ ke
   );
   assert.equal(Object.getPrototypeOf(mod.protoSelf), Object.prototype);
 });
+
+test("sparse arrays are written by their elements, not their length", async () => {
+  const huge: unknown[] = [];
+  huge[4_294_967_294] = "last";
+  huge[5] = huge;
+  const sparse = new Array(1_000_000);
+  sparse[10] = 1;
+  const archive = new Archive();
+  archive.insert({ huge, sparse });
+  const text = archive.toString();
+  assert.ok(text.length < 500, text);
+  assert.match(text, /Object\.assign\(\[\], \{ 10: 1, length: 1000000 \}\)/);
+  const dir = await tempDir();
+  const { entry } = await archive.save(dir, { name: "s" });
+  const mod = (await import(pathToFileURL(entry).href)) as { huge: unknown[]; sparse: unknown[] };
+  assert.equal(mod.huge.length, 4_294_967_295);
+  assert.equal(mod.huge[5], mod.huge);
+  assert.deepEqual(Object.keys(mod.huge), ["5", "4294967294"]);
+  assertSameGraph(mod.sparse, sparse);
+});
