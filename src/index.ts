@@ -9,7 +9,6 @@ export { readArrayFiles, writeArrayFiles } from "./arrays/containers.js";
 export type { NpyReadOptions } from "./arrays/npy.js";
 export { npy } from "./arrays/npy.js";
 export { DataSet, type DataSetOpenOptions } from "./dataset/dataset.js";
-export { emitValueExpression } from "./emit/expression.js";
 export * from "./errors.js";
 export { type LoadOptions, load } from "./load/index.js";
 export type { TypedArray } from "./runtime/persist-runtime.mjs";

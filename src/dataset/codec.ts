@@ -17,13 +17,10 @@ export interface ItemOptions {
 
 /**
  * The info value as a one-line, self-contained archive-language expression (an index line must be
- * one line, so a reader can tell a complete record from a torn one). The emitter breaks long
- * literals over lines; those line breaks are only whitespace between tokens (string literals
- * escape every line terminator, and the language has no comments inside expressions, templates
- * or regex literals), so joining the lines keeps the meaning.
+ * one line, so a reader can tell a complete record from a torn one).
  */
 export function infoExpression(info: unknown, name: string): string {
-  return emitValueExpression(info, `${name}.info`).replace(/\r?\n[ \t]*/g, " ");
+  return emitValueExpression(info, `${name}.info`, { oneLine: true });
 }
 
 /**

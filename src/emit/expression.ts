@@ -6,7 +6,11 @@ import { emitExpression } from "./module.js";
  * DataSet info lines). Shared values are written out again; cycles, class instances, functions and
  * NDArrays throw UnsupportedValueError naming `path`.
  */
-export function emitValueExpression(value: unknown, path = "info"): string {
+export function emitValueExpression(
+  value: unknown,
+  path = "info",
+  options: { oneLine?: boolean } = {},
+): string {
   const graph = buildGraph([[path, value]], { arrayThreshold: Number.POSITIVE_INFINITY });
-  return emitExpression(graph, value);
+  return emitExpression(graph, value, options);
 }

@@ -40,10 +40,6 @@ export class ImportTable {
     return this.arrays;
   }
 
-  usesRuntime(): boolean {
-    return this.modules.has(RUNTIME_SPECIFIER);
-  }
-
   statements(): string[] {
     const out: string[] = [];
     for (const [module, names] of this.modules) {

@@ -24,6 +24,7 @@ export function joinList(
   items: readonly string[],
   close: string,
   level: number,
+  maxLine: number = MAX_LINE,
 ): string {
   const n = items.length;
   if (n === 0) return open + close;
@@ -32,7 +33,7 @@ export function joinList(
   for (let i = 0; i < n; i++) {
     const item = items[i]!;
     total += item.length + 2;
-    if (total > MAX_LINE || item.includes("\n")) {
+    if (total > maxLine || item.includes("\n")) {
       oneLine = false;
       break;
     }
@@ -59,10 +60,11 @@ export function fillList(
   items: readonly string[],
   close: string,
   level: number,
+  maxLine: number = MAX_LINE,
 ): string {
   let total = open.length + close.length + level * 2;
   for (const item of items) total += item.length + 2;
-  if (total <= MAX_LINE) return `${open}${items.join(", ")}${close}`;
+  if (total <= maxLine) return `${open}${items.join(", ")}${close}`;
   const inner = indentOf(level + 1);
   const lines: string[] = [];
   let line = "";

@@ -73,8 +73,17 @@ export function emitModule(options: ModuleOptions): string {
  * so shared values are written out again, and cycles, class instances, functions and NDArrays are
  * rejected with UnsupportedValueError naming `path`.
  */
-export function emitExpression(graph: Graph, value: unknown): string {
-  const emitter = new Emitter(graph, new Set(), true);
+export function emitExpression(
+  graph: Graph,
+  value: unknown,
+  options: { oneLine?: boolean } = {},
+): string {
+  const emitter = new Emitter(
+    graph,
+    new Set(),
+    true,
+    options.oneLine ? Number.POSITIVE_INFINITY : undefined,
+  );
   return emitter.expression(value);
 }
 
@@ -94,6 +103,8 @@ class Emitter {
     private readonly used: Set<string>,
     /** Tree mode: no bindings at all (for emitExpression). */
     private readonly tree: boolean,
+    /** Longest line before a list breaks; Infinity writes everything on one line. */
+    private readonly maxLine?: number,
   ) {
     this.status = new Uint8Array(graph.nodes.length);
     this.names = new Array(graph.nodes.length);
@@ -105,6 +116,14 @@ class Emitter {
           this.sharedNames[node.id] = this.sharedName();
       }
     }
+  }
+
+  private list(open: string, items: readonly string[], close: string, level: number): string {
+    return joinList(open, items, close, level, this.maxLine);
+  }
+
+  private fill(open: string, items: readonly string[], close: string, level: number): string {
+    return fillList(open, items, close, level, this.maxLine);
   }
 
   expression(value: unknown): string {
@@ -136,7 +155,7 @@ class Emitter {
     let loadLine: string | undefined;
     if (externals.length > 0) {
       // Built before the import statements: it adds the runtime's loadArrays import.
-      const names = fillList(
+      const names = this.fill(
         "[",
         externals.map((e) => stringLiteral(e.name)),
         "]",
@@ -390,7 +409,7 @@ class Emitter {
         items.push(this.keyPrefix(key) + out);
       }
     }
-    const text = joinList("{", items, "}", level);
+    const text = this.list("{", items, "}", level);
     return holder ? this.holderText(node, text) : text;
   }
 
@@ -414,7 +433,7 @@ class Emitter {
         items[i] = out;
       }
     }
-    const text = joinList("[", items, "]", level);
+    const text = this.list("[", items, "]", level);
     return holder ? this.holderText(node, text) : text;
   }
 
@@ -434,7 +453,7 @@ class Emitter {
       }
     }
     items.push(`length: ${v.length}`);
-    const text = `Object.assign([], ${joinList("{", items, "}", level)})`;
+    const text = `Object.assign([], ${this.list("{", items, "}", level)})`;
     return holder ? this.holderText(node, text) : text;
   }
 
@@ -448,12 +467,12 @@ class Emitter {
       if (key instanceof Blocked || value instanceof Blocked) {
         const on = (key instanceof Blocked ? key : (value as Blocked)).on;
         this.wait(on, { kind: "mapRest", holder: node, entries: entries.slice(i) });
-        const text = items.length ? `new Map(${joinList("[", items, "]", level)})` : "new Map()";
+        const text = items.length ? `new Map(${this.list("[", items, "]", level)})` : "new Map()";
         return this.holderText(node, text);
       }
-      items.push(joinList("[", [key, value], "]", level + 1));
+      items.push(this.list("[", [key, value], "]", level + 1));
     }
-    return items.length ? `new Map(${joinList("[", items, "]", level)})` : "new Map()";
+    return items.length ? `new Map(${this.list("[", items, "]", level)})` : "new Map()";
   }
 
   private set(node: GraphNode, v: Set<unknown>, level: number): string {
@@ -463,12 +482,12 @@ class Emitter {
       const out = this.value(values[i], level + 1);
       if (out instanceof Blocked) {
         this.wait(out.on, { kind: "setRest", holder: node, items: values.slice(i) });
-        const text = items.length ? `new Set(${joinList("[", items, "]", level)})` : "new Set()";
+        const text = items.length ? `new Set(${this.list("[", items, "]", level)})` : "new Set()";
         return this.holderText(node, text);
       }
       items.push(out);
     }
-    return items.length ? `new Set(${joinList("[", items, "]", level)})` : "new Set()";
+    return items.length ? `new Set(${this.list("[", items, "]", level)})` : "new Set()";
   }
 
   /**
@@ -511,7 +530,7 @@ class Emitter {
       args.push(msg);
     }
     if (hasCause)
-      args.push(joinList("{", [`cause: ${slot("cause", e.cause, level + 2)}`], "}", level + 1));
+      args.push(this.list("{", [`cause: ${slot("cause", e.cause, level + 2)}`], "}", level + 1));
     const call = `new ${ctor}(${args.join(", ")})`;
     const extra: string[] = errorsLater === undefined ? [] : [`errors: ${errorsLater}`];
     for (const key of Object.keys(e)) {
@@ -520,7 +539,7 @@ class Emitter {
       );
     }
     const text = extra.length
-      ? `Object.assign(${call}, ${joinList("{", extra, "}", level)})`
+      ? `Object.assign(${call}, ${this.list("{", extra, "}", level)})`
       : call;
     return holder ? this.holderText(node, text) : text;
   }
@@ -546,7 +565,7 @@ class Emitter {
   private arrayBuffer(node: GraphNode, v: ArrayBuffer, level: number): string {
     if (node.external) return `new Uint8Array(${this.externalRef(node)}.data).buffer`;
     const items = typedArrayItems(new Uint8Array(v));
-    return `new Uint8Array(${fillList("[", items, "]", level)}).buffer`;
+    return `new Uint8Array(${this.fill("[", items, "]", level)}).buffer`;
   }
 
   private typedArray(node: GraphNode, v: Float64Array, level: number): Out {
@@ -562,7 +581,7 @@ class Emitter {
       if (buf instanceof Blocked) return buf;
       return `new ${ctor}(${buf}, ${v.byteOffset}, ${v.length})`;
     }
-    return `new ${ctor}(${fillList("[", typedArrayItems(v), "]", level)})`;
+    return `new ${ctor}(${this.fill("[", typedArrayItems(v), "]", level)})`;
   }
 
   private ndarray(node: GraphNode, v: NDArray, level: number): Out {
@@ -596,7 +615,7 @@ class Emitter {
       if (out instanceof Blocked) return out;
       items.push(out);
     }
-    return `${head}${joinList("(", items, ")", level)}`;
+    return `${head}${this.list("(", items, ")", level)}`;
   }
 }
 
