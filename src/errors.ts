@@ -20,8 +20,24 @@ export interface ArchiveErrorOptions extends ErrorLocation {
   cause?: unknown;
 }
 
-/** Base class of every deliberate error of persist-archive. */
+// Errors from the runtime file beside archives (which cannot import this module) carry this brand
+// with a kind; see src/runtime/persist-runtime.mjs.
+const RUNTIME_ERROR = Symbol.for("persist-archive.error");
+
+/**
+ * Base class of every deliberate error of persist-archive. `instanceof ArchiveError` (and
+ * `instanceof FormatError`) is also true for the errors the archive runtime throws, including an
+ * archive's own copy of it, e.g. a corrupt `.npy` found by a native `import()`.
+ */
 export class ArchiveError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== "object" || value === null) return false;
+    const kind = (value as Record<symbol, unknown>)[RUNTIME_ERROR];
+    if (kind === undefined) return false;
+    return this === ArchiveError || (this === FormatError && kind === "format");
+  }
+
   readonly valuePath: string | undefined;
   readonly file: string | undefined;
   readonly line: number | undefined;

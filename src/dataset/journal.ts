@@ -16,7 +16,7 @@
  * truncates it away under the lock.
  */
 import { open } from "node:fs/promises";
-import { FormatError } from "../errors.js";
+import { ArchiveError, FormatError } from "../errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
 
 export const INDEX_FILE = "index.mjs";
@@ -118,7 +118,10 @@ export class IndexJournal {
       // One write() call: a concurrent reader or a kill sees the whole line or none of it.
       const { bytesWritten } = await handle.write(data, 0, data.length);
       if (bytesWritten !== data.length) {
-        throw new Error(`short write to ${this.file} (${bytesWritten} of ${data.length} bytes)`);
+        throw new ArchiveError(
+          `short write to ${this.file} (${bytesWritten} of ${data.length} bytes): is the disk full? The DataSet is unchanged; the next writer removes the partial line`,
+          { file: this.file },
+        );
       }
       await handle.sync();
     } finally {

@@ -15,6 +15,24 @@ import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
 
 const BRAND = Symbol.for("persist-archive.ndarray");
+// Errors thrown here carry this brand (its value: "format" or "argument"), so the library's
+// ArchiveError / FormatError recognise them with instanceof, even from an archive's own copy.
+const ERROR_BRAND = Symbol.for("persist-archive.error");
+
+/** @param {Error} error @param {"format" | "argument"} kind */
+function brand(error, kind) {
+  Object.defineProperty(error, ERROR_BRAND, { value: kind });
+}
+
+/** Bad arguments to NDArray (shape, order, dtype, data): `instanceof ArchiveError` in the library. */
+export class NDArrayError extends RangeError {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = "NDArrayError";
+    brand(this, "argument");
+  }
+}
 
 /**
  * @typedef {Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array |
@@ -107,32 +125,33 @@ export class NDArray {
    * @param {{ order?: "C" | "F", dtype?: string }} [options]
    */
   constructor(data, shape, options = {}) {
-    if (!isTypedArray(data)) throw new TypeError("NDArray: data must be a TypedArray");
-    if (!Array.isArray(shape)) throw new TypeError("NDArray: shape must be an array of integers");
+    if (!isTypedArray(data)) throw new NDArrayError("NDArray: data must be a TypedArray");
+    if (!Array.isArray(shape))
+      throw new NDArrayError("NDArray: shape must be an array of integers");
     let size = 1;
     for (const n of shape) {
       if (!Number.isSafeInteger(n) || n < 0) {
-        throw new RangeError(`NDArray: shape ${JSON.stringify(shape)} has a bad dimension ${n}`);
+        throw new NDArrayError(`NDArray: shape ${JSON.stringify(shape)} has a bad dimension ${n}`);
       }
       size *= n;
     }
     const order = options.order ?? "C";
-    if (order !== "C" && order !== "F") throw new RangeError(`NDArray: order must be "C" or "F"`);
+    if (order !== "C" && order !== "F") throw new NDArrayError(`NDArray: order must be "C" or "F"`);
     const ctorName = data.constructor.name;
     const descr =
       options.dtype ??
       `${ctorName === "Uint8Array" || ctorName === "Int8Array" || ctorName === "Uint8ClampedArray" ? "|" : "<"}${DEFAULT_KIND[ctorName]}`;
     const parsed = parseDescr(descr);
-    if (!parsed) throw new RangeError(`NDArray: unsupported dtype ${JSON.stringify(descr)}`);
+    if (!parsed) throw new NDArrayError(`NDArray: unsupported dtype ${JSON.stringify(descr)}`);
     const expectedCtor = parsed.info.ctor;
     if (
       expectedCtor !== ctorName &&
       !(expectedCtor === "Uint8Array" && ctorName === "Uint8ClampedArray")
     ) {
-      throw new TypeError(`NDArray: dtype ${descr} needs a ${expectedCtor}, got a ${ctorName}`);
+      throw new NDArrayError(`NDArray: dtype ${descr} needs a ${expectedCtor}, got a ${ctorName}`);
     }
     if (data.length !== size * parsed.info.lanes) {
-      throw new RangeError(
+      throw new NDArrayError(
         `NDArray: shape ${JSON.stringify(shape)} needs ${size * parsed.info.lanes} elements of ${ctorName}, data has ${data.length}`,
       );
     }
@@ -183,6 +202,7 @@ export class PersistFormatError extends Error {
     super(message);
     this.name = "PersistFormatError";
     this.code = "PERSIST_FORMAT";
+    brand(this, "format");
     this.file = file;
     this.array = array;
   }
@@ -462,7 +482,8 @@ function byteSwap(bytes, width) {
  * @returns {NDArray}
  */
 export function decodeNpy(bytes, where = "npy data") {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("decodeNpy: bytes must be a Uint8Array");
+  if (!(bytes instanceof Uint8Array))
+    throw new NDArrayError("decodeNpy: bytes must be a Uint8Array");
   const { version, headerStart, headerLength } = parseNpyPrefix(bytes, where);
   if (headerLength > NPY_MAX_HEADER) {
     fail(where, `npy header of ${headerLength} bytes is larger than ${NPY_MAX_HEADER} bytes`);

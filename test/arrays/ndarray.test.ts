@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { NDArray } from "../../src/index.js";
+import { ArchiveError, NDArray } from "../../src/index.js";
 import { DTYPES, reorder } from "../../src/runtime/persist-runtime.mjs";
 import { descrOf, KINDS, sample } from "./samples.js";
 
@@ -59,24 +59,24 @@ test("NDArray: scalar shape, zero-length dimensions, Fortran order", () => {
 test("NDArray rejects bad shapes", () => {
   const d = new Float64Array(6);
   for (const shape of [[-1, -6], [2.5, 2], [Number.NaN], [2, 4], [7], [2 ** 60, 0, 1]]) {
-    assert.throws(() => new NDArray(d, shape), RangeError, JSON.stringify(shape));
+    assert.throws(() => new NDArray(d, shape), ArchiveError, JSON.stringify(shape));
   }
-  assert.throws(() => new NDArray(d, "6" as unknown as number[]), TypeError);
-  assert.throws(() => new NDArray([1, 2] as unknown as Float64Array, [2]), TypeError);
-  assert.throws(() => new NDArray(d, [6], { order: "K" as "C" }), RangeError);
+  assert.throws(() => new NDArray(d, "6" as unknown as number[]), ArchiveError);
+  assert.throws(() => new NDArray([1, 2] as unknown as Float64Array, [2]), ArchiveError);
+  assert.throws(() => new NDArray(d, [6], { order: "K" as "C" }), ArchiveError);
   // complex needs two lanes per element
-  assert.throws(() => new NDArray(new Float64Array(3), [3], { dtype: "<c16" }), RangeError);
+  assert.throws(() => new NDArray(new Float64Array(3), [3], { dtype: "<c16" }), ArchiveError);
 });
 
 test("NDArray rejects dtypes it cannot hold or that do not match the data", () => {
   const d = new Float64Array(2);
   for (const dtype of ["<f16", "<S5", "O", "|f8", "<U3", "", "x", "<i16", "<m8", "<M8"]) {
-    assert.throws(() => new NDArray(d, [2], { dtype }), RangeError, dtype);
+    assert.throws(() => new NDArray(d, [2], { dtype }), ArchiveError, dtype);
   }
-  assert.throws(() => new NDArray(d, [2], { dtype: "<f4" }), TypeError);
-  assert.throws(() => new NDArray(new Int8Array(2), [2], { dtype: "|b1" }), TypeError);
-  assert.throws(() => new NDArray(new Float32Array(2), [2], { dtype: "<f2" }), TypeError);
-  assert.throws(() => new NDArray(new Float32Array(2), [1], { dtype: "<c16" }), TypeError);
+  assert.throws(() => new NDArray(d, [2], { dtype: "<f4" }), ArchiveError);
+  assert.throws(() => new NDArray(new Int8Array(2), [2], { dtype: "|b1" }), ArchiveError);
+  assert.throws(() => new NDArray(new Float32Array(2), [2], { dtype: "<f2" }), ArchiveError);
+  assert.throws(() => new NDArray(new Float32Array(2), [1], { dtype: "<c16" }), ArchiveError);
 });
 
 test("reorder converts between C and Fortran order and back", () => {
@@ -92,4 +92,35 @@ test("reorder converts between C and Fortran order and back", () => {
   // complex: lanes move together
   const cx = new Float64Array([0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5]); // 2x2 complex
   assert.deepEqual([...reorder(cx, [2, 2], 2, true)], [0, 0.5, 2, 2.5, 1, 1.5, 3, 3.5]);
+});
+
+test("runtime errors are ArchiveErrors for the library, even from an archive's own runtime copy", async () => {
+  const { mkdtemp, writeFile, copyFile } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { pathToFileURL } = await import("node:url");
+  const { FormatError, UnsupportedValueError } = await import("../../src/index.js");
+  const dir = await mkdtemp(join(tmpdir(), "persist-rt-"));
+  const copy = join(dir, "_persist_runtime.v1.mjs");
+  await copyFile(new URL("../../src/runtime/persist-runtime.mjs", import.meta.url), copy);
+  await writeFile(join(dir, "bad.npy"), "not an npy file at all");
+  const rt = (await import(
+    pathToFileURL(copy).href
+  )) as typeof import("../../src/runtime/persist-runtime.mjs");
+  const formatError = await rt
+    .loadArrays(pathToFileURL(join(dir, "m.mjs")).href, ".", "npy", ["bad"])
+    .catch((e: unknown) => e);
+  assert.ok(formatError instanceof FormatError, String(formatError));
+  assert.ok(formatError instanceof ArchiveError);
+  assert.ok(!(formatError instanceof UnsupportedValueError));
+  const argError = (() => {
+    try {
+      new rt.NDArray(new Float64Array(2), [3]);
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(argError instanceof ArchiveError);
+  assert.ok(!(argError instanceof FormatError));
+  assert.ok(!(new Error("plain") instanceof ArchiveError));
 });
