@@ -30,6 +30,8 @@ const RUNTIME_ERROR = Symbol.for("persist-archive.error");
  * archive's own copy of it, e.g. a corrupt `.npy` found by a native `import()`.
  */
 export class ArchiveError extends Error {
+  // `this` is the class `instanceof` was asked about (ArchiveError or a subclass): on purpose.
+  // biome-ignore-start lint/complexity/noThisInStatic: dispatch on the subclass being tested
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (typeof value !== "object" || value === null) return false;
@@ -37,6 +39,7 @@ export class ArchiveError extends Error {
     if (kind === undefined) return false;
     return this === ArchiveError || (this === FormatError && kind === "format");
   }
+  // biome-ignore-end lint/complexity/noThisInStatic: dispatch on the subclass being tested
 
   readonly valuePath: string | undefined;
   readonly file: string | undefined;
