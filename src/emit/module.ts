@@ -9,7 +9,7 @@
  * above it instead.
  */
 import { ArchiveError, UnsupportedValueError } from "../errors.js";
-import { type Graph, type GraphNode, sparseIndices } from "../graph/build.js";
+import { type Graph, type GraphNode, SPARSE_MIN_LENGTH, sparseIndices } from "../graph/build.js";
 import { nodePath } from "../graph/path.js";
 import { NDArray } from "../runtime/persist-runtime.mjs";
 import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
@@ -397,8 +397,9 @@ class Emitter {
   private object(node: GraphNode, v: Record<string, unknown>, level: number): string {
     const items: string[] = Object.getPrototypeOf(v) === null ? ["__proto__: null"] : [];
     let holder = false;
-    for (const key in v) {
-      if (!Object.hasOwn(v, key)) continue;
+    const keys = Object.keys(v);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       const value = v[key];
       const out = this.value(value, level + 1);
       if (out instanceof Blocked) {
@@ -414,7 +415,7 @@ class Emitter {
   }
 
   private array(node: GraphNode, v: unknown[], level: number): string {
-    const present = sparseIndices(v);
+    const present = v.length > SPARSE_MIN_LENGTH ? sparseIndices(v) : undefined;
     if (present) return this.sparseArray(node, v, present, level);
     const items: string[] = new Array(v.length);
     let holder = false;

@@ -149,7 +149,7 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
   switch (node.kind) {
     case "array": {
       const arr = v as unknown as unknown[];
-      const present = sparseIndices(arr);
+      const present = arr.length > SPARSE_MIN_LENGTH ? sparseIndices(arr) : undefined;
       if (present) {
         for (const i of present) visit(arr[i], node, EdgeKind.Index, i);
         return;
@@ -171,9 +171,8 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
           );
         }
       }
-      for (const key in v) {
-        if (Object.hasOwn(v, key)) visit(v[key], node, EdgeKind.Key, key);
-      }
+      const keys = Object.keys(v);
+      for (let i = 0; i < keys.length; i++) visit(v[keys[i]!], node, EdgeKind.Key, keys[i]);
       return;
     }
     case "map": {
@@ -216,13 +215,16 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
   }
 }
 
+/** Arrays up to this length are always written element by element (holes as elisions). */
+export const SPARSE_MIN_LENGTH = 1024;
+
 /**
  * The present indices of a mostly-empty long array (`a[1e9] = 1`), or undefined for an ordinary
  * one. Such arrays are walked and written by their elements, never by their length, which could
  * be up to 2^32 - 1.
  */
 export function sparseIndices(arr: readonly unknown[]): number[] | undefined {
-  if (arr.length <= 1024) return undefined;
+  if (arr.length <= SPARSE_MIN_LENGTH) return undefined;
   const keys = Object.keys(arr);
   if (keys.length * 2 >= arr.length) return undefined;
   const out: number[] = [];
