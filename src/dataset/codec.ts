@@ -3,7 +3,7 @@
  * Archive (saving items), the emitter (info expressions) and the loader (reading both back).
  */
 import { randomBytes } from "node:crypto";
-import { readFile, rename, rm } from "node:fs/promises";
+import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Archive } from "../archive.js";
 import { emitValueExpression } from "../emit/expression.js";
@@ -130,4 +130,30 @@ export async function removeItem(dir: string, name: string): Promise<void> {
 
 async function removeFiles(dir: string, names: readonly string[]): Promise<void> {
   for (const file of names) await rm(join(dir, file), { recursive: true, force: true });
+}
+
+/** `<name>.v<8 hex>` followed by what save() writes: the module, declarations or data. */
+const VERSIONED =
+  /^([A-Za-z_$][A-Za-z0-9_$]*)\.v[0-9a-f]{8}(\.mjs|\.d\.mts|_arrays(?:\.npz|\.h5)?)$/;
+
+/**
+ * Remove what a replacement killed between its save and its rename left behind: versioned modules
+ * that were never renamed over their item, and versioned data no item module reads. Call only under
+ * the write lock, when no replacement can be in flight.
+ */
+export async function removeReplacementOrphans(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const inUse = new Map<string, string | undefined>();
+  for (const entry of await readdir(dir)) {
+    const match = VERSIONED.exec(entry);
+    if (!match) continue;
+    const [, name, suffix] = match as unknown as [string, string, string];
+    if (suffix.startsWith("_arrays")) {
+      if (!inUse.has(name)) inUse.set(name, await itemDataLocation(dir, name));
+      if (inUse.get(name) === entry) continue;
+    }
+    await rm(join(dir, entry), { recursive: true, force: true });
+    removed.push(entry);
+  }
+  return removed;
 }

@@ -14,14 +14,15 @@
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ArchiveError, NotFoundError, ReadOnlyError } from "../errors.js";
-import { type LockOptions, withFileLock } from "../store/lock.js";
+import { ArchiveError, LockTimeoutError, NotFoundError, ReadOnlyError } from "../errors.js";
+import { acquireLock, type LockOptions, withFileLock } from "../store/lock.js";
 import {
   type ItemOptions,
   infoExpression,
   interpretExpression,
   loadItem,
   removeItem,
+  removeReplacementOrphans,
   saveItem,
 } from "./codec.js";
 import { deleteRecord, INDEX_FILE, IndexJournal, setRecord } from "./journal.js";
@@ -76,7 +77,10 @@ export class DataSet {
     checkItemName(`${namePrefix}0`, dir);
     await openOrCreate(dir, mode);
     // O(items) like reading the index at open; never per write.
-    if (mode === "w") await removeCrashLeftovers(dir);
+    if (mode === "w") {
+      await removeCrashLeftovers(dir);
+      await removeOrphansIfIdle(dir);
+    }
     const journal = new IndexJournal(join(dir, INDEX_FILE));
     await journal.refresh();
     return new DataSet(
@@ -240,6 +244,25 @@ export class DataSet {
 }
 
 /** Check that `dir` is a DataSet (creating it in mode "w" when missing or empty). */
+/**
+ * Orphans of a killed replacement can only be told apart from one in flight under the write lock;
+ * so try it once without waiting, and leave them for a later open when another writer is busy.
+ */
+async function removeOrphansIfIdle(dir: string): Promise<void> {
+  let lock: Awaited<ReturnType<typeof acquireLock>>;
+  try {
+    lock = await acquireLock(join(dir, LOCK_FILE), { timeout: 0 });
+  } catch (err) {
+    if (err instanceof LockTimeoutError) return;
+    throw err;
+  }
+  try {
+    await removeReplacementOrphans(dir);
+  } finally {
+    await lock.release();
+  }
+}
+
 async function openOrCreate(dir: string, mode: "r" | "w"): Promise<void> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {

@@ -409,3 +409,25 @@ test("replacing and deleting items with external arrays leaves no stale data fil
   await ds.delete("a");
   assert.deepEqual(itemEntries(), []);
 });
+
+test("opening for writing removes what a replacement killed before its rename left behind", async () => {
+  const { path, ds } = await newDataSet();
+  await ds.set("a", new Float64Array(500));
+  await ds.set("a", new Float64Array(500).fill(2)); // a replacement: data now at a.v<hex>_arrays
+  const live = await itemDataLocation(path, "a");
+  assert.ok(live !== undefined && /^a\.v[0-9a-f]{8}_arrays$/.test(live), String(live));
+  // What a writer killed between its versioned save and the rename leaves behind:
+  mkdirSync(join(path, "a.v0badf00d_arrays"));
+  writeFileSync(join(path, "a.v0badf00d_arrays", "array_0.npy"), "partial");
+  writeFileSync(join(path, "a.v0badf00d.mjs"), "export default 1;\n");
+  writeFileSync(join(path, "a.v0badf00d.d.mts"), "");
+  writeFileSync(join(path, "b.v12345678_arrays.npz"), "x");
+  await ds.close();
+  await (await DataSet.open(path, { mode: "r" })).close();
+  assert.ok(existsSync(join(path, "a.v0badf00d.mjs")), "a read-only open changes nothing");
+  const again = await DataSet.open(path, { mode: "w" });
+  const left = readdirSync(path).filter((f) => /\.v[0-9a-f]{8}/.test(f));
+  assert.deepEqual(left, [live], "only the data the item module reads is kept");
+  assert.deepEqual(await again.get("a"), new Float64Array(500).fill(2));
+  await again.close();
+});
