@@ -4,7 +4,7 @@
  * them on one line instead. So every node is rendered once, and the output is stable.
  */
 
-const MAX_LINE = 100;
+export const MAX_LINE = 100;
 // Deeply nested values stop indenting further: otherwise the text would grow with depth squared.
 const MAX_INDENT_LEVEL = 32;
 const indents: string[] = [""];

@@ -14,7 +14,7 @@ import { nodePath } from "../graph/path.js";
 import { NDArray } from "../runtime/persist-runtime.mjs";
 import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
 import { ImportTable, RUNTIME_SPECIFIER } from "./imports.js";
-import { fillList, joinList } from "./layout.js";
+import { fillList, joinList, MAX_LINE } from "./layout.js";
 import {
   bigintLiteral,
   memberAccess,
@@ -95,6 +95,8 @@ class Emitter {
   private readonly imports: ImportTable;
   private nextShared = 0;
   private readonly keyPrefixes = new Map<string, string>();
+  /** Width of the statement text before a top-level value, for line breaking. */
+  private statementPrefix = 0;
   /** `_gN` names of shared values, numbered in visit order before anything is written. */
   private readonly sharedNames: (string | undefined)[];
 
@@ -119,7 +121,8 @@ class Emitter {
   }
 
   private list(open: string, items: readonly string[], close: string, level: number): string {
-    return joinList(open, items, close, level, this.maxLine);
+    const max = this.maxLine ?? MAX_LINE;
+    return joinList(open, items, close, level, level === 0 ? max - this.statementPrefix : max);
   }
 
   private fill(open: string, items: readonly string[], close: string, level: number): string {
@@ -232,7 +235,11 @@ class Emitter {
   /** Writes `const name = …;` for a shared value (or `export const` for an inserted one). */
   private bound(node: GraphNode): Out {
     this.status[node.id] = IN_PROGRESS;
+    const outer = this.statementPrefix;
+    // `export const name = ` / `const _gN = ` comes before the value on its first line.
+    this.statementPrefix = node.exportName ? node.exportName.length + 16 : 16;
     const out = this.build(node, 0);
+    this.statementPrefix = outer;
     if (out instanceof Blocked) {
       this.status[node.id] = NEW;
       return out;
