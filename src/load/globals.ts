@@ -2,6 +2,7 @@
  * The fixed allow-list of globals the safe loader resolves. Everything is captured once, when this
  * module is first evaluated, so later changes to globalThis cannot widen what archives may reach.
  */
+import { ERROR_CLASSES as ARCHIVABLE_ERROR_CLASSES } from "../values/classify.js";
 import { BUILTIN_GLOBAL_NAMES, EXCLUDED_GLOBALS, GLOBAL_NAMESPACES } from "../values/globals.js";
 
 type Ctor = new (...args: unknown[]) => unknown;
@@ -42,16 +43,9 @@ export const CONSTRUCTORS: ReadonlyMap<string, Ctor> = new Map(
     .map((name) => [name, (globalThis as Record<string, unknown>)[name] as Ctor]),
 );
 
+/** Error classes built as `new E(message, options)`; AggregateError takes its errors first. */
 export const ERROR_CLASSES: ReadonlySet<unknown> = new Set(
-  [
-    "Error",
-    "TypeError",
-    "RangeError",
-    "SyntaxError",
-    "ReferenceError",
-    "EvalError",
-    "URIError",
-  ].map((n) => CONSTRUCTORS.get(n)),
+  ARCHIVABLE_ERROR_CLASSES.filter((c) => c !== AggregateError),
 );
 
 export const TYPED_ARRAY_CLASSES: ReadonlySet<unknown> = new Set(

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { Archive, NDArray, UnsupportedValueError } from "../../src/index.js";
 import { assertSameGraph } from "../helpers/same-graph.js";
+import { cyclicSample, pooledRows } from "../helpers/samples.js";
 import { tempDir } from "../helpers/tmp.js";
 
 async function roundTrip(items: Record<string, unknown>, opts: { package?: boolean } = {}) {
@@ -182,24 +183,7 @@ test("NDArray of every dtype and order, inline", async () => {
 });
 
 test("shared references are restored as the same object; cycles as cycles", async () => {
-  const shared = { id: "shared" };
-  const list: unknown[] = [shared, shared];
-  list.push(list);
-  const a: Record<string, unknown> = { name: "a" };
-  const b: Record<string, unknown> = { name: "b", a };
-  a.b = b;
-  const m = new Map<unknown, unknown>();
-  m.set("self", m);
-  m.set(m, "key is self");
-  m.set("after", [m]);
-  const s = new Set<unknown>();
-  s.add(1);
-  s.add(s);
-  s.add(2);
-  const selfObj: Record<string, unknown> = {};
-  selfObj.self = selfObj;
-  selfObj.later = 1;
-  const { mod } = await roundTrip({ shared, list, a, m, s, selfObj, again: shared });
+  const { mod } = await roundTrip(cyclicSample());
   assert.equal(mod.shared, mod.again);
   const ml = mod.list as unknown[];
   assert.equal(ml[0], ml[1]);
@@ -220,9 +204,7 @@ test("module layout round-trips too", async () => {
 });
 
 test("a big graph with many shared nodes round-trips", async () => {
-  const pool = Array.from({ length: 50 }, (_, i) => ({ i, tags: [`t${i}`] }));
-  const rows = Array.from({ length: 2000 }, (_, i) => ({ i, ref: pool[i % 50], vals: [i, i / 3] }));
-  await roundTrip({ rows, pool });
+  await roundTrip(pooledRows());
 });
 
 test("deep nesting: 500 levels round-trip; far deeper is a clear UnsupportedValueError, not a crash", async () => {

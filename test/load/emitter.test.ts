@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { Archivable, Archive, load, NDArray, persist, register } from "../../src/index.js";
 import { interpretSource } from "../../src/load/index.js";
 import { assertSameGraph } from "../helpers/same-graph.js";
+import { cyclicSample, pooledRows } from "../helpers/samples.js";
 import { tempDir } from "../helpers/tmp.js";
 import { interpret } from "./helpers.js";
 
@@ -117,31 +118,13 @@ test("emitter output: typed arrays, shared buffers, DataView, NDArray", async ()
 });
 
 test("emitter output: shared references and cycles through objects, arrays, Maps and Sets", async () => {
-  const shared = { id: "shared" };
-  const list: unknown[] = [shared, shared];
-  list.push(list);
-  const a: Record<string, unknown> = { name: "a" };
-  const b: Record<string, unknown> = { name: "b", a };
-  a.b = b;
-  const m = new Map<unknown, unknown>();
-  m.set("self", m);
-  m.set(m, "key is self");
-  m.set("after", [m]);
-  const s = new Set<unknown>([1]);
-  s.add(s);
-  s.add(2);
-  const selfObj: Record<string, unknown> = {};
-  selfObj.self = selfObj;
-  selfObj.later = 1;
-  const r = await roundTrip({ shared, list, a, m, s, selfObj, again: shared });
+  const r = await roundTrip(cyclicSample());
   assert.equal(r.shared, r.again);
   assert.deepEqual(Object.keys(r.selfObj as object), ["self", "later"]);
 });
 
 test("emitter output: a big graph with many shared nodes", async () => {
-  const pool = Array.from({ length: 50 }, (_, i) => ({ i, tags: [`t${i}`] }));
-  const rows = Array.from({ length: 2000 }, (_, i) => ({ i, ref: pool[i % 50], vals: [i, i / 3] }));
-  await roundTrip({ rows, pool });
+  await roundTrip(pooledRows());
 });
 
 test("classes resolve through register() without options.modules, and through options.modules", async () => {
