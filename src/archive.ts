@@ -226,9 +226,8 @@ export class Archive {
 }
 
 /**
- * The walk and the emitter recurse once per nesting level, so a value nested thousands of levels
- * deep (a long linked list) exhausts the stack; report that as an archive error, not a crash.
- * (Such a value could not be imported as nested literals either: V8's parser has a depth limit.)
+ * The walk and the emitter bound their own recursion (deep chains continue later, from a fresh
+ * stack); should the stack still run out, report an archive error rather than crash.
  */
 function guardDepth<T>(roots: readonly Root[], fn: () => T): T {
   try {
@@ -237,7 +236,7 @@ function guardDepth<T>(roots: readonly Root[], fn: () => T): T {
     if (!(err instanceof RangeError) || !/call stack/.test(err.message)) throw err;
     const names = roots.map(([n]) => n).join(", ");
     throw new UnsupportedValueError(
-      `Cannot archive ${names}: it is nested too deeply (thousands of levels, e.g. a long linked list). To fix: store such chains as arrays (e.g. nodes in an array with indices as links), or split them into several inserted names.`,
+      `Cannot archive ${names}: it is nested too deeply for the stack. To fix: store such chains as arrays (e.g. nodes in an array with indices as links), or split them into several inserted names.`,
       { valuePath: names, cause: err },
     );
   }

@@ -37,6 +37,12 @@ type Patch =
   | { kind: "mapRest"; holder: GraphNode; entries: [unknown, unknown][] }
   | { kind: "setRest"; holder: GraphNode; items: unknown[] };
 
+/**
+ * Deepest nesting written in one statement. Deeper values continue in later statements, so any
+ * depth can be archived and every statement stays importable (V8 overflows near 1,500 levels).
+ */
+const MAX_NESTING = 400;
+
 const NEW = 0;
 const IN_PROGRESS = 1;
 const DONE = 2;
@@ -97,6 +103,10 @@ class Emitter {
   private readonly keyPrefixes = new Map<string, string>();
   /** Width of the statement text before a top-level value, for line breaking. */
   private statementPrefix = 0;
+  /** Nodes being written, nested: the JS stack this writer uses. */
+  private depth = 0;
+  /** Stands for "later" in `waiting`: patches of values nested deeper than MAX_NESTING. */
+  private readonly deferred = { id: -1 } as GraphNode;
   /** `_gN` names of shared values, numbered in visit order before anything is written. */
   private readonly sharedNames: (string | undefined)[];
 
@@ -144,13 +154,15 @@ class Emitter {
     if (node.exportName !== name) {
       // The same object inserted under an earlier name: refer to that binding.
       const out = this.node(node, 0);
-      if (out instanceof Blocked) throw this.cycleError(node);
+      if (out instanceof Blocked) throw this.cycleError(node, out.on === this.deferred);
       this.statements.push(`export const ${name} = ${out};`);
+      this.flushDeferred();
       return;
     }
     if (this.status[node.id] === DONE) return;
     const out = this.bound(node);
-    if (out instanceof Blocked) throw this.cycleError(node);
+    if (out instanceof Blocked) throw this.cycleError(node, out.on === this.deferred);
+    this.flushDeferred();
   }
 
   finish(options: ModuleOptions): string {
@@ -228,8 +240,24 @@ class Emitter {
     }
     if (st === DONE) return this.names[node.id]!;
     if (st === IN_PROGRESS) return new Blocked(node);
-    if (node.refs > 1 || node.exportName !== undefined) return this.bound(node);
-    return this.build(node, level);
+    // Deep chains: write the rest later, from a fresh stack, through the nearest holder (like a
+    // cycle). This also keeps each statement's nesting within what V8 can import.
+    if (this.depth >= MAX_NESTING) return new Blocked(this.deferred);
+    this.depth++;
+    try {
+      if (node.refs > 1 || node.exportName !== undefined) return this.bound(node);
+      return this.build(node, level);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Writes what deep chains left for later, after the current top-level statement. */
+  private flushDeferred(): void {
+    for (let list = this.waiting.get(this.deferred); list; list = this.waiting.get(this.deferred)) {
+      this.waiting.delete(this.deferred);
+      for (const patch of list) this.applyPatch(patch);
+    }
   }
 
   /** Writes `const name = …;` for a shared value (or `export const` for an inserted one). */
@@ -324,8 +352,14 @@ class Emitter {
     }
   }
 
-  private cycleError(node: GraphNode): UnsupportedValueError {
+  private cycleError(node: GraphNode, tooDeep = false): UnsupportedValueError {
     const path = nodePath(node);
+    if (tooDeep) {
+      return new UnsupportedValueError(
+        `Cannot archive ${path}: it nests constructor calls more than ${MAX_NESTING} levels deep with no object, array, Map or Set in between where the rest could be written later. To fix: hold such chains in an array, or let [persist.rep]() return a flat list.`,
+        { valuePath: path },
+      );
+    }
     if (this.tree) {
       return new UnsupportedValueError(
         `Cannot write ${path} here: it contains itself (a cycle). DataSet info must be a tree of plain values; store the cyclic value as an item instead.`,

@@ -89,6 +89,10 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
       seen.refs++;
       return;
     }
+    if (depth >= MAX_WALK_DEPTH) {
+      later.push([value, parent, edge, key]);
+      return;
+    }
     // Plain objects and arrays are most of any graph: skip the general classification for them.
     const proto = Object.getPrototypeOf(obj);
     const c: Classified =
@@ -115,11 +119,22 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
     };
     nodes.push(node);
     byValue.set(obj, node);
+    depth++;
     visitChildren(node, visit, fail);
+    depth--;
+  };
+  // Deep chains: values below MAX_WALK_DEPTH are walked later from a fresh stack, so any depth
+  // works. Every edge is still counted exactly once, and the order stays deterministic.
+  let depth = 0;
+  const later: [value: unknown, parent: GraphNode | undefined, edge: EdgeKind, key: unknown][] = [];
+  const walkLater = () => {
+    for (let i = 0; i < later.length; i++) visit(...later[i]!);
+    later.length = 0;
   };
 
   for (const [name, value] of roots) {
     visit(value, undefined, EdgeKind.Root, name);
+    walkLater();
     if (value !== null && typeof value === "object") {
       const node = byValue.get(value)!;
       node.exportName ??= name;
@@ -140,6 +155,9 @@ type Fail = (
   what: string,
   fix: string,
 ) => UnsupportedValueError;
+
+/** Nesting walked on one stack before the rest is queued (see `later` in buildGraph). */
+const MAX_WALK_DEPTH = 1000;
 
 const PLAIN_OBJECT: Classified = { kind: "object" };
 const PLAIN_ARRAY: Classified = { kind: "array" };

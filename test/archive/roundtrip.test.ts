@@ -3,10 +3,11 @@
  * (so the archive cannot resolve persist-archive: it needs no library).
  */
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { Archive, NDArray, UnsupportedValueError } from "../../src/index.js";
+import { Archive, load, NDArray, persist, UnsupportedValueError } from "../../src/index.js";
 import { assertSameGraph } from "../helpers/same-graph.js";
 import { cyclicSample, pooledRows } from "../helpers/samples.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -207,17 +208,42 @@ test("a big graph with many shared nodes round-trips", async () => {
   await roundTrip(pooledRows());
 });
 
-test("deep nesting: 500 levels round-trip; far deeper is a clear UnsupportedValueError, not a crash", async () => {
+test("deep chains of any depth: continued in later statements, imported natively and by load()", async () => {
   let list: unknown = null;
-  for (let i = 0; i < 500; i++) list = { v: i, next: list };
-  const { text } = await roundTrip({ list });
-  assert.ok(text.length < 300_000, "indentation is capped, so text grows linearly with depth");
-  let deep: unknown = null;
-  for (let i = 0; i < 200_000; i++) deep = { next: deep };
+  for (let i = 0; i < 100_000; i++) list = { v: i, next: list };
+  const nodes: Record<string, unknown>[] = Array.from({ length: 5_000 }, (_, i) => ({ i }));
+  nodes.forEach((n, i) => {
+    n.prev = nodes[i - 1] ?? null;
+    n.next = nodes[i + 1] ?? null;
+  });
+  const { mod, text } = await roundTrip({ list, doubly: nodes[0] });
+  const longest = text.split("\n").reduce((m, l) => Math.max(m, l.length), 0);
+  assert.ok(longest <= 120, `indentation is capped (longest line ${longest})`);
+  let n = 0;
+  for (let p = mod.list as { next: unknown } | null; p; p = p.next as typeof p) n++;
+  assert.equal(n, 100_000);
+  const dir = await tempDir();
+  const file = join(dir, "deep.mjs");
+  await writeFile(file, text);
+  const loaded = await load(file);
+  assertSameGraph(loaded.doubly, nodes[0], "doubly");
+});
+
+test("a chain of constructor calls deeper than one statement can hold is a clear UnsupportedValueError", () => {
+  class Link {
+    static [persist.module] = "links";
+    constructor(readonly next: Link | null) {}
+    [persist.rep]() {
+      return [this.next];
+    }
+  }
+  let chain: Link | null = null;
+  for (let i = 0; i < 1_000; i++) chain = new Link(chain);
   const archive = new Archive();
+  archive.insert({ chain });
   assert.throws(
-    () => archive.insert({ deep }),
-    (e: unknown) => e instanceof UnsupportedValueError && /nested too deeply/.test(e.message),
+    () => archive.toString(),
+    (e: unknown) => e instanceof UnsupportedValueError && /levels deep/.test(e.message),
   );
 });
 
