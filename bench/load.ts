@@ -2,11 +2,11 @@
  * Safe load vs native import() of the same archive of nested literals.
  *
  * Each measurement runs in a fresh child process (no warm module cache, no shared heap), timing
- * only the load call and reading peak RSS (getrusage maxrss) against the RSS before the load.
+ * only the load call and reading peak RSS (VmHWM) against the RSS before the load.
  * Size: PERSIST_BENCH_LOAD_MB (default 50; PERSIST_BENCH_FULL is not needed, 50 MB runs in ~10 s).
  */
 import { spawnSync } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,7 +85,8 @@ function measure(mode: "safe" | "native", file: string): ChildResult {
     "const ns = await import(new URL('file://' + file).href);" +
     "const ms = performance.now() - t;" +
     "const keep = ns.data.length; globalThis.gc();" +
-    "console.log(JSON.stringify({ ms, rssBeforeMB: before / 2**20, peakRssMB: process.resourceUsage().maxRSS / 1024, heapBeforeMB: heapBefore / 2**20, heapAfterMB: process.memoryUsage().heapUsed / 2**20, keep }));";
+    "const hwm = /VmHWM:\\s+(\\d+)/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'));" +
+    "console.log(JSON.stringify({ ms, rssBeforeMB: before / 2**20, peakRssMB: hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024, heapBeforeMB: heapBefore / 2**20, heapAfterMB: process.memoryUsage().heapUsed / 2**20, keep }));";
   const res =
     mode === "safe"
       ? spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 20 })
@@ -99,6 +100,20 @@ function measure(mode: "safe" | "native", file: string): ChildResult {
         );
   if (res.status !== 0) throw new Error(`${mode} child failed: ${res.stderr}`);
   return JSON.parse(res.stdout.trim().split("\n").pop()!) as ChildResult;
+}
+
+/**
+ * This process's own peak RSS. VmHWM, not getrusage's maxrss: on Linux maxrss carries the parent's
+ * high-water mark over fork+exec, so a child spawned by a big bench process would report it.
+ */
+function peakRssMB(): number {
+  try {
+    const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"));
+    if (hwm) return Number(hwm[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
 }
 
 async function child(file: string): Promise<void> {
@@ -115,7 +130,7 @@ async function child(file: string): Promise<void> {
     JSON.stringify({
       ms,
       rssBeforeMB: before / 2 ** 20,
-      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      peakRssMB: peakRssMB(),
       heapBeforeMB: heapBefore / 2 ** 20,
       heapAfterMB: process.memoryUsage().heapUsed / 2 ** 20,
       keep,
