@@ -103,6 +103,8 @@ class Emitter {
   private readonly keyPrefixes = new Map<string, string>();
   /** Width of the statement text before a top-level value, for line breaking. */
   private statementPrefix = 0;
+  /** Next index into graph.encounters, or -1 once this writer's order has left the walk's. */
+  private cursor = 0;
   /** Nodes being written, nested: the JS stack this writer uses. */
   private depth = 0;
   /** Stands for "later" in `waiting`: patches of values nested deeper than MAX_NESTING. */
@@ -150,7 +152,7 @@ class Emitter {
       this.statements.push(`export const ${name} = ${this.primitive(value)};`);
       return;
     }
-    const node = this.graph.byValue.get(value)!;
+    const node = this.nodeOf(value);
     if (node.exportName !== name) {
       // The same object inserted under an earlier name: refer to that binding.
       const out = this.node(node, 0);
@@ -197,7 +199,24 @@ class Emitter {
     if (value === null || (typeof value !== "object" && typeof value !== "function")) {
       return this.primitive(value);
     }
-    return this.node(this.graph.byValue.get(value)!, level);
+    return this.node(this.nodeOf(value as object), level);
+  }
+
+  /**
+   * The node of `value`. While this writer meets objects in the order the graph walk met them (the
+   * usual case), the next recorded encounter is it; the identity check makes that safe, and the
+   * first mismatch (a cycle patch, a deferred entry) switches to the Map for good.
+   */
+  private nodeOf(value: object): GraphNode {
+    if (this.cursor >= 0) {
+      const next = this.graph.encounters[this.cursor];
+      if (next !== undefined && next.value === value) {
+        this.cursor++;
+        return next;
+      }
+      this.cursor = -1;
+    }
+    return this.graph.byValue.get(value)!;
   }
 
   /** `key: ` prefixes, cached: the same keys recur across the rows of a graph. */
@@ -612,12 +631,13 @@ class Emitter {
 
   private typedArray(node: GraphNode, v: Float64Array, level: number): Out {
     const ctor = Object.getPrototypeOf(v).constructor.name as string;
+    // The walk met the buffer next; take its node in the same order.
+    const buffer = this.nodeOf(v.buffer);
     if (node.external) {
       const ref = `${this.externalRef(node)}.data`;
       // u1 data comes back as a Uint8Array; a clamped array is rebuilt as one (a copy).
       return ctor === "Uint8ClampedArray" ? `new Uint8ClampedArray(${ref})` : ref;
     }
-    const buffer = this.graph.byValue.get(v.buffer)!;
     if (buffer.refs > 1) {
       const buf = this.node(buffer, level);
       if (buf instanceof Blocked) return buf;
@@ -628,7 +648,10 @@ class Emitter {
 
   private ndarray(node: GraphNode, v: NDArray, level: number): Out {
     if (this.tree) return this.treeOnly(node, "an NDArray");
-    if (node.external) return this.externalRef(node);
+    if (node.external) {
+      this.nodeOf(v.data); // met by the walk: keep in step
+      return this.externalRef(node);
+    }
     const data = this.value(v.data, level + 1);
     if (data instanceof Blocked) return data;
     const args = [data, `[${v.shape.map(numberLiteral).join(", ")}]`];

@@ -46,6 +46,11 @@ export interface Graph {
   byValue: Map<object, GraphNode>;
   /** External arrays in entry-name order: what the data files must hold. */
   externals: { name: string; node: GraphNode }[];
+  /**
+   * The node of every object the walk met, in the order it met them (repeats included). A writer
+   * that walks in the same order can take nodes from here instead of looking each value up.
+   */
+  encounters: GraphNode[];
 }
 
 /** A name → value item to walk, in insertion order. */
@@ -54,6 +59,7 @@ export type Root = readonly [name: string, value: unknown];
 export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph {
   const nodes: GraphNode[] = [];
   const byValue = new Map<object, GraphNode>();
+  const encounters: GraphNode[] = [];
 
   const fail = (
     parent: GraphNode | undefined,
@@ -87,6 +93,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
     const seen = byValue.get(obj);
     if (seen !== undefined) {
       seen.refs++;
+      encounters.push(seen);
       return;
     }
     if (depth >= MAX_WALK_DEPTH) {
@@ -119,6 +126,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
     };
     nodes.push(node);
     byValue.set(obj, node);
+    encounters.push(node);
     depth++;
     visitChildren(node, visit, fail);
     depth--;
@@ -144,7 +152,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
     }
   }
   const externals = assignExternals(nodes, byValue, options.arrayThreshold);
-  return { nodes, byValue, externals };
+  return { nodes, byValue, externals, encounters };
 }
 
 type Visit = (value: unknown, parent: GraphNode | undefined, edge: EdgeKind, key: unknown) => void;
