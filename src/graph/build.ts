@@ -60,6 +60,8 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
   const nodes: GraphNode[] = [];
   const byValue = new Map<object, GraphNode>();
   const encounters: GraphNode[] = [];
+  const objectsRegistered = hasRegistration(Object);
+  const arraysRegistered = hasRegistration(Array);
 
   const fail = (
     parent: GraphNode | undefined,
@@ -103,9 +105,9 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
     // Plain objects and arrays are most of any graph: skip the general classification for them.
     const proto = Object.getPrototypeOf(obj);
     const c: Classified =
-      proto === Object.prototype && !hasRegistration(Object)
+      proto === Object.prototype && !objectsRegistered
         ? PLAIN_OBJECT
-        : proto === Array.prototype && !hasRegistration(Array)
+        : proto === Array.prototype && !arraysRegistered
           ? PLAIN_ARRAY
           : classify(obj);
     if (c.kind === "unsupported") throw fail(parent, edge, key, c.what, c.fix);
