@@ -6,11 +6,9 @@
  * Files we write are version 1.0 (2.0 when the header needs it) with the header padded so the
  * data starts at a multiple of 64 bytes: any element type can then be viewed in place.
  */
-import { open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { open } from "node:fs/promises";
 import { ArchiveError, UnsupportedValueError } from "../errors.js";
 import {
-  DTYPES,
   decodeNpy,
   isTypedArray,
   NDArray,
@@ -20,7 +18,7 @@ import {
   readNpyHeaderAt,
   type TypedArray,
 } from "../runtime/persist-runtime.mjs";
-import { fsyncDir, tempPathFor } from "../store/atomic.js";
+import { replaceFile } from "../store/atomic.js";
 import { asFormatErrors, toFormatError } from "./errors.js";
 
 const ALIGN = 64;
@@ -109,15 +107,7 @@ export async function writeNpyFileSynced(path: string, value: TypedArray | NDArr
 
 /** Atomically replaces (or creates) `path` with an npy file: temp, fsync, rename, fsync dir. */
 export async function writeNpyFile(path: string, value: TypedArray | NDArray): Promise<void> {
-  const tmp = tempPathFor(path);
-  try {
-    await writeNpyFileSynced(tmp, value);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dirname(path));
+  await replaceFile(path, (tmp) => writeNpyFileSynced(tmp, value));
 }
 
 /** Options of {@link readNpyFile}. */
@@ -185,6 +175,3 @@ export const npy = {
     return writeNpyFile(path, value);
   },
 };
-
-/** Every numpy kind the codec handles. */
-export const NPY_KINDS: readonly string[] = Object.keys(DTYPES);

@@ -40,19 +40,32 @@ export async function writeNewFile(path: string, data: string | Uint8Array): Pro
   }
 }
 
-/** Atomically replace (or create) `target` with `data`: temp, fsync, rename, fsync dir. */
-export async function writeFileAtomic(
+/**
+ * Atomically replace (or create) `target` with what `write` puts in a fresh temp path beside it
+ * (`write` must fsync what it writes): rename over the target, then fsync the directory. On any
+ * failure the temp file is removed and the target is untouched.
+ */
+export async function replaceFile(
   target: string,
-  data: string | Uint8Array,
+  write: (tmp: string) => Promise<void>,
   options: { syncDir?: boolean } = {},
 ): Promise<void> {
   const tmp = tempPathFor(target);
   try {
-    await writeNewFile(tmp, data);
+    await write(tmp);
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
   if (options.syncDir !== false) await fsyncDir(dirname(target));
+}
+
+/** Atomically replace (or create) `target` with `data`: temp, fsync, rename, fsync dir. */
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  options: { syncDir?: boolean } = {},
+): Promise<void> {
+  await replaceFile(target, (tmp) => writeNewFile(tmp, data), options);
 }
