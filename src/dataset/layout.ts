@@ -1,8 +1,9 @@
 /** Files that make a directory a DataSet, and creating one without ever exposing half of it. */
-import { link, lstat, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { link, lstat, mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { FormatError } from "../errors.js";
 import { fsyncDir, tempPathFor, writeNewFile } from "../store/atomic.js";
+import { exists } from "../store/publish.js";
 import { INDEX_FILE, INDEX_HEADER } from "./journal.js";
 
 export const MARKER_FILE = ".persist-dataset.json";
@@ -93,16 +94,6 @@ async function linkNew(target: string, text: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
   } finally {
     await rm(tmp, { force: true });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
   }
 }
 

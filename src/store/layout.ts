@@ -17,7 +17,6 @@ const EXTENSION: Record<DataFormat, string> = { npy: "", npz: ".npz", hdf5: ".h5
 
 /** File name of the runtime beside an archive's entry module. */
 export const RUNTIME_FILE = RUNTIME_SPECIFIER.slice(2);
-export const RUNTIME_DTS_FILE = RUNTIME_FILE.replace(/\.mjs$/, ".d.mts");
 
 export interface Layout {
   /** Directory the entry module is in. */
