@@ -2,9 +2,8 @@
  * Archive: insert named values, get an ES module back (`toString()`), or save it as an importable
  * package or module with its arrays in npy / npz / HDF5 files beside it.
  */
-import { copyFile, mkdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { writeArrayFiles } from "./arrays/containers.js";
 import { emitDeclarations } from "./emit/dts.js";
 import { RUNTIME_SPECIFIER } from "./emit/imports.js";
@@ -58,6 +57,13 @@ export interface SaveResult {
 }
 
 const RUNTIME_SOURCE = new URL("./runtime/persist-runtime.mjs", import.meta.url);
+let runtimeBytes: Promise<Buffer> | undefined;
+
+/** The runtime's bytes, read once per process (every save of an archive with arrays needs them). */
+function runtimeSource(): Promise<Buffer> {
+  runtimeBytes ??= readFile(RUNTIME_SOURCE);
+  return runtimeBytes;
+}
 
 export class Archive {
   private readonly items = new Map<string, unknown>();
@@ -183,7 +189,8 @@ export class Archive {
         written.push(dataName);
       }
       if (asPackage && usesRuntime) {
-        await copyFile(fileURLToPath(RUNTIME_SOURCE), join(staging, RUNTIME_FILE));
+        // Written and fsynced like every other file of the package before it is published.
+        await writeNewFile(join(staging, RUNTIME_FILE), await runtimeSource());
         written.push(RUNTIME_FILE);
       }
       await writeNewFile(join(staging, layout.declarations), declarations);
@@ -290,7 +297,7 @@ function packageJson(name: string): string {
  * replaced (atomically) only when its bytes differ, e.g. after a library upgrade within format 1.
  */
 async function placeRuntime(home: string): Promise<void> {
-  const source = await readFile(RUNTIME_SOURCE);
+  const source = await runtimeSource();
   const target = join(home, RUNTIME_FILE);
   try {
     if (source.equals(await readFile(target))) return;
