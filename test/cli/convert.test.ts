@@ -99,26 +99,27 @@ test("convert a module-layout archive with --out: the source stays untouched", a
   const first = await spawnCli(["convert", entry, "--format", "npz", "--out", join(dir, "out1")]);
   assert.equal(first.code, 0, first.stderr);
   await checkArchive(join(dir, "out1", "m1.mjs"), "npz", join(dir, "out1", "m1_arrays"));
-  const second = await runInProcess([
-    "convert",
-    join(dir, "out1", "m1.mjs"),
-    "--format",
-    "hdf5",
-    "--out",
-    join(dir, "out2"),
-  ]);
-  assert.equal(second.code, 0, second.stderr);
-  await checkArchive(join(dir, "out2", "m1.mjs"), "hdf5", join(dir, "out2", "m1_arrays"));
-  const third = await runInProcess([
-    "convert",
-    join(dir, "out2", "m1.mjs"),
-    "--format",
-    "npy",
-    "--out",
-    join(dir, "out3"),
-  ]);
-  assert.equal(third.code, 0, third.stderr);
-  await checkArchive(join(dir, "out3", "m1.mjs"), "npy", join(dir, "out3", "m1_arrays"));
+  // Then npz → hdf5 → npy in process, each step from the previous output.
+  for (const [step, format] of [
+    [2, "hdf5"],
+    [3, "npy"],
+  ] as const) {
+    const from = join(dir, `out${step - 1}`, "m1.mjs");
+    const r = await runInProcess([
+      "convert",
+      from,
+      "--format",
+      format,
+      "--out",
+      join(dir, `out${step}`),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    await checkArchive(
+      join(dir, `out${step}`, "m1.mjs"),
+      format,
+      join(dir, `out${step}`, "m1_arrays"),
+    );
+  }
   const after = await treeHashes(dir);
   for (const [path, hash] of Object.entries(source)) assert.equal(after[path], hash, path);
   assert.deepEqual(
