@@ -38,13 +38,14 @@ class TypeWriter {
     return out;
   }
 
+  /** The union of the values' types; `unknown` when there are none or too many. */
   private union(values: Iterable<unknown>, depth: number): string {
     const types = new Set<string>();
     for (const v of values) {
       types.add(this.of(v, depth + 1));
       if (types.size > MAX_UNION) return "unknown";
     }
-    if (types.size === 0) return "never";
+    if (types.size === 0) return "unknown";
     const list = [...types];
     return list.length === 1 ? list[0]! : `(${list.join(" | ")})`;
   }
@@ -52,10 +53,8 @@ class TypeWriter {
   private build(node: GraphNode, depth: number): string {
     const v = node.value as Record<string, unknown>;
     switch (node.kind) {
-      case "array": {
-        const t = this.union(Object.values(v), depth);
-        return t === "never" ? "unknown[]" : `${t}[]`;
-      }
+      case "array":
+        return `${this.union(Object.values(v), depth)}[]`;
       case "object": {
         const keys = Object.keys(v);
         if (keys.length > MAX_KEYS) return `Record<string, ${this.union(Object.values(v), depth)}>`;
@@ -64,30 +63,22 @@ class TypeWriter {
       }
       case "map": {
         const m = v as unknown as Map<unknown, unknown>;
-        return `Map<${this.union(m.keys(), depth)}, ${this.union(m.values(), depth)}>`.replaceAll(
-          "never",
-          "unknown",
-        );
+        return `Map<${this.union(m.keys(), depth)}, ${this.union(m.values(), depth)}>`;
       }
       case "set":
-        return `Set<${this.union(v as unknown as Set<unknown>, depth)}>`.replace(
-          "never",
-          "unknown",
-        );
+        return `Set<${this.union(v as unknown as Set<unknown>, depth)}>`;
       case "date":
         return "Date";
       case "regexp":
         return "RegExp";
       case "error":
-        return Object.getPrototypeOf(v).constructor.name;
       case "boxed":
+      case "typedarray":
         return Object.getPrototypeOf(v).constructor.name;
       case "arraybuffer":
         return "ArrayBuffer";
       case "dataview":
         return "DataView";
-      case "typedarray":
-        return Object.getPrototypeOf(v).constructor.name;
       case "ndarray": {
         const data = (v as unknown as NDArray).data;
         // Structural, so the archive needs no declaration file for its runtime.

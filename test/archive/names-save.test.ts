@@ -227,3 +227,14 @@ test("dir is created when missing", async () => {
   await mkdir(dir, { recursive: true });
   assert.ok((await stat(join(dir, "r", "index.mjs"))).isFile());
 });
+
+test("declarations are built from the values: a field named `never`, empty collections", async () => {
+  const a = new Archive();
+  a.insert({ s: new Set([{ never: 1 }]), m: new Map(), e: [] });
+  const dir = await tempDir();
+  await a.save(dir, { name: "t", package: false });
+  const dts = await readFile(join(dir, "t.d.mts"), "utf8");
+  assert.match(dts, /export declare const s: Set<\{ never: number \}>;/);
+  assert.match(dts, /export declare const m: Map<unknown, unknown>;/);
+  assert.match(dts, /export declare const e: unknown\[\];/);
+});
