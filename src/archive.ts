@@ -84,6 +84,18 @@ export class Archive {
   }
 
   /**
+   * @internal A single-item archive that is saved right away (DataSet items). insert() walks the
+   * value to reject what cannot be archived; save() walks it again to write it. Here only save()
+   * walks it, and rejects the same values with the same errors before anything is written.
+   */
+  static ofItem(name: string, value: unknown, options: { arrayThreshold?: number }): Archive {
+    const archive = new Archive({ ...options, singleItem: true });
+    checkArchiveName(name, archive.allowed, "Archive.ofItem()");
+    archive.items.set(name, value);
+    return archive;
+  }
+
+  /**
    * Adds named values. Names must be identifiers (not reserved words, not starting with "_" unless
    * allowed). The same value under the same name again is a no-op; a different one is a
    * DuplicateError. Values that cannot be archived are rejected here, naming their path.

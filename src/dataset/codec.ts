@@ -50,8 +50,7 @@ export async function saveItem(
   value: unknown,
   options: ItemOptions & { replacing: boolean },
 ): Promise<void> {
-  const archive = new Archive({ singleItem: true, arrayThreshold: options.arrayThreshold });
-  archive.insert({ [name]: value });
+  const archive = Archive.ofItem(name, value, { arrayThreshold: options.arrayThreshold });
   const save = (saveName: string) =>
     archive.save(dir, {
       name: saveName,
