@@ -11,9 +11,9 @@
 import { ArchiveError, UnsupportedValueError } from "../errors.js";
 import { type Graph, type GraphNode, SPARSE_MIN_LENGTH, sparseIndices } from "../graph/build.js";
 import { nodePath } from "../graph/path.js";
-import { NDArray } from "../runtime/persist-runtime.mjs";
+import { DEFAULT_KIND, DTYPES, type NDArray, nativeDescr } from "../runtime/persist-runtime.mjs";
 import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
-import { ImportTable, RUNTIME_SPECIFIER } from "./imports.js";
+import { ImportTable } from "./imports.js";
 import { fillList, joinList, MAX_LINE } from "./layout.js";
 import {
   bigintLiteral,
@@ -686,7 +686,5 @@ class Emitter {
 
 /** The dtype an NDArray gets from its data class alone; written out only when it differs. */
 function defaultDtype(data: NDArray["data"]): string {
-  return new NDArray(data.subarray(0, 0), [0]).dtype;
+  return nativeDescr(DTYPES[DEFAULT_KIND[data.constructor.name]!]!);
 }
-
-export { RUNTIME_SPECIFIER };

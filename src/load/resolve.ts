@@ -3,12 +3,14 @@
  * `options.modules[spec][X]`, then the register() registry, then — for the runtime file saved beside
  * archives — the library's own copy of that runtime. Nothing is ever imported from disk.
  */
+
+import { RUNTIME_SPECIFIER } from "../emit/imports.js";
 import * as runtime from "../runtime/persist-runtime.mjs";
 import { findRegistered } from "../values/registry.js";
 import { FORBIDDEN_FUNCTIONS } from "./globals.js";
 
-/** The runtime file every archive with NDArrays or external arrays imports. */
-export const RUNTIME_SPECIFIER = "./_persist_runtime.v1.mjs";
+/** The runtime file every archive with NDArrays or external arrays imports (the emitter's). */
+export { RUNTIME_SPECIFIER };
 
 export type ModuleMap = Record<string, Record<string, unknown>>;
 
