@@ -224,7 +224,6 @@ test("dir is created when missing", async () => {
   a.insert({ x: 1 });
   const dir = join(await tempDir(), "a", "b");
   await a.save(dir, { name: "r" });
-  await mkdir(dir, { recursive: true });
   assert.ok((await stat(join(dir, "r", "index.mjs"))).isFile());
 });
 
