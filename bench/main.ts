@@ -8,7 +8,10 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const all = readdirSync(here)
-  .filter((f) => f.endsWith(".ts") && !["main.ts", "util.ts"].includes(f) && !f.startsWith("_"))
+  .filter(
+    (f) =>
+      f.endsWith(".ts") && !["main.ts", "util.ts", "shapes.ts"].includes(f) && !f.startsWith("_"),
+  )
   .map((f) => f.replace(/\.ts$/, ""))
   .sort();
 const wanted = process.argv.slice(2);
