@@ -19,6 +19,7 @@ import {
   type DataFormat,
   layoutFor,
   moduleLayoutNames,
+  packageJson,
   RUNTIME_FILE,
 } from "./store/layout.js";
 import { exists, makeStaging, publishDirectory, publishFiles } from "./store/publish.js";
@@ -205,8 +206,10 @@ export class Archive {
         await writeNewFile(join(staging, RUNTIME_FILE), await runtimeSource());
         written.push(RUNTIME_FILE);
       }
-      await writeNewFile(join(staging, layout.declarations), declarations);
-      written.push(layout.declarations);
+      for (const file of layout.declarations) {
+        await writeNewFile(join(staging, file), declarations);
+        written.push(file);
+      }
       if (asPackage) {
         await writeNewFile(join(staging, "package.json"), packageJson(name));
         written.push("package.json");
@@ -289,19 +292,6 @@ function externalArray(value: object): NDArray {
   const data =
     ta instanceof Uint8ClampedArray ? new Uint8Array(ta.buffer, ta.byteOffset, ta.length) : ta;
   return new NDArray(data, [ta.length]);
-}
-
-function packageJson(name: string): string {
-  const pkg = {
-    name,
-    private: true,
-    type: "module",
-    description: "Archive written by persist-archive. Import it, or load() it safely.",
-    exports: { ".": { types: "./index.d.ts", import: "./index.mjs" } },
-    main: "./index.mjs",
-    types: "./index.d.ts",
-  };
-  return `${JSON.stringify(pkg, null, 2)}\n`;
 }
 
 /**

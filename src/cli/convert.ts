@@ -20,7 +20,7 @@ import { DataSet } from "../dataset/dataset.js";
 import { LOCK_FILE } from "../dataset/layout.js";
 import { ArchiveError } from "../errors.js";
 import { fsyncDir } from "../store/atomic.js";
-import { RUNTIME_FILE } from "../store/layout.js";
+import { PACKAGE_FILES as PACKAGE_LAYOUT_FILES } from "../store/layout.js";
 import { errorText, isInputError } from "./errors.js";
 import { loadWithStandIns, readDataSetItem } from "./stand-ins.js";
 import {
@@ -147,15 +147,7 @@ async function saveModule(
 }
 
 /** What Archive.save writes into a package directory; anything else there belongs to the user. */
-const PACKAGE_FILES = new Set([
-  "index.mjs",
-  "index.d.ts",
-  "package.json",
-  RUNTIME_FILE,
-  "_arrays",
-  "_arrays.npz",
-  "_arrays.h5",
-]);
+const PACKAGE_FILES = new Set(PACKAGE_LAYOUT_FILES);
 
 /**
  * Package layout: the package is saved into a staging folder beside its destination, the user's

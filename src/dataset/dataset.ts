@@ -28,6 +28,7 @@ import {
 import { deleteRecord, INDEX_FILE, IndexJournal, setRecord } from "./journal.js";
 import {
   createDataSetDirectory,
+  ensureIndexDeclarations,
   isCreationFile,
   LOCK_FILE,
   MARKER_FILE,
@@ -80,6 +81,7 @@ export class DataSet {
     if (mode === "w") {
       await removeCrashLeftovers(dir);
       await removeOrphansIfIdle(dir);
+      await ensureIndexDeclarations(dir);
     }
     const journal = new IndexJournal(join(dir, INDEX_FILE));
     await journal.refresh();

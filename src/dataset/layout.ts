@@ -1,6 +1,7 @@
 /** Files that make a directory a DataSet, and creating one without ever exposing half of it. */
 import { link, lstat, mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { DATASET_INDEX_DECLARATIONS_FILE, dataSetIndexDeclarations } from "../emit/dts.js";
 import { FormatError } from "../errors.js";
 import { fsyncDir, tempPathFor, writeNewFile } from "../store/atomic.js";
 import { exists } from "../store/publish.js";
@@ -48,6 +49,8 @@ export function isCreationFile(name: string): boolean {
   return (
     name === INDEX_FILE ||
     name === MARKER_FILE ||
+    name === DATASET_INDEX_DECLARATIONS_FILE ||
+    name.startsWith(`.${DATASET_INDEX_DECLARATIONS_FILE}.`) ||
     name.startsWith(`.${INDEX_FILE}.`) ||
     name.startsWith(`.${MARKER_FILE}.`)
   );
@@ -62,6 +65,7 @@ export async function createDataSetDirectory(dir: string): Promise<void> {
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
   if (await exists(dir)) {
+    await linkNew(join(dir, DATASET_INDEX_DECLARATIONS_FILE), dataSetIndexDeclarations());
     await linkNew(join(dir, INDEX_FILE), INDEX_HEADER);
     await linkNew(join(dir, MARKER_FILE), MARKER_TEXT);
     await fsyncDir(dir);
@@ -71,6 +75,7 @@ export async function createDataSetDirectory(dir: string): Promise<void> {
   const tmp = tempPathFor(dir);
   try {
     await mkdir(tmp);
+    await writeNewFile(join(tmp, DATASET_INDEX_DECLARATIONS_FILE), dataSetIndexDeclarations());
     await writeNewFile(join(tmp, INDEX_FILE), INDEX_HEADER);
     await writeNewFile(join(tmp, MARKER_FILE), MARKER_TEXT);
     await fsyncDir(tmp);
@@ -82,6 +87,16 @@ export async function createDataSetDirectory(dir: string): Promise<void> {
     return; // another process created it first
   }
   await fsyncDir(parent);
+}
+
+/**
+ * Give a DataSet made before index declarations existed its `index.d.mts` (writers call this at
+ * open). A no-overwrite link, so concurrent openers race harmlessly and no lock is needed.
+ */
+export async function ensureIndexDeclarations(dir: string): Promise<void> {
+  const file = join(dir, DATASET_INDEX_DECLARATIONS_FILE);
+  if (await exists(file)) return;
+  await linkNew(file, dataSetIndexDeclarations());
 }
 
 /** Create `target` with `text` unless it exists (complete content appears at once). */

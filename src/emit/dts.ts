@@ -111,3 +111,20 @@ export function emitDeclarations(
   if (singleItem && roots.length === 1) lines.push(`export default ${roots[0]![0]};`);
   return `${lines.join("\n")}\n`;
 }
+
+/** File name of a DataSet index's declarations, beside its `index.mjs`. */
+export const DATASET_INDEX_DECLARATIONS_FILE = "index.d.mts";
+
+/**
+ * The `index.d.mts` text of a DataSet index, so `import { info } from "<ds>/index.mjs"` is typed.
+ * Infos are whatever the writers stored, so their type is `unknown` until the caller narrows it;
+ * the keys are item names. The index's layout may change (it is a journal); its export may not.
+ */
+export function dataSetIndexDeclarations(): string {
+  return [
+    "// Types of this DataSet's index (index.mjs), written by persist-archive.",
+    "/** Every item's info by item name, in insertion order (null where none was given). */",
+    "export declare const info: Record<string, unknown>;",
+    "",
+  ].join("\n");
+}

@@ -69,13 +69,14 @@ test("singleItem: one name only; default export; save name defaults to the item"
   assert.deepEqual(mod.default, { v: [1, 2] });
 });
 
-test("save: package layout files, package.json, index.d.ts", async () => {
+test("save: package layout files, package.json, index.d.mts + index.d.ts", async () => {
   const a = new Archive();
   a.insert({ x: { n: 1, list: [1, 2], m: new Map([["a", new Date(0)]]) }, s: "str" });
   const dir = await tempDir();
   const res = await a.save(dir, { name: "run1" });
   assert.equal(res.entry, join(dir, "run1", "index.mjs"));
   assert.deepEqual((await readdir(join(dir, "run1"))).sort(), [
+    "index.d.mts",
     "index.d.ts",
     "index.mjs",
     "package.json",
@@ -83,8 +84,10 @@ test("save: package layout files, package.json, index.d.ts", async () => {
   const pkg = JSON.parse(await readFile(join(dir, "run1", "package.json"), "utf8"));
   assert.equal(pkg.type, "module");
   assert.equal(pkg.exports["."].import, "./index.mjs");
-  assert.equal(pkg.exports["."].types, "./index.d.ts");
-  const dts = await readFile(join(dir, "run1", "index.d.ts"), "utf8");
+  assert.equal(pkg.exports["."].types, "./index.d.mts");
+  assert.equal(pkg.types, "./index.d.ts");
+  const dts = await readFile(join(dir, "run1", "index.d.mts"), "utf8");
+  assert.equal(await readFile(join(dir, "run1", "index.d.ts"), "utf8"), dts);
   assert.match(
     dts,
     /export declare const x: \{ n: number; list: number\[\]; m: Map<string, Date> \};/,

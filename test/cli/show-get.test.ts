@@ -41,6 +41,7 @@ test("show --json on a package archive (child process): kinds, shapes, dtypes, f
     "_arrays/array_2.npy",
     "_arrays/array_3.npy",
     "_persist_runtime.v1.mjs",
+    "index.d.mts",
     "index.d.ts",
     "index.mjs",
     "package.json",
