@@ -63,8 +63,15 @@ export interface ModuleOptions {
 
 const ERROR_NAMES = new Map<object, string>(ERROR_CLASSES.map((c) => [c.prototype, c.name]));
 
-const HEADER =
-  "// persist-archive archive, format 1. A plain ES module: import it, or load() it safely.";
+/** First line of every module the emitter writes; `format N` is what readers check. */
+export const ARCHIVE_HEADER =
+  "// persist-archive archive, format 2. A plain ES module: import it, or load() it safely.";
+/**
+ * Last line of every module the emitter writes (format >= 2). A module whose header says format 2
+ * but does not end with this line was cut short (a crash, a full disk, a partial copy): readers
+ * report it as truncated instead of loading part of it.
+ */
+export const ARCHIVE_END = "// persist-archive: end of archive";
 
 /** Writes the entry module of an archive. */
 export function emitModule(options: ModuleOptions): string {
@@ -181,13 +188,13 @@ class Emitter {
       const { location, format } = options.arrays;
       loadLine = `const ${this.imports.arraysBinding()} = await ${this.imports.runtime("loadArrays")}(import.meta.url, ${stringLiteral(location)}, ${stringLiteral(format)}, ${names});`;
     }
-    const head = [HEADER, ...this.imports.statements()];
+    const head = [ARCHIVE_HEADER, ...this.imports.statements()];
     if (loadLine) head.push(loadLine);
     const body = this.statements;
     if (options.singleItem && options.roots.length === 1) {
       body.push(`export default ${options.roots[0]![0]};`);
     }
-    return `${head.join("\n")}\n\n${body.join("\n")}\n`;
+    return `${head.join("\n")}\n\n${body.join("\n")}\n${ARCHIVE_END}\n`;
   }
 
   // ---- values ------------------------------------------------------------------------------

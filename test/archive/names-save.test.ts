@@ -60,7 +60,7 @@ test("singleItem: one name only; default export; save name defaults to the item"
     () => a.insert({ other: 1 }),
     (e: unknown) => e instanceof ArchiveError && /singleItem/.test(String(e)),
   );
-  assert.match(a.toString(), /export default result;\n$/);
+  assert.match(a.toString(), /export default result;\n\/\/ persist-archive: end of archive\n$/);
   const dir = await tempDir();
   const { entry } = await a.save(dir, { package: false });
   assert.equal(entry, join(dir, "result.mjs"));
