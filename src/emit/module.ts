@@ -13,6 +13,8 @@ import { type Graph, type GraphNode, SPARSE_MIN_LENGTH, sparseIndices } from "..
 import { nodePath } from "../graph/path.js";
 import { DEFAULT_KIND, DTYPES, type NDArray, nativeDescr } from "../runtime/persist-runtime.mjs";
 import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
+import { EMITTED_GLOBALS } from "../values/globals.js";
+import { EXPORT_ONLY_NAMES } from "../values/names.js";
 import { ImportTable } from "./imports.js";
 import { fillList, joinList, MAX_LINE } from "./layout.js";
 import {
@@ -76,7 +78,18 @@ export const ARCHIVE_END = "// persist-archive: end of archive";
 /** Writes the entry module of an archive. */
 export function emitModule(options: ModuleOptions): string {
   const reserved = new Set(options.roots.map(([name]) => name));
-  const emitter = new Emitter(options.graph, reserved, false);
+  // Exports named like a global the module refers to (`Map`, `Symbol`, `Math`) or like a name no
+  // `const` may bind (`undefined`, `eval`) get a private binding: `const _Map = …;` plus
+  // `export { _Map as Map };`. Every other export keeps the plain `export const name = …;`.
+  const locals = new Map<string, string>();
+  for (const [name] of options.roots) {
+    if (!EMITTED_GLOBALS.has(name) && !EXPORT_ONLY_NAMES.has(name)) continue;
+    let local = `_${name}`;
+    for (let i = 1; reserved.has(local); i++) local = `_${name}_${i}`;
+    reserved.add(local);
+    locals.set(name, local);
+  }
+  const emitter = new Emitter(options.graph, reserved, false, undefined, locals);
   for (const [name, value] of options.roots) emitter.emitRoot(name, value);
   return emitter.finish(options);
 }
@@ -126,6 +139,8 @@ class Emitter {
     private readonly tree: boolean,
     /** Longest line before a list breaks; Infinity writes everything on one line. */
     private readonly maxLine?: number,
+    /** Private bindings of exports that would shadow a global (see emitModule). */
+    private readonly locals: ReadonlyMap<string, string> = new Map(),
   ) {
     this.status = new Uint8Array(graph.nodes.length);
     this.names = new Array(graph.nodes.length);
@@ -154,9 +169,24 @@ class Emitter {
     return out;
   }
 
+  /** The binding an export's statements use: its own name, or its private binding. */
+  private local(exportName: string): string {
+    return this.locals.get(exportName) ?? exportName;
+  }
+
+  /** `export const name = text;`, or `const _name = text;` + `export { _name as name };`. */
+  private exportStatement(name: string, text: string): void {
+    const local = this.local(name);
+    if (local === name) {
+      this.statements.push(`export const ${name} = ${text};`);
+    } else {
+      this.statements.push(`const ${local} = ${text};`, `export { ${local} as ${name} };`);
+    }
+  }
+
   emitRoot(name: string, value: unknown): void {
     if (value === null || (typeof value !== "object" && typeof value !== "function")) {
-      this.statements.push(`export const ${name} = ${this.primitive(value)};`);
+      this.exportStatement(name, this.primitive(value));
       return;
     }
     const node = this.nodeOf(value);
@@ -164,7 +194,7 @@ class Emitter {
       // The same object inserted under an earlier name: refer to that binding.
       const out = this.node(node, 0);
       if (out instanceof Blocked) throw this.cycleError(node, out.on === this.deferred);
-      this.statements.push(`export const ${name} = ${out};`);
+      this.exportStatement(name, out);
       this.flushDeferred();
       return;
     }
@@ -192,7 +222,7 @@ class Emitter {
     if (loadLine) head.push(loadLine);
     const body = this.statements;
     if (options.singleItem && options.roots.length === 1) {
-      body.push(`export default ${options.roots[0]![0]};`);
+      body.push(`export default ${this.local(options.roots[0]![0])};`);
     }
     return `${head.join("\n")}\n\n${body.join("\n")}\n${ARCHIVE_END}\n`;
   }
@@ -291,7 +321,7 @@ class Emitter {
     this.status[node.id] = IN_PROGRESS;
     const outer = this.statementPrefix;
     // `export const name = ` / `const _gN = ` comes before the value on its first line.
-    this.statementPrefix = node.exportName ? node.exportName.length + 16 : 16;
+    this.statementPrefix = node.exportName ? this.local(node.exportName).length + 16 : 16;
     const out = this.build(node, 0);
     this.statementPrefix = outer;
     if (out instanceof Blocked) {
@@ -299,8 +329,14 @@ class Emitter {
       return out;
     }
     if (this.status[node.id] === DONE) return out; // build() bound it already as a patch holder
-    const name = node.exportName ?? this.sharedNames[node.id] ?? this.sharedName();
-    this.statements.push(`${node.exportName ? "export " : ""}const ${name} = ${out};`);
+    if (node.exportName !== undefined) {
+      this.exportStatement(node.exportName, out);
+      const local = this.local(node.exportName);
+      this.done(node, local);
+      return local;
+    }
+    const name = this.sharedNames[node.id] ?? this.sharedName();
+    this.statements.push(`const ${name} = ${out};`);
     this.done(node, name);
     return name;
   }

@@ -93,7 +93,8 @@ export class Interpreter extends ExpressionReader {
           lex.next();
           this.exportValue("default", binding.value);
           this.endStatement();
-        } else lex.unexpected("`const` or `default`");
+        } else if (lex.isPunct(LBRACE)) this.exportList();
+        else lex.unexpected("`const`, `default` or `{`");
       } else if (word === "delete") this.deleteStatement();
       else if (this.bindings.has(word) && !RESERVED.has(word)) this.patchStatement();
       else lex.unexpected("a statement");
@@ -169,6 +170,36 @@ export class Interpreter extends ExpressionReader {
       enumerable: true,
       configurable: true,
     });
+  }
+
+  /**
+   * `export { _Map as Map, other };`: exports of bindings. The emitter writes this for exports
+   * named like a global the module uses (`Map`, `Symbol`) or like `undefined`/`eval`, which it
+   * binds privately so they shadow nothing.
+   */
+  private exportList(): void {
+    const lex: Lexer = this.lex;
+    lex.next();
+    while (!lex.isPunct(RBRACE)) {
+      if (lex.type !== T_NAME) lex.unexpected("a bound name");
+      const local = lex.str;
+      const binding = this.bindings.get(local);
+      if (!binding) lex.fail(`\`${local}\` is not bound`);
+      lex.next();
+      let exported = local;
+      if (lex.isName("as")) {
+        lex.next();
+        if (lex.type !== T_NAME) lex.unexpected("an export name");
+        exported = lex.str;
+        lex.next();
+      }
+      this.exportValue(exported, binding.value);
+      if (!lex.isPunct(COMMA)) break;
+      lex.next();
+    }
+    if (!lex.isPunct(RBRACE)) lex.unexpected("`,` or `}`");
+    lex.next();
+    this.endStatement();
   }
 
   private importStatement(): void {

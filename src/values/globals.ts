@@ -84,6 +84,18 @@ export const BUILTIN_GLOBAL_NAMES: readonly string[] = [
   "unescape",
 ];
 
+/**
+ * Every global an emitted module may mention (as a callee, a value or the head of a dotted path).
+ * An export with one of these names would shadow it for the whole module, so the emitter binds
+ * such an export privately and exports it by name (`export { _Map as Map };`).
+ */
+export const EMITTED_GLOBALS: ReadonlySet<string> = new Set([
+  ...BUILTIN_GLOBAL_NAMES,
+  ...GLOBAL_NAMESPACES,
+  "URL",
+  "URLSearchParams",
+]);
+
 /** Map from a built-in function to its global path, e.g. Math.sin → "Math.sin". */
 export function globalFunctionPaths(): Map<Function, string> {
   if (table) return table;

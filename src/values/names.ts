@@ -11,6 +11,19 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set(
   ).split(" "),
 );
 
+/**
+ * Identifiers a module cannot bind with `const` but an archive can still export, through a private
+ * binding (`const _eval = 1; export { _eval as eval };`): the strict-mode restricted names and the
+ * three global constants the archive language writes as literals.
+ */
+export const EXPORT_ONLY_NAMES: ReadonlySet<string> = new Set([
+  "arguments",
+  "eval",
+  "undefined",
+  "NaN",
+  "Infinity",
+]);
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const UNICODE_IDENTIFIER = /^[\p{ID_Start}_$][\p{ID_Continue}$\u200c\u200d]*$/u;
 
@@ -24,12 +37,18 @@ export function isBindableName(name: string): boolean {
   return isIdentifierName(name) && !RESERVED_WORDS.has(name);
 }
 
+/** True for a name an archive can export: any identifier except the reserved words. */
+export function isArchiveName(name: string): boolean {
+  return isIdentifierName(name) && (!RESERVED_WORDS.has(name) || EXPORT_ONLY_NAMES.has(name));
+}
+
 /**
- * Throws InvalidNameError unless `name` can be an archive export: a bindable identifier, and not
+ * Throws InvalidNameError unless `name` can be an archive export: an identifier that is not a
+ * reserved word (global names such as `Map`, `undefined` or `eval` are fine), and not
  * starting with `_` (reserved for the emitter's own bindings) unless explicitly allowed.
  */
 export function checkArchiveName(name: unknown, allowed: ReadonlySet<string>, where: string): void {
-  if (typeof name !== "string" || !isBindableName(name)) {
+  if (typeof name !== "string" || !isArchiveName(name)) {
     throw new InvalidNameError(
       `${where}: ${JSON.stringify(name)} is not a valid name; names must be JavaScript identifiers that are not reserved words (e.g. "run1", "results")`,
       { valuePath: typeof name === "string" ? name : undefined },
