@@ -254,7 +254,8 @@ test("assignments, members and calls outside the patch forms", async () => {
   await rejects(() => "export const a = 1;\nexport const a = 2;\n", /bound twice/);
   await rejects(() => "export const a = 1 + 2;\n", /unexpected `\+`/);
   await rejects(() => "export const a = /x/;\n", /regular expression literals/);
-  await rejects(() => "export const a = 1;\nexport { a as b };\n", /unexpected `\{`/);
+  await rejects(() => "export const a = 1;\nexport { nope as b };\n", /`nope` is not bound/);
+  await rejects(() => "export const a = 1;\nexport { a as a };\n", /exported twice/);
 });
 
 test("sizes are bounded by the file: no huge buffers, arrays or BigInts", async () => {
