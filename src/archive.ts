@@ -25,6 +25,7 @@ import {
 import { exists, makeStaging, publishDirectory, publishFiles } from "./store/publish.js";
 import { checkArchiveName } from "./values/names.js";
 
+/** Options of `new Archive(options)`. */
 export interface ArchiveOptions {
   /**
    * Typed arrays / NDArrays with MORE elements than this (ArrayBuffers and DataViews: bytes) are
@@ -37,6 +38,7 @@ export interface ArchiveOptions {
   allowedNames?: string[];
 }
 
+/** Options of {@link Archive.save}: the archive's name, layout, data format and overwriting. */
 export interface SaveOptions {
   /** Required unless singleItem (then defaults to the item's name). */
   name?: string;
@@ -50,6 +52,7 @@ export interface SaveOptions {
   backup?: boolean;
 }
 
+/** What {@link Archive.save} wrote. */
 export interface SaveResult {
   /** Absolute path of the module to import. */
   entry: string;
@@ -66,12 +69,27 @@ function runtimeSource(): Promise<Buffer> {
   return runtimeBytes;
 }
 
+/**
+ * A set of named values that becomes one ES module. `insert()` values under names, then
+ * `toString()` gives the module's text, or `save(dir, { name })` writes it as an importable package
+ * (`dir/name/index.mjs` with `package.json` and declarations) or module (`dir/name.mjs`), with
+ * large arrays in npy / npz / HDF5 files beside it. Importing the saved module needs no library;
+ * `load()` reads it without executing it.
+ *
+ * @example
+ * ```ts
+ * const archive = new Archive({ arrayThreshold: 1000 });
+ * archive.insert({ results: { n: 3, field: new Float64Array(4096) } });
+ * const { entry } = await archive.save("archives", { name: "run1" });
+ * ```
+ */
 export class Archive {
   private readonly items = new Map<string, unknown>();
   private readonly arrayThreshold: number;
   private readonly singleItem: boolean;
   private readonly allowed: ReadonlySet<string>;
 
+  /** An empty archive; see {@link ArchiveOptions}. */
   constructor(options: ArchiveOptions = {}) {
     const threshold = options.arrayThreshold ?? Number.POSITIVE_INFINITY;
     if (typeof threshold !== "number" || Number.isNaN(threshold) || threshold < 0) {

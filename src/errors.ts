@@ -16,7 +16,9 @@ export interface ErrorLocation {
   column?: number;
 }
 
+/** Options of {@link ArchiveError}'s constructor: where it happened, and what caused it. */
 export interface ArchiveErrorOptions extends ErrorLocation {
+  /** The underlying error, kept as the standard `error.cause`. */
   cause?: unknown;
 }
 
@@ -30,6 +32,11 @@ const RUNTIME_ERROR = Symbol.for("persist-archive.error");
  * archive's own copy of it, e.g. a corrupt `.npy` found by a native `import()`.
  */
 export class ArchiveError extends Error {
+  /**
+   * True for this library's errors, and for errors thrown by an archive's own copy of the runtime
+   * (branded, since that file cannot import this class): `ArchiveError` matches all of them,
+   * `FormatError` those of kind "format".
+   */
   // `this` is the class `instanceof` was asked about (ArchiveError or a subclass): on purpose.
   // biome-ignore-start lint/complexity/noThisInStatic: dispatch on the subclass being tested
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -41,11 +48,16 @@ export class ArchiveError extends Error {
   }
   // biome-ignore-end lint/complexity/noThisInStatic: dispatch on the subclass being tested
 
+  /** Path of the value inside the archived graph, e.g. `results.runs[3].model`, if known. */
   readonly valuePath: string | undefined;
+  /** File the problem was found in, if any. */
   readonly file: string | undefined;
+  /** 1-based line in `file`, if known. */
   readonly line: number | undefined;
+  /** 1-based column in `file`, if known. */
   readonly column: number | undefined;
 
+  /** `message` says what, where and what to do; `options` carry the location and the cause. */
   constructor(message: string, options: ArchiveErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -80,7 +92,7 @@ export class ReadOnlyError extends ArchiveError {}
 /** The write lock could not be obtained in time. */
 export class LockTimeoutError extends ArchiveError {}
 
-/** `file:line:col` (or the parts that are known) for messages. */
+/** @internal `file:line:col` (or the parts that are known) for messages. */
 export function formatLocation(loc: ErrorLocation): string {
   let out = loc.file ?? "";
   if (loc.line !== undefined) {

@@ -9,7 +9,19 @@ export { readArrayFiles, writeArrayFiles } from "./arrays/containers.js";
 export type { NpyReadOptions } from "./arrays/npy.js";
 export { npy } from "./arrays/npy.js";
 export { DataSet, type DataSetOpenOptions } from "./dataset/dataset.js";
-export * from "./errors.js";
+export {
+  ArchiveError,
+  type ArchiveErrorOptions,
+  DuplicateError,
+  type ErrorLocation,
+  FormatError,
+  InvalidNameError,
+  LockTimeoutError,
+  NotFoundError,
+  ReadOnlyError,
+  UnsafeArchiveError,
+  UnsupportedValueError,
+} from "./errors.js";
 export { type LoadOptions, load } from "./load/index.js";
 export type { TypedArray } from "./runtime/persist-runtime.mjs";
 export { NDArray } from "./runtime/persist-runtime.mjs";

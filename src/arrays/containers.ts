@@ -20,7 +20,9 @@ export type ArrayFormat = "npy" | "npz" | "hdf5";
 
 /** An array and the name it is stored under (`<name>.npy`, npz entry, HDF5 dataset). */
 export interface NamedArray {
+  /** File or entry name without extension: letters, digits, `_`, `.` and `-`. */
   name: string;
+  /** The array itself. */
   array: NDArray;
 }
 

@@ -37,11 +37,13 @@ import {
 } from "./layout.js";
 import { checkItemName } from "./names.js";
 
+/** Options of {@link DataSet.open}. */
 export interface DataSetOpenOptions {
   /** "r" (default): read only; a missing path is an error. "w": read and write; creates the path. */
   mode?: "r" | "w";
   /** Typed arrays / NDArrays with more elements than this go to data files. Default 100. */
   arrayThreshold?: number;
+  /** Format of the items' external array files (see DataFormat). Default "npy". */
   dataFormat?: "npy" | "npz" | "hdf5";
   /** ms to wait for the write lock before LockTimeoutError. Default 60000. */
   timeout?: number;
@@ -49,12 +51,19 @@ export interface DataSetOpenOptions {
   namePrefix?: string;
 }
 
+/**
+ * A folder of many archived items with an info record each, written by any number of processes
+ * at once (they serialize on a lock file), crash-safe, with O(1) inserts. Each item is its own
+ * importable module (`<ds>/x_7.mjs`); `<ds>/index.mjs` exports every item's info. Reads are fresh
+ * from disk on every call. Open with {@link DataSet.open}; close with `close()` or `await using`.
+ */
 export class DataSet {
   private closed = false;
 
   private constructor(
     /** Absolute path of the DataSet directory. */
     readonly path: string,
+    /** "r": read only (writes throw ReadOnlyError); "w": read and write. */
     readonly mode: "r" | "w",
     private readonly item: ItemOptions,
     private readonly lock: LockOptions,
@@ -101,6 +110,7 @@ export class DataSet {
     return this.journal.names();
   }
 
+  /** Whether item `name` exists, fresh from disk. */
   async has(name: string): Promise<boolean> {
     await this.fresh();
     return this.journal.has(name);

@@ -9,6 +9,7 @@ import { Interpreter } from "./interpreter.js";
 import type { ModuleMap } from "./resolve.js";
 import { importTrusted } from "./trusted.js";
 
+/** Options of {@link load}: how the archive is read, and where its imports come from. */
 export interface LoadOptions {
   /** Evaluate the module as code (fresh on every call) instead of interpreting it. Default false. */
   trusted?: boolean;

@@ -35,6 +35,7 @@ export class NDArrayError extends RangeError {
 }
 
 /**
+ * Every TypedArray class an archive and an NDArray can hold (numpy dtypes map onto these).
  * @typedef {Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array |
  *   Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array} TypedArray
  */

@@ -14,6 +14,10 @@ import { join } from "node:path";
 import { RUNTIME_SPECIFIER } from "../emit/imports.js";
 import { InvalidNameError } from "../errors.js";
 
+/**
+ * Format of an archive's external array files: `"npy"` (a folder of `.npy` files, the default),
+ * `"npz"` (one zip of them) or `"hdf5"` (one `.h5` file, read by h5py; importing needs h5wasm).
+ */
 export type DataFormat = "npy" | "npz" | "hdf5";
 
 export const DATA_FORMATS: readonly DataFormat[] = ["npy", "npz", "hdf5"];

@@ -5,9 +5,14 @@
 import { ArchiveError } from "../errors.js";
 import { isIdentifierName } from "./names.js";
 
+/** Any function or constructor (what {@link register} accepts besides abstract classes). */
 // biome-ignore lint/suspicious/noExplicitAny: the registry stores constructors of any signature
 export type AnyFunction = (...args: any[]) => unknown;
 
+/**
+ * How {@link register} archives a class's instances (`new Cls(...args(v))`, or
+ * `Cls[factory](...)`) or a function (an import of `name` from `module`).
+ */
 export interface RegisterOptions<T = unknown> {
   /** Import specifier the archive uses (`"three"`, `"my-lib/geometry"`). */
   module: string;

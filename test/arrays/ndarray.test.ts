@@ -95,12 +95,12 @@ test("reorder converts between C and Fortran order and back", () => {
 });
 
 test("runtime errors are ArchiveErrors for the library, even from an archive's own runtime copy", async () => {
-  const { mkdtemp, writeFile, copyFile } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
+  const { writeFile, copyFile } = await import("node:fs/promises");
   const { join } = await import("node:path");
+  const { tempDir } = await import("../helpers/tmp.js");
   const { pathToFileURL } = await import("node:url");
   const { FormatError, UnsupportedValueError } = await import("../../src/index.js");
-  const dir = await mkdtemp(join(tmpdir(), "persist-rt-"));
+  const dir = await tempDir("persist-rt-");
   const copy = join(dir, "_persist_runtime.v1.mjs");
   await copyFile(new URL("../../src/runtime/persist-runtime.mjs", import.meta.url), copy);
   await writeFile(join(dir, "bad.npy"), "not an npy file at all");
