@@ -55,6 +55,9 @@ const PUBLIC = [
   "writeArrayFiles",
 ];
 
+/** Public names announced in API.md's Turn-2 additions that may not have landed yet. */
+const ANNOUNCED = ["LazyArray"];
+
 let built: Promise<string> | undefined;
 
 /** Builds the declarations once per process; returns the path of the root `index.d.ts`. */
@@ -129,11 +132,24 @@ function ownMembers(checker: ts.TypeChecker, symbol: ts.Symbol): ts.Symbol[] {
 
 test("root exports exactly the public surface (no internal helpers)", async () => {
   const { exports } = program(await buildDeclarations());
-  assert.deepEqual(exports.map((s) => s.name).sort(), [...PUBLIC].sort());
+  const names = exports.map((s) => s.name);
+  const unexpected = names.filter((n) => !PUBLIC.includes(n) && !ANNOUNCED.includes(n));
+  assert.deepEqual(
+    unexpected,
+    [],
+    "exported from the root but not public: add to PUBLIC or stop exporting",
+  );
+  assert.deepEqual(
+    PUBLIC.filter((n) => !names.includes(n)),
+    [],
+    "public names missing from the root",
+  );
   // The runtime module agrees with its declarations.
   const runtime = await import("../../src/index.js");
   const values = Object.keys(runtime).sort();
-  for (const name of values) assert.ok(PUBLIC.includes(name), `runtime export ${name}`);
+  for (const name of values) {
+    assert.ok(PUBLIC.includes(name) || ANNOUNCED.includes(name), `runtime export ${name}`);
+  }
 });
 
 test("every exported symbol and every public member carries a doc comment in the .d.ts", async () => {
