@@ -110,6 +110,7 @@ export class Archive {
   static ofItem(name: string, value: unknown, options: { arrayThreshold?: number }): Archive {
     const archive = new Archive({ ...options, singleItem: true });
     checkArchiveName(name, archive.allowed, "Archive.ofItem()");
+    checkNotThenable(name, value);
     archive.items.set(name, value);
     return archive;
   }
@@ -120,9 +121,11 @@ export class Archive {
    * DuplicateError. Values that cannot be archived are rejected here, naming their path.
    */
   insert(items: Record<string, unknown>): void {
+    checkItemsObject(items);
     const fresh: Root[] = [];
     for (const [name, value] of Object.entries(items)) {
       checkArchiveName(name, this.allowed, "Archive.insert()");
+      checkNotThenable(name, value);
       if (this.items.has(name)) {
         if (Object.is(this.items.get(name), value)) continue;
         throw new DuplicateError(
@@ -263,6 +266,38 @@ export class Archive {
       return { text, graph, usesRuntime: text.includes(RUNTIME_SPECIFIER) };
     });
   }
+}
+
+/** insert() takes `{ name: value, ... }`; anything else is a mistake worth a clear message. */
+function checkItemsObject(items: unknown): void {
+  if (items !== null && typeof items === "object" && !Array.isArray(items)) {
+    if (!(items instanceof Map) && !(items instanceof Set)) return;
+  }
+  const got =
+    items === null
+      ? "null"
+      : Array.isArray(items)
+        ? "an array"
+        : items instanceof Map
+          ? "a Map (use insert(Object.fromEntries(map)))"
+          : items instanceof Set
+            ? "a Set"
+            : typeof items;
+  throw new ArchiveError(
+    `Archive.insert() takes an object of name: value pairs, e.g. insert({ results }), but got ${got}`,
+  );
+}
+
+/**
+ * An export named `then` that is a function makes the module namespace a thenable: `await import()`
+ * calls it instead of resolving (and never settles), and so would awaiting load().
+ */
+function checkNotThenable(name: string, value: unknown): void {
+  if (name !== "then" || typeof value !== "function") return;
+  throw new UnsupportedValueError(
+    'Cannot archive then: a function exported as "then" makes the module a thenable, so `await import()` of the archive (and awaiting load()) would call it instead of returning the module, and never settle. To fix: insert it under another name, e.g. insert({ thenFn: then }).',
+    { valuePath: name },
+  );
 }
 
 /**

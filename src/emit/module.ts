@@ -10,6 +10,7 @@
  */
 import { ArchiveError, UnsupportedValueError } from "../errors.js";
 import { type Graph, type GraphNode, SPARSE_MIN_LENGTH, sparseIndices } from "../graph/build.js";
+import { MAX_NESTING } from "../graph/constructor-chains.js";
 import { nodePath } from "../graph/path.js";
 import { DEFAULT_KIND, DTYPES, type NDArray, nativeDescr } from "../runtime/persist-runtime.mjs";
 import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
@@ -39,11 +40,6 @@ type Patch =
   | { kind: "mapRest"; holder: GraphNode; entries: [unknown, unknown][] }
   | { kind: "setRest"; holder: GraphNode; items: unknown[] };
 
-/**
- * Deepest nesting written in one statement. Deeper values continue in later statements, so any
- * depth can be archived and every statement stays importable (V8 overflows near 1,500 levels).
- */
-const MAX_NESTING = 400;
 
 const NEW = 0;
 const IN_PROGRESS = 1;

@@ -14,6 +14,7 @@ import {
   symbolName,
 } from "../values/classify.js";
 import { hasRegistration } from "../values/registry.js";
+import { checkConstructorChains } from "./constructor-chains.js";
 import { EdgeKind, type PathLink, pathOf } from "./path.js";
 
 export interface GraphNode extends PathLink {
@@ -61,6 +62,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
   const byValue = new Map<object, GraphNode>();
   const encounters: GraphNode[] = [];
   const objectsRegistered = hasRegistration(Object);
+  let instances = false;
   const arraysRegistered = hasRegistration(Array);
 
   const fail = (
@@ -111,6 +113,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
           ? PLAIN_ARRAY
           : classify(obj);
     if (c.kind === "unsupported") throw fail(parent, edge, key, c.what, c.fix);
+    if (c.kind === "instance") instances = true;
     const node: GraphNode = {
       parent,
       edge,
@@ -153,6 +156,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
       if (node) node.exportName ??= name;
     }
   }
+  if (instances) checkConstructorChains(nodes, (v) => byValue.get(v));
   const externals = assignExternals(nodes, byValue, options.arrayThreshold);
   return { nodes, byValue, externals, encounters };
 }

@@ -176,7 +176,19 @@ export function classify(value: object): Classified {
   if (proto === Date.prototype) return { kind: "date" };
   if (proto === RegExp.prototype) return { kind: "regexp" };
   if (ERROR_PROTOS.has(proto)) return { kind: "error" };
-  if (BOXED_PROTOS.has(proto)) return { kind: "boxed" };
+  if (BOXED_PROTOS.has(proto)) {
+    if (proto === Symbol.prototype) {
+      const sym = Symbol.prototype.valueOf.call(value);
+      if (symbolName(sym) === undefined) {
+        return {
+          kind: "unsupported",
+          what: `a boxed symbol that is neither registered nor well-known (Object(${String(sym)}))`,
+          fix: "box a Symbol.for(key) instead, so the archive can name it",
+        };
+      }
+    }
+    return { kind: "boxed" };
+  }
   if (proto === ArrayBuffer.prototype) return { kind: "arraybuffer" };
   if (proto === DataView.prototype) return { kind: "dataview" };
   const viaProtocol = classifyInstance(value, undefined);
