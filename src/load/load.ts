@@ -51,13 +51,16 @@ export async function interpretSource(
 /**
  * Loads an archive: an entry module, a package directory, or a DataSet item module.
  * Reads the files again on every call. Returns the exports as a plain object.
+ *
+ * `T` types the result for the caller (no runtime check), e.g.
+ * `load<typeof import("./run1/index.mjs")>("run1")` or `load<{ results: Results }>(path)`.
  */
-export async function load(
+export async function load<T = Record<string, unknown>>(
   path: string,
   options: LoadOptions = {},
-): Promise<Record<string, unknown>> {
+): Promise<T> {
   const entry = await entryModule(path);
-  if (options.trusted) return importTrusted(entry, options.modules);
+  if (options.trusted) return (await importTrusted(entry, options.modules)) as T;
   let text: string;
   try {
     text = await readFile(entry, "utf8");
@@ -67,7 +70,7 @@ export async function load(
       cause: error,
     });
   }
-  return interpretSource(text, { file: entry, modules: options.modules });
+  return (await interpretSource(text, { file: entry, modules: options.modules })) as T;
 }
 
 /** The module file `path` names: itself, or a package directory's entry. */
