@@ -6,11 +6,14 @@
 import { ArchiveError } from "../errors.js";
 import { builtinArgsProblem, WorkBudget } from "./builtins.js";
 import {
+  BUILTIN_CONSTRUCTORS,
   CONSTRUCTORS,
   defineProperty,
   FORBIDDEN_FUNCTIONS,
   GLOBAL_ROOTS,
   globalFunction,
+  INTRINSICS,
+  isNativeFunction,
   isView,
   reflectApply,
   reflectConstruct,
@@ -108,6 +111,8 @@ export class ExpressionReader {
   private readonly fastSet: boolean;
   /** Origin (V_*) of the value parseExpression() returned last. */
   protected origin = V_REFERENCE;
+  /** Origin (V_*) of the value finishCall() returned last. */
+  private callOrigin = V_CREATED;
 
   constructor(text: string, file: string) {
     this.lex = new Lexer(text, file);
@@ -153,6 +158,7 @@ export class ExpressionReader {
           if (lex.type === T_PUNCT && lex.code === RPAREN) {
             lex.next();
             value = this.finishCall(frame);
+            origin = this.callOrigin;
           } else {
             this.push(stack, frame);
             continue;
@@ -222,7 +228,7 @@ export class ExpressionReader {
           lex.next();
           stack.pop();
           value = this.finishCall(frame);
-          origin = V_CREATED;
+          origin = this.callOrigin;
         }
       }
     }
@@ -422,13 +428,20 @@ export class ExpressionReader {
       frame.name = calleeName;
       frame.origins = [];
       if (calleeBinding) {
-        if (calleeBinding.kind !== B_IMPORT || typeof calleeBinding.value !== "function") {
+        const callee = calleeBinding.value;
+        if (calleeBinding.kind !== B_IMPORT || typeof callee !== "function") {
           lex.fail(
             `\`new ${calleeName}\`: only imported classes and allowed built-ins can be constructed`,
           );
         }
-        frame.callKind = C_NEW_IMPORTED;
-        frame.callee = calleeBinding.value;
+        if (INTRINSICS.has(callee)) {
+          // A built-in handed in through `modules` is held to the built-in rules, not trusted more.
+          if (!BUILTIN_CONSTRUCTORS.has(callee)) {
+            lex.fail(`\`new ${calleeName}\`: the import is a built-in that may not be constructed`);
+          }
+          frame.callKind = C_NEW_BUILTIN;
+        } else frame.callKind = C_NEW_IMPORTED;
+        frame.callee = callee;
       } else {
         const ctor = CONSTRUCTORS.get(calleeName);
         if (!ctor) lex.fail(`\`new ${calleeName}\` is not allowed`);
@@ -525,18 +538,32 @@ export class ExpressionReader {
     lex.fail(`member access \`.${key}\` is not allowed here`);
   }
 
+  /**
+   * Completes a call. Sets this.callOrigin: what built-ins and the language make is V_CREATED
+   * (patchable); what imported code returns is V_REFERENCE, because a constructor or factory may
+   * return any existing object (`Object.prototype`, a shared singleton) that must never be mutated.
+   */
   private finishCall(frame: Frame): unknown {
     const args = frame.target as unknown[];
     const lex: Lexer = this.lex;
     const at = frame.at;
+    this.callOrigin = V_CREATED;
     switch (frame.callKind) {
       case C_NEW_BUILTIN:
         {
           const problem = builtinArgsProblem(frame.callee, args, this.budget);
           if (problem) lex.fail(`\`new ${frame.name}(...)\` ${problem}`, at);
+          // A view writes through to its buffer: only over buffers this load created.
+          if (args[0] instanceof ArrayBuffer && frame.origins![0] === V_REFERENCE) {
+            lex.fail(
+              `\`new ${frame.name}(...)\` may only view an ArrayBuffer the archive creates itself`,
+              at,
+            );
+          }
         }
         break;
       case C_NEW_IMPORTED:
+        this.callOrigin = V_REFERENCE;
         break;
       case C_OBJECT: {
         const t = typeof args[0];
@@ -552,6 +579,7 @@ export class ExpressionReader {
       case C_ASSIGN:
         return this.assign(frame, at);
       case C_FACTORY:
+        this.callOrigin = V_REFERENCE;
         try {
           return reflectApply(frame.callee as Function, frame.thisArg, args);
         } catch (error) {
@@ -595,21 +623,25 @@ export class ExpressionReader {
   }
 }
 
-/** A static method of an imported class, read without running getters; never a code evaluator. */
+/**
+ * A static method of an imported class, read without running getters. The lookup climbs the
+ * class's own superclass chain but stops at the first built-in (`Object`, `Function.prototype`,
+ * `Array`, a native or bound function, ...), and never returns a built-in function: an archive may
+ * call the factories the class defines, not `getPrototypeOf`, `defineProperty`, `call`, `bind`.
+ */
 function staticMethod(owner: unknown, key: string): Function | undefined {
   if (key === "constructor" || key === "prototype" || key === "__proto__") return undefined;
-  if (key === "call" || key === "apply" || key === "bind") return undefined;
   let o: unknown = owner;
-  while (
-    (typeof o === "function" || typeof o === "object") &&
-    o !== null &&
-    o !== Function.prototype &&
-    o !== Object.prototype
-  ) {
+  for (let hops = 0; hops < 64; hops++) {
+    if ((typeof o !== "function" && typeof o !== "object") || o === null) return undefined;
+    if (INTRINSICS.has(o) || isNativeFunction(o)) return undefined;
     const desc = Object.getOwnPropertyDescriptor(o, key);
     if (desc) {
       const fn = "value" in desc ? desc.value : undefined;
-      return typeof fn === "function" && !FORBIDDEN_FUNCTIONS.has(fn) ? fn : undefined;
+      if (typeof fn !== "function" || INTRINSICS.has(fn) || FORBIDDEN_FUNCTIONS.has(fn)) {
+        return undefined;
+      }
+      return fn;
     }
     o = Object.getPrototypeOf(o);
   }

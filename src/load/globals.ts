@@ -43,6 +43,9 @@ export const CONSTRUCTORS: ReadonlyMap<string, Ctor> = new Map(
     .map((name) => [name, (globalThis as Record<string, unknown>)[name] as Ctor]),
 );
 
+/** The same constructors as a set of values. */
+export const BUILTIN_CONSTRUCTORS: ReadonlySet<unknown> = new Set(CONSTRUCTORS.values());
+
 /** Error classes built as `new E(message, options)`; AggregateError takes its errors first. */
 export const ERROR_CLASSES: ReadonlySet<unknown> = new Set(
   ARCHIVABLE_ERROR_CLASSES.filter((c) => c !== AggregateError),
@@ -103,6 +106,61 @@ export const GLOBAL_ROOTS: ReadonlySet<string> = new Set([...ROOT_FUNCTIONS, ...
 /** The built-in function a dotted global path names, if it is on the allow-list. */
 export function globalFunction(path: string): Function | undefined {
   return FUNCTION_PATHS.get(path);
+}
+
+/**
+ * Built-in objects and functions: everything reachable from globalThis, when this module is first
+ * evaluated, through own data properties, prototypes and `.prototype` (a few levels deep; getters
+ * are never run). Static-member lookup on an imported class stops at these, and never returns one,
+ * so `_Vec.getPrototypeOf` (with `class Vec extends Object`), `_Vec.defineProperty`, or an own
+ * static that is `Reflect.set` cannot hand an archive a built-in that mutates shared objects.
+ */
+export const INTRINSICS: ReadonlySet<unknown> = collectIntrinsics();
+
+function collectIntrinsics(): Set<unknown> {
+  const seen = new Set<unknown>();
+  let level: unknown[] = [globalThis];
+  for (let depth = 0; depth < 5 && level.length > 0; depth++) {
+    const next: unknown[] = [];
+    const add = (v: unknown) => {
+      if ((typeof v === "object" || typeof v === "function") && v !== null && !seen.has(v)) {
+        seen.add(v);
+        next.push(v);
+      }
+    };
+    for (const holder of level) {
+      add(Object.getPrototypeOf(holder));
+      for (const key of Reflect.ownKeys(holder as object)) {
+        let desc: PropertyDescriptor | undefined;
+        try {
+          desc = Object.getOwnPropertyDescriptor(holder, key);
+        } catch {
+          continue; // exotic objects (module namespaces in TDZ, proxies)
+        }
+        if (!desc) continue;
+        if ("value" in desc) add(desc.value);
+        else {
+          add(desc.get);
+          add(desc.set);
+        }
+      }
+    }
+    level = next;
+  }
+  for (const fn of FORBIDDEN_FUNCTIONS) seen.add(fn);
+  return seen;
+}
+
+const functionToString = Function.prototype.toString;
+
+/** A function implemented natively (a built-in, a host function, or a bound function). */
+export function isNativeFunction(fn: unknown): boolean {
+  if (typeof fn !== "function") return false;
+  try {
+    return functionToString.call(fn).endsWith("{ [native code] }");
+  } catch {
+    return true; // a revoked proxy, ...: treat as unknown, i.e. not the user's class
+  }
 }
 
 /** Well-known symbols by name (`iterator` → Symbol.iterator). */
