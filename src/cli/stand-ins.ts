@@ -7,12 +7,12 @@
  * checks everything else, and `convert` writes the same `new Point(1, 2)` / `Day.from(...)` /
  * function import back (the stand-ins carry `persist.module` and `persist.rep`).
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { inspect } from "node:util";
 import type { DataSet } from "../dataset/dataset.js";
 import { NotFoundError } from "../errors.js";
-import { load, RUNTIME_SPECIFIER } from "../load/index.js";
+import { listImports, load, MAX_MODULE_BYTES, RUNTIME_SPECIFIER } from "../load/index.js";
+import { readConfinedText } from "../store/confined.js";
 import { persist } from "../values/symbols.js";
 
 const STAND_IN = Symbol("persist-cli.stand-in");
@@ -57,15 +57,13 @@ export function standInModule(value: unknown): string | undefined {
  * Safe: the module is interpreted, never executed, and nothing is imported.
  */
 export async function loadWithStandIns(entry: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(entry, "utf8");
-  } catch (error) {
-    throw new NotFoundError(`cannot read ${entry}: ${(error as Error).message}`, {
-      file: entry,
-      cause: error,
-    });
-  }
+  // Confined like load() itself: a FIFO, a device or a symlink out of the folder is refused
+  // before any blocking read.
+  const text = await readConfinedText(entry, {
+    root: dirname(entry),
+    what: "archive module",
+    maxBytes: MAX_MODULE_BYTES,
+  });
   const modules: Record<string, Record<string, unknown>> = {};
   for (const [spec, names] of importsOf(text)) {
     const namespace: Record<string, unknown> = {};
@@ -75,29 +73,16 @@ export async function loadWithStandIns(entry: string): Promise<Record<string, un
   return load(entry, { modules });
 }
 
-// `import { A as _A, B } from "spec";` — the only import form of the archive language. A text scan
-// is enough here: it only decides which stand-ins exist; the loader still checks the statement.
-const IMPORT = /^\s*import\s*\{([^}]*)\}\s*from\s*("(?:[^"\\\n]|\\.)*")/gm;
 const NAME = /^[A-Za-z_$][\w$]*$/;
 
-/** Import specifier → imported names, for every import statement in `text`. */
+/**
+ * Import specifier → imported names, for every import statement in `text`. Uses the loader's
+ * tokenizer (one linear pass; a regular expression here was quadratic on hostile text). It only
+ * decides which stand-ins exist; the loader still checks every statement.
+ */
 export function importsOf(text: string): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const match of text.matchAll(IMPORT)) {
-    let spec: unknown;
-    try {
-      spec = JSON.parse(match[2]!);
-    } catch {
-      continue;
-    }
-    if (typeof spec !== "string" || spec === RUNTIME_SPECIFIER) continue;
-    const names = out.get(spec) ?? new Set<string>();
-    for (const part of match[1]!.split(",")) {
-      const imported = part.trim().split(/\s+as\s+/)[0]!;
-      if (NAME.test(imported)) names.add(imported);
-    }
-    out.set(spec, names);
-  }
+  const out = listImports(text);
+  out.delete(RUNTIME_SPECIFIER);
   return out;
 }
 

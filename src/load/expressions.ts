@@ -3,6 +3,7 @@
  * parsing it. Nesting is handled with an explicit stack of frames (not recursion), so depth is
  * bounded by MAX_DEPTH and not by the JS call stack, and nothing but the frames is ever held.
  */
+import { isProxy } from "node:util/types";
 import { ArchiveError } from "../errors.js";
 import { builtinArgsProblem, WorkBudget } from "./builtins.js";
 import {
@@ -634,7 +635,9 @@ function staticMethod(owner: unknown, key: string): Function | undefined {
   let o: unknown = owner;
   for (let hops = 0; hops < 64; hops++) {
     if ((typeof o !== "function" && typeof o !== "object") || o === null) return undefined;
-    if (INTRINSICS.has(o) || isNativeFunction(o)) return undefined;
+    // A Proxy reads as native code but is the importer's own object (the CLI's stand-ins are
+    // one); what it hands out is still checked below.
+    if (INTRINSICS.has(o) || (!isProxy(o) && isNativeFunction(o))) return undefined;
     const desc = Object.getOwnPropertyDescriptor(o, key);
     if (desc) {
       const fn = "value" in desc ? desc.value : undefined;

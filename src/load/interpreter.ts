@@ -3,8 +3,10 @@
  * builds values as it goes, never an AST and never running code from the file. This half reads
  * statements (imports, consts, exports, patches); expressions.ts evaluates expressions.
  */
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ArchiveError, NotFoundError } from "../errors.js";
+import { checkConfined } from "../store/confined.js";
 import {
   B_ARRAYS,
   B_CONST,
@@ -53,16 +55,22 @@ export interface InterpretOptions {
   /** File the text came from: used in messages and to resolve array files. */
   file: string;
   modules?: ModuleMap | undefined;
+  /** Folder external array files must really lie in (after symlinks). */
+  root: string;
 }
 
 export class Interpreter extends ExpressionReader {
   private readonly modules: ModuleMap | undefined;
   readonly exports: Record<string, unknown> = {};
   readonly fileUrl: string;
+  private readonly file: string;
+  private readonly root: string;
 
   constructor(text: string, options: InterpretOptions) {
     super(text, options.file);
     this.modules = options.modules;
+    this.file = options.file;
+    this.root = options.root;
     this.fileUrl = pathToFileURL(options.file).href;
   }
 
@@ -107,6 +115,7 @@ export class Interpreter extends ExpressionReader {
     if (!loadArrays) this.lex.fail("this build's runtime has no loadArrays()", pending.at);
     let arrays: unknown;
     try {
+      await checkArrayFiles(this.file, this.root, pending);
       arrays = await loadArrays(this.fileUrl, pending.location, pending.format, pending.names);
     } catch (error) {
       if (error instanceof ArchiveError) throw error;
@@ -426,6 +435,38 @@ export class Interpreter extends ExpressionReader {
     if (!Reflect.deleteProperty(target, key))
       lex.fail(`\`${name}[${JSON.stringify(key)}]\` cannot be deleted`, at);
     this.endStatement();
+  }
+}
+
+/**
+ * Checks, before the runtime opens anything, that the array files of a `_loadArrays` statement are
+ * regular files (or, for npy, a directory) whose real paths lie inside `root`: a symlinked
+ * `_arrays` folder or `array_0.npy` pointing elsewhere, a FIFO, a symlink to /dev/zero are
+ * FormatErrors naming the file. Missing files are left to the runtime, which names the array.
+ * (The runtime then opens the same paths; swapping a file for a symlink in between needs write
+ * access to the archive folder during the load.)
+ */
+async function checkArrayFiles(file: string, root: string, pending: PendingArrays): Promise<void> {
+  const location = resolve(dirname(file), pending.location);
+  const tolerateMissing = (error: unknown) => {
+    if (!(error instanceof NotFoundError)) throw error;
+  };
+  if (pending.format !== "npy") {
+    await checkConfined(location, { root, what: `${pending.format} array file` }).catch(
+      tolerateMissing,
+    );
+    return;
+  }
+  const dir = await checkConfined(location, {
+    root,
+    kind: "directory",
+    what: "array folder",
+  }).catch(tolerateMissing);
+  if (!dir) return;
+  for (const name of pending.names) {
+    await checkConfined(join(location, `${name}.npy`), { root, what: "array file" }).catch(
+      tolerateMissing,
+    );
   }
 }
 

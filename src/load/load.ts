@@ -2,9 +2,11 @@
  * load(): read an archive back, safely by default. See docs/archive-language.md for the language the
  * safe path reads, and trusted.ts for `trusted: true`.
  */
-import { readFile, stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { ArchiveError, FormatError, NotFoundError } from "../errors.js";
+import { isInside, readConfinedText, realRoot } from "../store/confined.js";
+import { checkComplete } from "./complete.js";
 import { Interpreter } from "./interpreter.js";
 import type { ModuleMap } from "./resolve.js";
 import { importTrusted } from "./trusted.js";
@@ -15,12 +17,20 @@ export interface LoadOptions {
   trusted?: boolean;
   /** Import specifier → module namespace; takes precedence over register() and Node resolution. */
   modules?: Record<string, Record<string, unknown>>;
+  /**
+   * Folder every file the safe loader reads must really lie in (after symlinks). Default: the
+   * package directory, or the directory of the entry module. Widen it to accept an archive whose
+   * files are symlinks into a folder you trust.
+   */
+  root?: string;
 }
 
 export interface InterpretSourceOptions {
   /** File the text came from: named in errors, and the base for external array locations. */
   file: string;
   modules?: ModuleMap | undefined;
+  /** Folder external array files must lie in; default: the directory of `file`. */
+  root?: string | undefined;
 }
 
 /**
@@ -34,7 +44,12 @@ export async function interpretSource(
 ): Promise<Record<string, unknown>> {
   const file = options.file;
   try {
-    const interpreter = new Interpreter(text, { file, modules: options.modules });
+    checkComplete(text, file);
+    const interpreter = new Interpreter(text, {
+      file,
+      modules: options.modules,
+      root: options.root ?? dirname(file),
+    });
     for (;;) {
       const pending = interpreter.run();
       if (!pending) return interpreter.exports;
@@ -54,28 +69,44 @@ export async function interpretSource(
  *
  * `T` types the result for the caller (no runtime check), e.g.
  * `load<typeof import("./run1/index.mjs")>("run1")` or `load<{ results: Results }>(path)`.
+ *
+ * Every file the safe path reads (package.json, the entry module, external array files) must be a
+ * regular file whose real path lies inside the archive's folder (`options.root`, by default the
+ * package directory or the entry module's directory); see src/store/confined.ts.
  */
 export async function load<T = Record<string, unknown>>(
   path: string,
   options: LoadOptions = {},
 ): Promise<T> {
-  const entry = await entryModule(path);
+  const { entry, root } = await entryModule(path, options.root);
   if (options.trusted) return (await importTrusted(entry, options.modules)) as T;
-  let text: string;
-  try {
-    text = await readFile(entry, "utf8");
-  } catch (error) {
-    throw new NotFoundError(`cannot read archive ${entry}: ${(error as Error).message}`, {
-      file: entry,
-      cause: error,
-    });
-  }
-  return (await interpretSource(text, { file: entry, modules: options.modules })) as T;
+  const text = await readConfinedText(entry, {
+    root,
+    what: "archive module",
+    maxBytes: MAX_MODULE_BYTES,
+  });
+  return (await interpretSource(text, { file: entry, modules: options.modules, root })) as T;
 }
 
-/** The module file `path` names: itself, or a package directory's entry. */
-async function entryModule(path: string): Promise<string> {
+/**
+ * Longest module text the safe loader reads: V8's longest string is 2^29 - 24 characters, and a
+ * bigger file could not be one string anyway (such data belongs in external array files).
+ */
+export const MAX_MODULE_BYTES: number = 2 ** 29 - 24;
+
+/** package.json is metadata: anything bigger than this (64 MiB) is not an archive's. */
+const MAX_PACKAGE_JSON_BYTES = 64 << 20;
+
+/** Deepest `exports` nesting followed in package.json (real ones use 2-4 levels). */
+const MAX_EXPORTS_DEPTH = 32;
+
+/** The module file `path` names (itself, or a package directory's entry) and its root folder. */
+async function entryModule(
+  path: string,
+  rootOption: string | undefined,
+): Promise<{ entry: string; root: string }> {
   const full = resolve(path);
+  // stat, not open: it never blocks on a FIFO; what the path is gets checked again on open.
   const info = await stat(full).catch(() => undefined);
   if (!info) {
     throw new NotFoundError(
@@ -85,10 +116,21 @@ async function entryModule(path: string): Promise<string> {
       },
     );
   }
-  if (!info.isDirectory()) return full;
+  if (!info.isDirectory()) {
+    const root = await realRoot(rootOption ?? dirname(full));
+    return { entry: full, root };
+  }
+  const root = await realRoot(rootOption ?? full);
   let entry = "index.mjs";
   const pkgFile = join(full, "package.json");
-  const pkgText = await readFile(pkgFile, "utf8").catch(() => undefined);
+  const pkgText = await readConfinedText(pkgFile, {
+    root,
+    what: "package.json",
+    maxBytes: MAX_PACKAGE_JSON_BYTES,
+  }).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  });
   if (pkgText !== undefined) {
     let pkg: { exports?: unknown; main?: unknown };
     try {
@@ -99,32 +141,53 @@ async function entryModule(path: string): Promise<string> {
         cause: error,
       });
     }
-    const fromExports = exportsEntry(pkg.exports);
+    if (typeof pkg !== "object" || pkg === null) {
+      throw new FormatError(`${pkgFile} is not a JSON object`, { file: pkgFile });
+    }
+    const fromExports = exportsEntry(pkg.exports, pkgFile);
     if (fromExports !== undefined) entry = fromExports;
     else if (typeof pkg.main === "string") entry = pkg.main;
   }
   const file = resolve(full, entry);
-  const rel = relative(full, file);
-  if (rel.startsWith("..") || isAbsolute(rel)) {
-    throw new FormatError(`${pkgFile} points outside the package (${entry})`, { file: pkgFile });
+  // Lexically first (a clear message for `"main": "../x.mjs"`); readConfined checks the real path.
+  if (!isInside(full, file)) {
+    throw new FormatError(
+      `${pkgFile} points outside the package (${JSON.stringify(entry)}): the entry module must be a file inside ${full}`,
+      { file: pkgFile },
+    );
   }
-  if (!(await stat(file).catch(() => undefined))?.isFile()) {
+  if (!(await stat(file).catch(() => undefined))) {
     throw new NotFoundError(`package ${full} has no entry module ${entry}`, { file });
   }
-  return file;
+  return { entry: file, root };
 }
 
-/** The "." entry of a package.json `exports` field, preferring the import condition. */
-function exportsEntry(exports: unknown): string | undefined {
-  if (typeof exports === "string") return exports;
-  if (typeof exports !== "object" || exports === null || Array.isArray(exports)) return undefined;
-  const map = exports as Record<string, unknown>;
-  const keys = Object.keys(map);
-  if (keys.some((k) => k.startsWith("."))) return exportsEntry(map["."]);
-  for (const condition of ["import", "node", "default"]) {
-    if (Object.hasOwn(map, condition)) {
-      const found = exportsEntry(map[condition]);
-      if (found !== undefined) return found;
+/**
+ * The "." entry of a package.json `exports` field, preferring the import condition. Iterative
+ * with a depth limit: a hostile 100k-deep `exports` is a FormatError, not a stack overflow.
+ */
+function exportsEntry(exports: unknown, pkgFile: string): string | undefined {
+  // Candidates to try in order, deepest-first like the recursive definition.
+  const stack: { value: unknown; depth: number }[] = [{ value: exports, depth: 0 }];
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    if (depth > MAX_EXPORTS_DEPTH) {
+      throw new FormatError(
+        `${pkgFile}: "exports" is nested deeper than ${MAX_EXPORTS_DEPTH} levels`,
+        { file: pkgFile },
+      );
+    }
+    if (typeof value === "string") return value;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
+    const map = value as Record<string, unknown>;
+    if (Object.keys(map).some((k) => k.startsWith("."))) {
+      // A subpath map: only "." is the package's entry (no fallback to conditions after it).
+      stack.push({ value: Object.hasOwn(map, ".") ? map["."] : undefined, depth: depth + 1 });
+      continue;
+    }
+    const conditions = ["import", "node", "default"].filter((c) => Object.hasOwn(map, c));
+    for (let i = conditions.length - 1; i >= 0; i--) {
+      stack.push({ value: map[conditions[i]!], depth: depth + 1 });
     }
   }
   return undefined;
