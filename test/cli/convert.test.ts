@@ -238,9 +238,13 @@ test("convert says so when an inline array had to become external", async () => 
   const entry = await makeArchive(dir, "m1", { package: false });
   // A hand edit: an inline array larger than the smallest external one (12 elements).
   const extra = Array.from({ length: 15 }, (_, i) => i).join(", ");
+  // Inserted before the end marker: a format-2 module must still end with it (else truncated).
+  const text = await readFile(entry, "utf8");
+  const marker = "// persist-archive: end of archive";
+  const added = `export const extra = new Float64Array([${extra}]);\n`;
   await writeFile(
     entry,
-    `${await readFile(entry, "utf8")}export const extra = new Float64Array([${extra}]);\n`,
+    text.includes(marker) ? text.replace(marker, `${added}${marker}`) : `${text}${added}`,
   );
   const r = await runInProcess(["convert", entry, "--format", "npz"]);
   assert.equal(r.code, 0, r.stderr);
