@@ -67,14 +67,31 @@ export async function writeArrayFiles(
   return [location];
 }
 
-/** Reads arrays (all, or `names`) from `location` in `format`. */
+/** Options of {@link readArrayFiles}. */
+export interface ReadArrayOptions {
+  /**
+   * Bytes of array data one data file may produce per byte of its own size. Default 1032: the
+   * most deflate can expand, so no honest npz or gzip-compressed HDF5 file exceeds it. Raise it
+   * (e.g. `Infinity`) for trusted files, such as an HDF5 file with chunks never written.
+   */
+  maxExpansion?: number;
+  /** Refuse data files whose real path (after symlinks) is not inside this folder. */
+  root?: string;
+}
+
+/**
+ * Reads arrays (all, or `names`) from `location` in `format`. Only regular files are read (a
+ * FIFO or device is a FormatError, never a hang); HDF5 external links, external storage and
+ * virtual datasets are refused; memory is bounded by `options.maxExpansion`.
+ */
 export function readArrayFiles(
   location: string,
   format: ArrayFormat,
   names?: string[],
+  options: ReadArrayOptions = {},
 ): Promise<Record<string, NDArray>> {
   checkFormat(format);
-  if (format === "npz") return readNpzFile(location, names);
-  if (format === "hdf5") return readHdf5File(location, names);
-  return asFormatErrors(() => readNpyDirectory(location, names));
+  if (format === "npz") return readNpzFile(location, names, options);
+  if (format === "hdf5") return readHdf5File(location, names, options);
+  return asFormatErrors(() => readNpyDirectory(location, names, options));
 }

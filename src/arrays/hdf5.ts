@@ -17,7 +17,8 @@ import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 import { FormatError } from "../errors.js";
 import {
-  DTYPES,
+  type ArrayReadOptions,
+  checkedArray,
   HDF5_BLOCK_BYTES,
   HDF5_DTYPE_ATTR,
   HDF5_ORDER_ATTR,
@@ -65,24 +66,34 @@ function createDataset(
   where: string,
   blockBytes: number,
 ): void {
-  const kind = array.dtype.slice(1);
+  // Checked against the data's real type and length: the blocks below are views of exactly the
+  // bytes the array covers, never beyond them.
+  const checked = checkedArray(array, where);
+  const { info } = checked;
+  const kind = info.kind;
   const dtype = H5_DTYPES[kind];
-  const info = DTYPES[kind];
-  if (!dtype || !info) {
+  if (!dtype) {
     throw new FormatError(
       `${where}: array ${name} has dtype ${array.dtype}, which HDF5 files written through h5wasm cannot hold; save it as npy or npz instead`,
       { file: where },
     );
   }
   const M = h5.Module;
-  const shape = [...array.shape];
-  let data = array.data;
-  if (array.order === "F" && shape.length > 1) data = reorder(data, shape, info.lanes, false);
+  const shape = checked.shape;
+  let bytes = { buffer: checked.buffer, byteOffset: checked.byteOffset };
+  if (checked.order === "F" && shape.length > 1) {
+    const c = reorder(array.data, shape, info.lanes, false);
+    bytes = { buffer: c.buffer, byteOffset: 0 };
+  }
   const rows = shape.length > 0 ? (shape[0] as number) : 1;
-  const rowBytes = rows === 0 ? 0 : data.byteLength / rows;
+  const rowBytes = rows === 0 ? 0 : checked.byteLength / rows;
   // Views per block: one Uint8Array over the whole data would fail beyond 4 GiB.
   const rowsView = (from: number, to: number) =>
-    new Uint8Array(data.buffer, data.byteOffset + from * rowBytes, (to - from) * rowBytes);
+    new Uint8Array(
+      bytes.buffer as ArrayBuffer,
+      bytes.byteOffset + from * rowBytes,
+      (to - from) * rowBytes,
+    );
   const perBlock = rowBytes === 0 ? rows : Math.max(1, Math.floor(blockBytes / rowBytes));
   const oneCall = perBlock >= rows || shape.length === 0;
   const firstRows = oneCall ? rows : perBlock;
@@ -126,7 +137,7 @@ function createDataset(
   }
   const ds = file.get(name);
   if (kind === "b1") ds.create_attribute(HDF5_DTYPE_ATTR, "|b1");
-  if (array.order === "F" && shape.length > 1) ds.create_attribute(HDF5_ORDER_ATTR, "F");
+  if (checked.order === "F" && shape.length > 1) ds.create_attribute(HDF5_ORDER_ATTR, "F");
 }
 
 /** Copies `bytes` into the wasm heap for the duration of `fn`. */
@@ -146,7 +157,7 @@ function withHeap(M: H5, bytes: Uint8Array, where: string, fn: (ptr: number) => 
 }
 
 /** Options of the HDF5 reader and writer. */
-export interface Hdf5Options {
+export interface Hdf5Options extends Pick<ArrayReadOptions, "maxExpansion" | "root"> {
   /** Bytes moved through the wasm heap per call (default 64 MiB; tests use small blocks). */
   blockBytes?: number;
 }
@@ -183,5 +194,5 @@ export function readHdf5File(
   names?: string[],
   options: Hdf5Options = {},
 ): Promise<Record<string, NDArray>> {
-  return asFormatErrors(() => readHdf5(path, names, options.blockBytes));
+  return asFormatErrors(() => readHdf5(path, names, options));
 }

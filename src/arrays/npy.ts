@@ -9,17 +9,18 @@
 import { open } from "node:fs/promises";
 import { ArchiveError, UnsupportedValueError } from "../errors.js";
 import {
+  checkedArray,
   decodeNpy,
   isTypedArray,
   NDArray,
   NPY_MAX_HEADER,
-  readNpyDataAt,
-  readNpyFile as readNpyFileRuntime,
-  readNpyHeaderAt,
+  nativeDescr,
   type TypedArray,
+  typedArrayBytes,
 } from "../runtime/persist-runtime.mjs";
 import { replaceFile } from "../store/atomic.js";
-import { asFormatErrors, toFormatError } from "./errors.js";
+import { toFormatError } from "./errors.js";
+import { type LazyArray, openNpyLazy } from "./lazy.js";
 
 const ALIGN = 64;
 /** Bytes per write call when streaming array data to disk. */
@@ -28,20 +29,35 @@ const WRITE_CHUNK = 256 << 20;
 /** An NDArray for a TypedArray (1-D) or the NDArray itself. */
 export function toNDArray(value: TypedArray | NDArray): NDArray {
   if (value instanceof NDArray) return value;
-  if (isTypedArray(value)) return new NDArray(value, [value.length]);
+  if (isTypedArray(value)) return new NDArray(value, [typedArrayBytes(value).length]);
   throw new UnsupportedValueError(
     `npy: expected a TypedArray or an NDArray, got ${value === null ? "null" : typeof value}`,
   );
 }
 
+/** What writers use of an array: checked against its real internal type (see checkedArray). */
+export type CheckedArray = ReturnType<typeof checkedArray>;
+
+/** An NDArray (or 1-D TypedArray) checked for writing; refuses spoofed or inconsistent ones. */
+export function checkedForWrite(value: TypedArray | NDArray, where = "npy"): CheckedArray {
+  try {
+    return checkedArray(toNDArray(value), where);
+  } catch (err) {
+    if (err instanceof ArchiveError) throw err;
+    throw new UnsupportedValueError(`${where}: ${(err as Error).message}`);
+  }
+}
+
 /** The npy header (magic, version, length, padded dict) for `array`. */
-export function npyHeader(array: NDArray): Uint8Array {
-  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
-  const fortran = array.order === "F" ? "True" : "False";
-  const dict = `{'descr': '${array.dtype}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
+export function npyHeader(array: NDArray | CheckedArray): Uint8Array {
+  const a = "info" in array ? array : checkedForWrite(array);
+  const shape = a.shape.length === 1 ? `(${a.shape[0]},)` : `(${a.shape.join(", ")})`;
+  const fortran = a.order === "F" ? "True" : "False";
+  const descr = nativeDescr(a.info);
+  const dict = `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
   if (dict.length + 1 > NPY_MAX_HEADER) {
     throw new UnsupportedValueError(
-      `npy: an array of ${array.shape.length} dimensions needs a header over ${NPY_MAX_HEADER} bytes, which readers refuse`,
+      `npy: an array of ${a.shape.length} dimensions needs a header over ${NPY_MAX_HEADER} bytes, which readers refuse`,
     );
   }
   // +1 for the terminating newline; version 2.0 only when the length overflows 16 bits.
@@ -59,21 +75,29 @@ export function npyHeader(array: NDArray): Uint8Array {
 }
 
 /**
- * The raw bytes of an array's data as views of at most `chunk` bytes (no copy). Chunked because
- * one Uint8Array cannot exceed 4 GiB on Node 20, while a Float64Array can.
+ * The raw bytes of an array's data as views of at most `chunk` bytes (no copy), exactly the
+ * bytes its internal slots cover. Chunked because one Uint8Array cannot exceed 4 GiB on Node 20,
+ * while a Float64Array can.
  */
-export function* dataChunks(array: NDArray, chunk = WRITE_CHUNK): Generator<Uint8Array> {
-  const d = array.data;
-  for (let off = 0; off < d.byteLength; off += chunk) {
-    yield new Uint8Array(d.buffer, d.byteOffset + off, Math.min(chunk, d.byteLength - off));
+export function* dataChunks(
+  array: NDArray | CheckedArray,
+  chunk = WRITE_CHUNK,
+): Generator<Uint8Array> {
+  const a = "info" in array ? array : checkedForWrite(array);
+  for (let off = 0; off < a.byteLength; off += chunk) {
+    yield new Uint8Array(
+      a.buffer as ArrayBuffer,
+      a.byteOffset + off,
+      Math.min(chunk, a.byteLength - off),
+    );
   }
 }
 
 /** Header + data in one new buffer. */
 export function encodeNpy(value: TypedArray | NDArray): Uint8Array {
-  const array = toNDArray(value);
+  const array = checkedForWrite(value);
   const header = npyHeader(array);
-  const out = new Uint8Array(header.length + array.data.byteLength);
+  const out = new Uint8Array(header.length + array.byteLength);
   out.set(header);
   let at = header.length;
   for (const chunk of dataChunks(array)) {
@@ -88,7 +112,7 @@ export function encodeNpy(value: TypedArray | NDArray): Uint8Array {
  * the array's own memory in chunks, never copied whole.
  */
 export async function writeNpyFileSynced(path: string, value: TypedArray | NDArray): Promise<void> {
-  const array = toNDArray(value);
+  const array = checkedForWrite(value, path);
   const handle = await open(path, "wx");
   try {
     await handle.write(npyHeader(array));
@@ -112,44 +136,16 @@ export async function writeNpyFile(path: string, value: TypedArray | NDArray): P
 
 /** Options of {@link readNpyFile}. */
 export interface NpyReadOptions {
-  /** Read only rows `start` (inclusive) to `stop` (exclusive) along axis 0 of a C-order array. */
+  /** Read only rows `start` (inclusive) to `stop` (exclusive) along axis 0 (either order). */
   rows?: readonly [start: number, stop: number];
 }
 
 /** Reads an npy file, all of it or a range of rows (positional reads of just those bytes). */
 export async function readNpyFile(path: string, options: NpyReadOptions = {}): Promise<NDArray> {
-  if (options.rows === undefined) return asFormatErrors(() => readNpyFileRuntime(path));
+  const lazy = await openNpyLazy(path);
+  if (options.rows === undefined) return lazy.read();
   const [start, stop] = options.rows;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(stop) || start < 0 || stop < start) {
-    throw new ArchiveError(
-      `npy.read ${path}: rows must be [start, stop] with 0 <= start <= stop, got [${start}, ${stop}]`,
-      { file: path },
-    );
-  }
-  const handle = await open(path, "r").catch((e) => {
-    throw toFormatError(e);
-  });
-  try {
-    const { size } = await handle.stat();
-    const header = await asFormatErrors(() => readNpyHeaderAt(handle, 0, size, path));
-    if (header.shape.length === 0) {
-      throw new ArchiveError(`npy.read ${path}: rows need an array with at least one axis`, {
-        file: path,
-      });
-    }
-    if (header.fortran) {
-      throw new ArchiveError(
-        `npy.read ${path}: rows can only be read from a C-order array; this one is Fortran-ordered (read it whole instead)`,
-        { file: path },
-      );
-    }
-    const n = header.shape[0] as number;
-    const hi = Math.min(stop, n);
-    const lo = Math.min(start, hi);
-    return await asFormatErrors(() => readNpyDataAt(handle, 0, header, path, lo, hi));
-  } finally {
-    await handle.close();
-  }
+  return lazy.rows(start, stop);
 }
 
 /** The public npy codec. */
@@ -158,13 +154,24 @@ export const npy = {
   encode(value: TypedArray | NDArray): Uint8Array {
     return encodeNpy(value);
   },
-  /** Decodes .npy bytes; views them without copying when aligned and little-endian. */
+  /**
+   * Decodes .npy bytes. Views them without copying when `bytes` spans its whole buffer and the
+   * data is aligned and little-endian; otherwise (a subarray of a larger buffer) copies the data
+   * into a buffer of its own, so the result never exposes the rest of the caller's memory.
+   */
   decode(bytes: Uint8Array): NDArray {
     try {
       return decodeNpy(bytes, "npy bytes");
     } catch (err) {
       throw toFormatError(err);
     }
+  },
+  /**
+   * Opens an .npy file lazily: a LazyArray known from its header, whose data is read by
+   * `read()` or `rows(start, stop)`.
+   */
+  open(path: string): Promise<LazyArray> {
+    return openNpyLazy(path);
   },
   /** Reads an .npy file (or only `rows` of it). */
   read(path: string, options?: NpyReadOptions): Promise<NDArray> {

@@ -8,14 +8,14 @@ import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import yazl from "yazl";
-import { type NDArray, readNpz } from "../runtime/persist-runtime.mjs";
+import { type ArrayReadOptions, type NDArray, readNpz } from "../runtime/persist-runtime.mjs";
 import { asFormatErrors } from "./errors.js";
-import { dataChunks, npyHeader } from "./npy.js";
+import { type CheckedArray, checkedForWrite, dataChunks, npyHeader } from "./npy.js";
 
 const STREAM_CHUNK = 16 << 20;
 
 /** The .npy bytes of `array` as a stream of views (no copy of the data). */
-function npyStream(array: NDArray): Readable {
+function npyStream(array: CheckedArray): Readable {
   const header = npyHeader(array);
   function* chunks(): Generator<Uint8Array> {
     yield header;
@@ -34,8 +34,9 @@ export async function writeNpz(
 ): Promise<void> {
   const zip = new yazl.ZipFile();
   const mtime = new Date(1980, 0, 1); // fixed (the earliest DOS time): same arrays → same bytes
-  for (const { name, array } of arrays) {
-    const size = npyHeader(array).length + array.data.byteLength;
+  for (const { name, array: value } of arrays) {
+    const array = checkedForWrite(value, `${path} (array ${name})`);
+    const size = npyHeader(array).length + array.byteLength;
     zip.addReadStreamLazy(`${name}.npy`, { compress: false, size, mtime }, (cb) =>
       cb(null, npyStream(array)),
     );
@@ -50,7 +51,14 @@ export async function writeNpz(
   }
 }
 
-/** Reads arrays (all, or `names`) from an .npz file; FormatError when it is malformed. */
-export function readNpzFile(path: string, names?: string[]): Promise<Record<string, NDArray>> {
-  return asFormatErrors(() => readNpz(path, names));
+/**
+ * Reads arrays (all, or `names`) from an .npz file; FormatError when it is malformed, fails its
+ * CRC, or would take more memory than `options.maxExpansion` allows.
+ */
+export function readNpzFile(
+  path: string,
+  names?: string[],
+  options?: Pick<ArrayReadOptions, "maxExpansion" | "root">,
+): Promise<Record<string, NDArray>> {
+  return asFormatErrors(() => readNpz(path, names, options));
 }

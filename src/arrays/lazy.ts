@@ -1,0 +1,255 @@
+/**
+ * Lazy arrays: an external array known from its header alone (dtype, shape, order, size), whose
+ * data is read only when asked for — whole (`read()`) or a range of rows along axis 0 (`rows()`)
+ * with positional reads (npy, stored npz entries), a stream stopped after the last row asked for
+ * (deflated npz entries), or an HDF5 hyperslab.
+ *
+ * Every read opens the file again with the same checks as a full load (regular file, inside the
+ * archive's folder, the memory bound) and re-reads the header: a file that changed since the
+ * LazyArray was made gives a FormatError, never a mis-shaped array.
+ */
+import { join } from "node:path";
+import { ArchiveError, FormatError } from "../errors.js";
+import {
+  type ArrayReadOptions,
+  arrayLocation,
+  type DtypeInfo,
+  describeHdf5,
+  makeBudget,
+  type NDArray,
+  type NpyHeader,
+  nativeDescr,
+  openDataFile,
+  openNpzMember,
+  readHdf5DatasetRows,
+  readNpyDataAt,
+  readNpyHeaderAt,
+  readNpzMember,
+  readZipDirectory,
+} from "../runtime/persist-runtime.mjs";
+import { asFormatErrors } from "./errors.js";
+
+/** What a LazyArray knows before reading data. */
+interface Layout {
+  info: DtypeInfo;
+  shape: readonly number[];
+  fortran: boolean;
+}
+
+/** Reads rows [lo, hi) of the array (the whole array for lo = 0, hi = rows). */
+type RowReader = (lo: number, hi: number, expect: LazyArray) => Promise<NDArray>;
+
+const SOURCE = Symbol("persist-archive.lazy-source");
+
+/** An external array known from its header alone; its data is read on demand. */
+export class LazyArray {
+  /** numpy descr, little-endian or "|" like NDArray's ("<f8", "|b1", ...). */
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly order: "C" | "F";
+  /** Number of elements (a complex element counts once). */
+  readonly size: number;
+  /** The data file it reads from (.npy, .npz or .h5). */
+  readonly file: string;
+  /** @internal */
+  readonly [SOURCE]: RowReader;
+
+  /** @internal Made by npy.open(), load(path, { lazy: true }) and DataSet.get(name, { lazy: true }). */
+  constructor(file: string, layout: Layout, source: RowReader) {
+    this.file = file;
+    this.dtype = nativeDescr(layout.info);
+    this.shape = Object.freeze([...layout.shape]);
+    this.order = layout.fortran ? "F" : "C";
+    this.size = layout.shape.reduce((a, b) => a * b, 1);
+    this[SOURCE] = source;
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Reads the whole array. */
+  read(): Promise<NDArray> {
+    const rows = this.shape.length > 0 ? (this.shape[0] as number) : 1;
+    return asFormatErrors(() => this[SOURCE](0, rows, this));
+  }
+
+  /**
+   * Reads rows [start, stop) along axis 0 (clamped to the array, like a Python slice with
+   * non-negative bounds), as an NDArray of shape [stop - start, ...shape.slice(1)] in the same
+   * memory order. Only those rows' bytes are read (and held) in memory.
+   */
+  rows(start: number, stop: number): Promise<NDArray> {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(stop) || start < 0 || stop < start) {
+      return Promise.reject(
+        new ArchiveError(
+          `${this.file}: rows must be (start, stop) with 0 <= start <= stop, got (${start}, ${stop})`,
+          { file: this.file },
+        ),
+      );
+    }
+    if (this.shape.length === 0) {
+      return Promise.reject(
+        new ArchiveError(`${this.file}: rows need an array with at least one axis (this is 0-d)`, {
+          file: this.file,
+        }),
+      );
+    }
+    const n = this.shape[0] as number;
+    const hi = Math.min(stop, n);
+    const lo = Math.min(start, hi);
+    return asFormatErrors(() => this[SOURCE](lo, hi, this));
+  }
+
+  /** A short description (also what console.log shows). */
+  toString(): string {
+    return `LazyArray(${this.dtype}, [${this.shape.join(", ")}], ${this.order}, ${this.file})`;
+  }
+}
+
+/** True when `layout` is what `expect` was made from. */
+function same(layout: Layout, expect: LazyArray): boolean {
+  return (
+    nativeDescr(layout.info) === expect.dtype &&
+    (layout.fortran ? "F" : "C") === expect.order &&
+    layout.shape.length === expect.shape.length &&
+    layout.shape.every((n, i) => n === expect.shape[i])
+  );
+}
+
+function changed(where: string, expect: LazyArray): never {
+  throw new FormatError(
+    `${where}: the data file changed since its LazyArray was made (expected ${expect.dtype} of shape [${expect.shape.join(", ")}]); open it again`,
+    { file: expect.file },
+  );
+}
+
+function layoutOf(header: NpyHeader): Layout {
+  return { info: header.info, shape: header.shape, fortran: header.fortran };
+}
+
+/** A LazyArray over a bare .npy file. */
+async function openNpy(path: string, options: ArrayReadOptions): Promise<LazyArray> {
+  const { handle, size } = await openDataFile(path, options);
+  let header: NpyHeader;
+  try {
+    header = await readNpyHeaderAt(handle, 0, size, path);
+  } finally {
+    await handle.close();
+  }
+  return new LazyArray(path, layoutOf(header), async (lo, hi, expect) => {
+    const file = await openDataFile(path, options);
+    try {
+      const now = await readNpyHeaderAt(file.handle, 0, file.size, path);
+      if (!same(layoutOf(now), expect)) changed(path, expect);
+      return await readNpyDataAt(file.handle, 0, now, path, lo, hi);
+    } finally {
+      await file.handle.close();
+    }
+  });
+}
+
+/** LazyArrays over entries of an .npz file, charged to the file's memory budget. */
+async function openNpz(
+  path: string,
+  names: readonly string[],
+  options: ArrayReadOptions,
+): Promise<Record<string, LazyArray>> {
+  const { handle, size } = await openDataFile(path, options);
+  const out: Record<string, LazyArray> = Object.create(null);
+  try {
+    const budget = makeBudget(size, options, path);
+    const entries = await readZipDirectory(handle, size, path);
+    for (const name of names) {
+      const at = `${path} (array ${name})`;
+      const entry = entries.find((e) => e.name === `${name}.npy`);
+      if (!entry) {
+        throw new FormatError(
+          `${path}: has no array ${JSON.stringify(name)} (no entry ${name}.npy)`,
+          {
+            file: path,
+          },
+        );
+      }
+      const member = await openNpzMember(handle, size, entry, at);
+      budget.charge(member.header.dataBytes, name);
+      out[name] = new LazyArray(path, layoutOf(member.header), async (lo, hi, expect) => {
+        const file = await openDataFile(path, options);
+        try {
+          const list = await readZipDirectory(file.handle, file.size, path);
+          const now = list.find((e) => e.name === `${name}.npy`);
+          if (!now) changed(at, expect);
+          const m = await openNpzMember(file.handle, file.size, now, at);
+          if (!same(layoutOf(m.header), expect)) changed(at, expect);
+          return await readNpzMember(file.handle, m, at, lo, hi);
+        } finally {
+          await file.handle.close();
+        }
+      });
+    }
+  } finally {
+    await handle.close();
+  }
+  return out;
+}
+
+/** LazyArrays over root datasets of an HDF5 file (hyperslab reads). */
+async function openHdf5(
+  path: string,
+  names: readonly string[],
+  options: ArrayReadOptions,
+): Promise<Record<string, LazyArray>> {
+  const out: Record<string, LazyArray> = Object.create(null);
+  for (const d of await describeHdf5(path, [...names], options)) {
+    out[d.name] = new LazyArray(path, d, async (lo, hi, expect) => {
+      const array = await readHdf5DatasetRows(path, d.name, lo, hi, options);
+      const rows = expect.shape.length > 0 ? hi - lo : undefined;
+      const wanted = rows === undefined ? [] : [rows, ...expect.shape.slice(1)];
+      if (
+        array.dtype !== expect.dtype ||
+        array.order !== expect.order ||
+        array.shape.length !== wanted.length ||
+        array.shape.some((n: number, i: number) => n !== wanted[i])
+      ) {
+        changed(`${path} (dataset ${d.name})`, expect);
+      }
+      return array;
+    });
+  }
+  return out;
+}
+
+/** A LazyArray over a bare .npy file (`npy.open`). */
+export function openNpyLazy(path: string, options: ArrayReadOptions = {}): Promise<LazyArray> {
+  return asFormatErrors(() => openNpy(path, options));
+}
+
+/**
+ * The external arrays of a saved archive as LazyArrays, by name: what `load(path, { lazy: true })`
+ * and `DataSet.get(name, { lazy: true })` use in place of the runtime's loadArrays (same
+ * arguments, same checks: data files inside the module's folder, regular files, memory bound).
+ */
+export function openArraysLazily(
+  moduleUrl: string,
+  location: string,
+  format: string,
+  names: readonly string[],
+  options: ArrayReadOptions = {},
+): Promise<Record<string, LazyArray>> {
+  return asFormatErrors(async () => {
+    const { root, path } = arrayLocation(moduleUrl, location, [...names]);
+    const opts: ArrayReadOptions = { root, ...options };
+    if (format === "npy") {
+      const out: Record<string, LazyArray> = Object.create(null);
+      for (const name of names) out[name] = await openNpy(join(path, `${name}.npy`), opts);
+      return out;
+    }
+    if (format === "npz") return openNpz(path, names, opts);
+    if (format === "hdf5") return openHdf5(path, names, opts);
+    throw new FormatError(
+      `${path}: unknown array format ${JSON.stringify(format)} (npy, npz or hdf5)`,
+      { file: path },
+    );
+  });
+}
