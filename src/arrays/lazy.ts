@@ -45,7 +45,9 @@ const SOURCE = Symbol("persist-archive.lazy-source");
 export class LazyArray {
   /** numpy descr, little-endian or "|" like NDArray's ("<f8", "|b1", ...). */
   readonly dtype: string;
+  /** Length of each axis, from the file's header. */
   readonly shape: readonly number[];
+  /** Memory order of the data in the file: "C" (row-major) or "F" (Fortran, column-major). */
   readonly order: "C" | "F";
   /** Number of elements (a complex element counts once). */
   readonly size: number;
