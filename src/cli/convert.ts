@@ -30,8 +30,9 @@ import {
   dataFilesOf,
   resolveTarget,
 } from "./target.js";
-import { type Io, Progress } from "./terminal.js";
-import type { Format } from "./usage.js";
+import { type Io, Printer, Progress, watchBytes } from "./terminal.js";
+import { type Format, UsageError } from "./usage.js";
+import { dataBytes } from "./verify.js";
 
 export async function convert(
   path: string,
@@ -42,6 +43,7 @@ export async function convert(
   const target = await resolveTarget(path);
   if (out !== undefined) {
     await mustBeFree(resolve(out));
+    // (a UsageError: exit code 2)
     const source = target.type === "dataset" ? target.path : target.home;
     const inside = relative(source, resolve(out));
     if (target.type === "dataset" || target.layout === "package") {
@@ -83,6 +85,21 @@ async function convertArchive(
   out: string | undefined,
   io: Io,
 ): Promise<number> {
+  // reads the data twice (threshold, load) and writes it once
+  const progress = watchBytes(io.stderr, "convert", 3 * (await dataBytes(target.data)));
+  try {
+    return await convertArchiveWith(target, format, out, io);
+  } finally {
+    progress.stop();
+  }
+}
+
+async function convertArchiveWith(
+  target: ArchiveTarget,
+  format: Format,
+  out: string | undefined,
+  io: Io,
+): Promise<number> {
   const exports = await loadWithStandIns(target.entry);
   const arrayThreshold = await keepExternalThreshold(target.data);
   const names = Object.keys(exports);
@@ -109,14 +126,11 @@ async function convertArchive(
   const before = target.data?.names.length ?? 0;
   const after = (await dataFilesOf(entry))?.names.length ?? 0;
   if (after > before) {
-    io.stderr.write(
-      `persist convert: note: ${after - before} array(s) that were inline are now external ` +
-        "(the archive had inline arrays larger than its smallest external one)\n",
-    );
+    new Printer(io.stderr)
+      .line`persist convert: note: ${after - before} array(s) that were inline are now external (the archive had inline arrays larger than its smallest external one)`;
   }
-  io.stdout.write(
-    `converted archive ${target.entry} -> ${entry}: ${after} external arrays in ${format}\n`,
-  );
+  new Printer(io.stdout)
+    .line`converted archive ${target.entry} -> ${entry}: ${after} external arrays in ${format}`;
   return 0;
 }
 
@@ -213,9 +227,8 @@ async function convertDataSet(
       await source.close();
     }
   }
-  io.stdout.write(
-    `converted DataSet ${target.path} -> ${dest}: ${count} items, arrays in ${format}\n`,
-  );
+  new Printer(io.stdout)
+    .line`converted DataSet ${target.path} -> ${dest}: ${count} items, arrays in ${format}`;
   return 0;
 }
 
@@ -316,10 +329,8 @@ async function mustBeFree(path: string): Promise<void> {
   const info = await stat(path).catch(() => undefined);
   if (!info) return;
   if (info.isDirectory() && (await readdir(path)).length === 0) return;
-  throw new ArchiveError(
+  throw new UsageError(
     `--out ${path} already exists; choose a new path (convert never overwrites)`,
-    {
-      file: path,
-    },
+    "",
   );
 }

@@ -8,47 +8,59 @@ import { convert } from "./convert.js";
 import { errorText, isInputError } from "./errors.js";
 import { get } from "./get.js";
 import { show } from "./show.js";
-import { type Io, paint } from "./terminal.js";
+import { type Io, Printer, styled } from "./terminal.js";
 import { parseCommandLine, UsageError } from "./usage.js";
 import { verify } from "./verify.js";
 
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  const err = new Printer(io.stderr);
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`${paint(io.stderr, "red", "persist")}: ${error.message}\n\n${error.usage}`);
+    err.line`${styled("red", "persist")}: ${error.message}\n`;
+    new Printer(io.stderr).json(error.usage); // the usage text is this program's own
     return 2;
   }
+  const out = new Printer(io.stdout);
   try {
     switch (parsed.command) {
       case "help":
-        io.stdout.write(parsed.text);
+        out.json(parsed.text); // this program's own text
         return 0;
       case "version":
-        io.stdout.write(`${version()}\n`);
+        out.line`${version()}`;
         return 0;
       case "show":
-        return await show(parsed.path, parsed.json, io);
+        return await show(parsed.path, parsed.json, parsed.select, io);
       case "get":
         return await get(parsed.path, parsed.name, parsed.json, io);
       case "verify":
-        return await verify(parsed.path, io);
+        return await verify(parsed.path, parsed.json, io);
       case "convert":
         return await convert(parsed.path, parsed.format, parsed.out, io);
+      case "view": {
+        const { view } = await import("../view/command.js");
+        return await view(parsed, io);
+      }
     }
   } catch (error) {
-    const label = paint(io.stderr, "red", `persist ${parsed.command}`);
+    const label = styled("red", `persist ${parsed.command}`);
+    if (error instanceof UsageError) {
+      err.line`${label}: ${error.message}`;
+      err.line`(run "persist ${parsed.command} --help" for its usage)`;
+      return 2;
+    }
     if (isInputError(error)) {
-      io.stderr.write(`${label}: ${errorText(error)}\n`);
+      err.line`${label}: ${errorText(error)}`;
     } else {
       // A bug rather than a problem with the input: still no stack trace unless asked for.
-      const detail = process.env.PERSIST_DEBUG && error instanceof Error ? `\n${error.stack}` : "";
-      io.stderr.write(
-        `${label}: internal error: ${errorText(error)}${detail}\n` +
-          "(set PERSIST_DEBUG=1 for a stack trace; please report it)\n",
-      );
+      err.line`${label}: internal error: ${errorText(error)}`;
+      if (process.env.PERSIST_DEBUG && error instanceof Error) {
+        for (const line of String(error.stack).split("\n")) err.line`${line}`;
+      }
+      err.line`(set PERSIST_DEBUG=1 for a stack trace; please report it)`;
     }
     return 1;
   }

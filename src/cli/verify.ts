@@ -1,24 +1,54 @@
-/** `persist verify PATH`: read everything, list every problem found (not only the first). */
+/** `persist verify PATH [--json]`: read everything, list every problem found (not only the first). */
 import { join } from "node:path";
 import { readArrayFiles } from "../arrays/containers.js";
 import { DataSet } from "../dataset/dataset.js";
 import { errorText } from "./errors.js";
+import { writeJson } from "./json-stream.js";
 import { loadWithStandIns, readDataSetItem } from "./stand-ins.js";
-import { type ArchiveTarget, type DataSetTarget, resolveTarget } from "./target.js";
-import { type Io, Progress, paint } from "./terminal.js";
+import {
+  type ArchiveTarget,
+  type DataFiles,
+  type DataSetTarget,
+  filesAt,
+  resolveTarget,
+  totalBytes,
+} from "./target.js";
+import { type Io, Printer, Progress, styled, watchBytes } from "./terminal.js";
 
-export async function verify(path: string, io: Io): Promise<number> {
+/** `verify --json` output. */
+export interface VerifyJson {
+  ok: boolean;
+  type: "archive" | "dataset";
+  path: string;
+  summary: string;
+  problems: string[];
+}
+
+export async function verify(path: string, json: boolean, io: Io): Promise<number> {
   const target = await resolveTarget(path);
   const { problems, summary } =
-    target.type === "dataset" ? await verifyDataSet(target, io) : await verifyArchive(target);
+    target.type === "dataset" ? await verifyDataSet(target, io) : await verifyArchive(target, io);
+  const where = target.type === "dataset" ? target.path : target.entry;
+  const out = new Printer(io.stdout);
+  if (json) {
+    const result: VerifyJson = {
+      ok: problems.length === 0,
+      type: target.type,
+      path: where,
+      summary,
+      problems,
+    };
+    await writeJson(result, "verify", out);
+    return problems.length === 0 ? 0 : 1;
+  }
   if (problems.length === 0) {
-    io.stdout.write(`${paint(io.stdout, "green", "ok")}: ${summary}\n`);
+    out.line`${styled("green", "ok")}: ${summary}`;
     return 0;
   }
-  const where = target.type === "dataset" ? target.path : target.entry;
+  const err = new Printer(io.stderr);
   const count = `${problems.length} problem${problems.length === 1 ? "" : "s"}`;
-  io.stderr.write(`${paint(io.stderr, "red", "persist verify")}: ${count} in ${where}:\n`);
-  for (const problem of problems) io.stderr.write(`  - ${problem}\n`);
+  err.line`${styled("red", "persist verify")}: ${count} in ${where}:`;
+  for (const problem of problems) err.line`  - ${problem}`;
   return 1;
 }
 
@@ -27,24 +57,47 @@ interface Outcome {
   summary: string;
 }
 
-/** Each data file on its own (so every broken one is named), then the whole archive. */
-async function verifyArchive(target: ArchiveTarget): Promise<Outcome> {
-  const problems: string[] = [];
-  /** Messages of the data file problems (a broken .npz fails every name with the same one). */
+/** Bytes of the data files `data` names (for a byte progress bar). */
+export async function dataBytes(data: DataFiles | undefined): Promise<number> {
+  if (!data) return 0;
+  if (data.format !== "npy") return totalBytes(await filesAt(data.location));
+  let total = 0;
+  for (const name of data.names)
+    total += totalBytes(await filesAt(join(data.location, `${name}.npy`)));
+  return total;
+}
+
+/**
+ * Reads each array of `data` on its own (so every broken one is named); returns the messages of
+ * the problems, one per distinct message (a broken .npz fails every name with the same one).
+ */
+async function verifyDataFiles(data: DataFiles, problems: string[]): Promise<string[]> {
   const dataMessages: string[] = [];
-  const data = target.data;
-  if (data) {
-    for (const name of data.names) {
-      try {
-        await readArrayFiles(data.location, data.format, [name]);
-      } catch (error) {
-        const message = errorText(error);
-        if (dataMessages.includes(message)) continue;
-        dataMessages.push(message);
-        const file = data.format === "npy" ? join(data.location, `${name}.npy`) : data.location;
-        problems.push(`array ${name}: ${message.includes(file) ? message : `${file}: ${message}`}`);
-      }
+  const perFile = data.format === "npy";
+  for (const name of data.names) {
+    const file = perFile ? join(data.location, `${name}.npy`) : data.location;
+    try {
+      await readArrayFiles(data.location, data.format, [name]);
+    } catch (error) {
+      const message = errorText(error);
+      if (dataMessages.includes(message)) continue;
+      dataMessages.push(message);
+      problems.push(`array ${name}: ${message.includes(file) ? message : `${file}: ${message}`}`);
     }
+  }
+  return dataMessages;
+}
+
+/** Each data file on its own (so every broken one is named), then the whole archive. */
+async function verifyArchive(target: ArchiveTarget, io: Io): Promise<Outcome> {
+  const problems: string[] = [];
+  const data = target.data;
+  const progress = watchBytes(io.stderr, "verify", await dataBytes(data));
+  let dataMessages: string[];
+  try {
+    dataMessages = data ? await verifyDataFiles(data, problems) : [];
+  } finally {
+    progress.stop();
   }
   let exports: Record<string, unknown> = {};
   try {

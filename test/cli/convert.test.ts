@@ -161,10 +161,11 @@ test("convert --out refuses an existing target and leaves both sides alone", asy
   assert.equal(inside.code, 1);
   assert.match(inside.stderr, /--out .*sub is inside .*ds; choose a path outside it/);
   const r = await spawnCli(["convert", entry, "--format", "npz", "--out", join(dir, "taken")]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2, "an existing --out is a usage error");
   assert.equal(
     r.stderr,
-    `persist convert: --out ${join(dir, "taken")} already exists; choose a new path (convert never overwrites)\n`,
+    `persist convert: --out ${join(dir, "taken")} already exists; choose a new path (convert never overwrites)\n` +
+      '(run "persist convert --help" for its usage)\n',
   );
   assert.deepEqual(await treeHashes(dir), before);
 });

@@ -57,6 +57,7 @@ test("show --json on a package archive (child process): kinds, shapes, dtypes, f
     bytes: files.reduce((s, f) => s + f.bytes, 0),
     files,
     items: ARCHIVE_ITEMS,
+    arrays: [],
   });
   // The entry module itself names the same archive.
   const again = await runInProcess(["show", entry, "--json"]);
@@ -118,6 +119,7 @@ test("show on a DataSet: every item's kind, size on disk and info, in key order"
     type: "dataset",
     path: ds,
     bytes: [...onDisk.values()].reduce((s, n) => s + n, 0),
+    count: 5,
     items: [
       {
         name: "alpha",

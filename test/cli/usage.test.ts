@@ -24,7 +24,23 @@ test("usage errors exit 2 with the command's usage on stderr and nothing on stdo
     [["show", "a", "b"], /unexpected argument "b"/, /Usage: persist show PATH/],
     [["show", "a", "--bogus"], /--bogus/, /Usage: persist show PATH/],
     [["get", "a"], /missing NAME/, /Usage: persist get PATH NAME/],
-    [["verify", "a", "--json"], /--json/, /Usage: persist verify PATH/],
+    [
+      ["verify", "a", "--jsn"],
+      /unknown option "--jsn"; did you mean "--json"\?/,
+      /Usage: persist verify PATH/,
+    ],
+    [["show", "a", "--limt", "3"], /did you mean "--limit"\?/, /Usage: persist show PATH/],
+    [["shw", "a"], /unknown command "shw"; did you mean "show"\?/, /Usage: persist <command>/],
+    [["get", "a", "b", "--out", "x"], /unknown option "--out"/, /Usage: persist get PATH NAME/],
+    [["show", "a", "--limit", "x"], /--limit must be a whole number/, /Usage: persist show/],
+    [
+      ["show", "a", "--where", "k = 1"],
+      /--where: unexpected "=" \(use "=="\) at column 3/,
+      /Usage: persist show/,
+    ],
+    [["show", "a", "--where", "(k > 1"], /--where: expected "\)"/, /Usage: persist show/],
+    [["show", "a", "--sort", "a b"], /--sort: unexpected "b"/, /Usage: persist show/],
+    [["view", "a", "--port", "70000"], /--port must be a port number/, /Usage: persist view PATH/],
     [["convert", "a"], /--format is required/, /Usage: persist convert PATH/],
     [
       ["convert", "a", "--format", "zip"],
@@ -48,7 +64,16 @@ test("--help on every command prints its usage on stdout and exits 0", async () 
   const cases: [string[], RegExp][] = [
     [["--help"], /Usage: persist <command>/],
     [["-h"], /Usage: persist <command>/],
-    [["show", "--help"], /Usage: persist show PATH \[--json\]/],
+    [
+      ["show", "--help"],
+      /Usage: persist show PATH \[--where EXPR\] \[--sort FIELD\] \[--limit N\] \[--json\]/,
+    ],
+    [
+      ["get", "--help"],
+      /\{"\$cycle": "PATH"\}[\s\S]*"\$type": "SparseArray"|"\$type": "SparseArray"[\s\S]*\{"\$cycle": "PATH"\}/,
+    ],
+    [["verify", "--help"], /Usage: persist verify PATH \[--json\]/],
+    [["view", "--help"], /Usage: persist view PATH \[--port N\]/],
     [["get", "--help"], /Usage: persist get PATH NAME \[--json\][\s\S]*"dtype", "shape", "data"/],
     [["verify", "-h"], /Usage: persist verify PATH/],
     [["convert", "--help"], /Usage: persist convert PATH --format npy\|npz\|hdf5 \[--out DIR\]/],
