@@ -52,7 +52,7 @@ const LINE = 1024;
 /** Text collected before it is handed to the sink. */
 const FLUSH = 1 << 16;
 /** Deeper levels are not indented further, so deep chains do not cost depth² spaces. */
-const MAX_INDENT = 40;
+const MAX_INDENT = 20;
 /** Elements read from a lazily read array at once. */
 const READ_ELEMENTS = 1 << 20;
 
@@ -181,7 +181,21 @@ class JsonWriter {
   }
 
   private made(value: Made, parent: Frame | undefined): void {
-    this.push(value.open === "{" ? "}" : "]", value.entries, undefined, parent, "");
+    const entries = value.entries;
+    // a short list of scalars (a sparse entry [7, 1]) on one line
+    if (value.open === "[" && Array.isArray(entries) && entries.length <= 16) {
+      const list = entries as Entry[];
+      if (list.every(([, v]) => isScalar(v))) {
+        this.buffer += "[";
+        for (const [i, [, v]] of list.entries()) {
+          if (i > 0) this.buffer += ", ";
+          this.value(v, undefined, "");
+        }
+        this.buffer += "]";
+        return;
+      }
+    }
+    this.push(value.open === "{" ? "}" : "]", entries, undefined, parent, "");
   }
 
   private push(
@@ -331,13 +345,16 @@ function denseLength(array: readonly unknown[]): number | undefined {
   return count === length ? length : undefined;
 }
 
+function isScalar(v: unknown): boolean {
+  return !(
+    (typeof v === "object" && v !== null) ||
+    typeof v === "function" ||
+    typeof v === "symbol"
+  );
+}
+
 function allScalars(array: readonly unknown[]): boolean {
-  for (let i = 0; i < array.length; i++) {
-    const v = array[i];
-    if ((typeof v === "object" && v !== null) || typeof v === "function" || typeof v === "symbol") {
-      return false;
-    }
-  }
+  for (let i = 0; i < array.length; i++) if (!isScalar(array[i])) return false;
   return true;
 }
 

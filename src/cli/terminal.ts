@@ -84,12 +84,15 @@ export class Printer {
   table(rows: readonly (readonly string[])[]): void {
     const cleaned = rows.map((row) => row.map(clean));
     const widths: number[] = [];
+    // a very long cell (a deeply nested path) overflows its column instead of widening it
     for (const row of cleaned) {
-      for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+      for (const [i, cell] of row.entries()) {
+        if (cell.length <= 48) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+      }
     }
     for (const row of cleaned) {
       const cells = row.map((cell, i) => {
-        const padded = i === row.length - 1 ? cell : cell.padEnd(widths[i]!);
+        const padded = i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0);
         // already clean: paint cleans again, which leaves clean text as it is
         return i === 0 ? paint(this.stream, "cyan", padded) : padded;
       });

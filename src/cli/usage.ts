@@ -203,6 +203,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const usage = HELP[command];
   const options = optionsOf(command);
   checkFlagNames(rest, options, usage);
+  const args = joinDescending(rest);
   let values: {
     json?: boolean;
     help?: boolean;
@@ -217,7 +218,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   };
   let positionals: string[];
   try {
-    const parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
     values = parsed.values as typeof values;
     positionals = parsed.positionals;
   } catch (error) {
@@ -298,6 +299,21 @@ function isCommand(word: string): word is Command {
 
 function isFormat(word: string): word is Format {
   return (FORMATS as readonly string[]).includes(word);
+}
+
+/** `--sort -field` (descending) as `--sort=-field`: parseArgs would take "-field" for a flag. */
+function joinDescending(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (args[i] === "--sort" && next !== undefined && /^-[A-Za-z_$]/.test(next)) {
+      out.push(`--sort=${next}`);
+      i++;
+    } else {
+      out.push(args[i]!);
+    }
+  }
+  return out;
 }
 
 /**

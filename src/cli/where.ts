@@ -59,7 +59,12 @@ function tokenize(text: string): Token[] {
       let value = "";
       i++;
       while (i < text.length && text[i] !== c) {
-        if (text[i] === "\\" && i + 1 < text.length) i++;
+        if (text[i] === "\\" && i + 1 < text.length) {
+          const [char, length] = escapeAt(text, i + 1);
+          value += char;
+          i += 1 + length;
+          continue;
+        }
         value += text[i];
         i++;
       }
@@ -84,6 +89,32 @@ function tokenize(text: string): Token[] {
   }
   tokens.push({ type: "end", at: text.length });
   return tokens;
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  b: "\b",
+  f: "\f",
+  v: "\v",
+  "0": "\0",
+};
+
+/** The character of the escape after a backslash at `i` (JS/JSON escapes), and its length. */
+function escapeAt(text: string, i: number): [string, number] {
+  const c = text[i]!;
+  const simple = SIMPLE_ESCAPES[c];
+  if (simple !== undefined) return [simple, 1];
+  const hex = c === "x" ? /^x([0-9a-fA-F]{2})/.exec(text.slice(i, i + 3)) : null;
+  if (hex) return [String.fromCharCode(Number.parseInt(hex[1]!, 16)), 3];
+  const unicode =
+    c === "u" ? /^u(?:([0-9a-fA-F]{4})|\{([0-9a-fA-F]{1,6})\})/.exec(text.slice(i, i + 9)) : null;
+  if (unicode) {
+    const code = Number.parseInt(unicode[1] ?? unicode[2]!, 16);
+    if (code <= 0x10ffff) return [String.fromCodePoint(code), unicode[0].length];
+  }
+  return [c, 1];
 }
 
 function expectsOperand(tokens: readonly Token[]): boolean {

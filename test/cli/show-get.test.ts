@@ -321,3 +321,36 @@ test("get without --json renders readably; get on a DataSet; a missing name exit
   assert.equal(missingItem.code, 1);
   assert.match(missingItem.stderr, /^persist get: DataSet .* has no item "nope"/);
 });
+
+test("show lists arrays nested inside exports, with their paths", async () => {
+  const dir = await tempDir();
+  const archive = new Archive({ arrayThreshold: 10 });
+  const shared = new Float32Array(5);
+  archive.insert({
+    results: {
+      field: new NDArray(new Float64Array(3 * 4096), [3, 4096]),
+      runs: [{ x: new Int16Array(20) }, { "odd key": shared, again: shared }],
+      byName: new Map([["a", new Uint8Array(3)]]),
+    },
+    top: new Float64Array(4),
+  });
+  const { entry } = await archive.save(dir, { name: "nested" });
+  const r = await runInProcess(["show", entry]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split("\n").map((l) => l.trim().replace(/ {2,}/g, "  "));
+  assert.deepEqual(lines.slice(1, -1), [
+    "results  object 3 entries",
+    "results.field  NDArray <f8 [3, 4096]",
+    "results.runs[0].x  Int16Array <i2 [20]",
+    'results.runs[1]["odd key"]  Float32Array <f4 [5]',
+    'results.byName.get("a")  Uint8Array |u1 [3]',
+    "top  Float64Array <f8 [4]",
+  ]);
+  const json = JSON.parse((await runInProcess(["show", entry, "--json"])).stdout);
+  assert.deepEqual(json.arrays[0], {
+    path: "results.field",
+    kind: "NDArray",
+    dtype: "<f8",
+    shape: [3, 4096],
+  });
+});

@@ -100,3 +100,43 @@ test("verify of a DataSet lists each broken item: truncated .npy, unsafe module,
   assert.match(lines[3]!, /^ {2}- info of item wide: .*eval/);
   assert.equal(lines.length, 4, r.stderr);
 });
+
+test("verify --json: ok with a summary, or each problem listed; CLI words, not library calls", async () => {
+  const dir = await tempDir();
+  const entry = await makeArchive(dir, "run1");
+  const good = await runInProcess(["verify", entry, "--json"]);
+  assert.equal(good.code, 0, good.stderr);
+  const ok = JSON.parse(good.stdout);
+  assert.deepEqual(
+    { ok: ok.ok, type: ok.type, path: ok.path, problems: ok.problems },
+    { ok: true, type: "archive", path: entry, problems: [] },
+  );
+  assert.match(ok.summary, /6 exports, 4 external arrays \(npy\)/);
+  const other = await makeArchive(dir, "run2");
+  await truncate(join(dir, "run2", "_arrays", "array_1.npy"), 90);
+  const truncated = JSON.parse((await runInProcess(["verify", other, "--json"])).stdout);
+  assert.equal(truncated.ok, false);
+  assert.equal(truncated.problems.length, 1);
+  assert.match(truncated.problems[0], /array_1\.npy/);
+  const text = await readFile(entry, "utf8");
+  await writeFile(
+    entry,
+    text.replace(/export const small = .*/, "export const small = process.exit(7);"),
+  );
+  const bad = await runInProcess(["verify", entry, "--json"]);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, "");
+  const result = JSON.parse(bad.stdout);
+  assert.equal(result.ok, false);
+  assert.equal(result.problems.length, 1, bad.stdout);
+  assert.match(result.problems[0], /process/);
+  const plain = await runInProcess(["verify", entry]);
+  for (const output of [bad.stdout, plain.stderr]) {
+    assert.doesNotMatch(
+      output,
+      /load\(|trusted: true|keys\(\)/,
+      "no library calls in CLI messages",
+    );
+    assert.match(output, /never runs code from an archive/);
+  }
+});
