@@ -1,13 +1,14 @@
 /**
  * Property-based fuzzing: random character mutations of valid archives must either load or throw
- * an ArchiveError subclass — never another error type, never pollute a prototype. Runs are
- * bounded so the file takes a few seconds.
+ * an ArchiveError subclass — never another error type, never pollute a prototype, never mutate an
+ * object the importer passed in (or one its code returns), never load a format-2 module that lost
+ * its end marker. Runs are bounded so the file takes a few seconds.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { ArchiveError } from "../../src/errors.js";
-import { interpretSource } from "../../src/load/index.js";
+import { ARCHIVE_END_MARKER, interpretSource, isTruncated } from "../../src/load/index.js";
 
 class Point {
   constructor(
@@ -18,7 +19,36 @@ class Point {
     return new Point(s, s);
   }
 }
-const modules = { "geometry-lib": { Point } };
+class Vec extends Object {}
+const shared = { a: 1 };
+const sharedMap = new Map([["k", 1]]);
+const sharedBuffer = new ArrayBuffer(8);
+class Evil {
+  name = "evil";
+  static proto(): object {
+    return Object.prototype;
+  }
+  static arrayProto(): object {
+    return Array.prototype;
+  }
+  static map(): Map<string, number> {
+    return sharedMap;
+  }
+  static make(): Evil {
+    return new Evil();
+  }
+}
+const modules = {
+  "geometry-lib": { Point, Vec, Evil, O: Object, R: Reflect, shared, sharedMap, sharedBuffer },
+};
+
+/** What the importer passed in, which no archive may change. */
+function importedSnapshot(): string {
+  return JSON.stringify([shared, [...sharedMap], [...new Uint8Array(sharedBuffer)]]);
+}
+
+const HEADER2 =
+  "// persist-archive archive, format 2. A plain ES module: import it, or load() it safely.\n";
 
 const CORPUS = [
   '// persist-archive archive, format 1.\nimport { Point as _Point } from "geometry-lib";\n' +
@@ -34,6 +64,11 @@ const CORPUS = [
     "export const t = [new Float64Array(_g0, 0, 1), new DataView(_g0, 2, 4), new BigInt64Array([-1n]), new Int8Array(4)];\n" +
     'export const o = { __proto__: null, "q-k": "\\u2028\\ud800\\n", ["__proto__"]: 4, 3: [,], x: { y: { z: [[[]]] } } };\n' +
     'o["late"] = o;\ndelete o["q-k"];\n',
+  // Format 2 (end marker), imports that reach built-ins and shared objects, escapes.
+  `${HEADER2}import { Vec as _V, Evil as _E, O as _O, R as _R, shared as _s, sharedMap as _m, sharedBuffer as _b } from "geometry-lib";\n` +
+    'const _g0 = { v: new _V(), e: _E.make(), s: _s, m: _m, b: _b, t: "\\x41\\u00e9\\u{1F600}" };\n' +
+    '_g0.k = _g0;\nconst _g1 = new Map([["x", _g0]]);\n_g1.set("y", 1);\nexport const x = [_g0, _g1];\n' +
+    `${ARCHIVE_END_MARKER}\n`,
 ];
 
 /** Fragments that steer mutations toward the interesting parts of the grammar. */
@@ -80,6 +115,28 @@ const FRAGMENTS = [
   "\ud800",
   "new ArrayBuffer(",
   "new Float64Array(",
+  // Reaching built-ins through imports, and mutating what is not the archive's own.
+  "_V.getPrototypeOf({})",
+  "_V.defineProperty(",
+  "_V.call(",
+  "_V.bind(",
+  "_E.proto()",
+  "_E.arrayProto()",
+  "_E.map()",
+  "_O.getPrototypeOf({})",
+  "_R.set(",
+  "new _O(",
+  "new Uint8Array(_b)",
+  ".polluted = 1",
+  '["polluted"] = 1',
+  ".set(",
+  ".add(",
+  "\nconst _g9 = _E.proto();\n_g9.polluted = 1;\n",
+  "\n_s.a = 2;\n",
+  '\n_m.set("k", 2);\n',
+  "\nexport const y = Object.assign(_E.proto(), { polluted: 1 });\n",
+  ARCHIVE_END_MARKER,
+  "\\x41\\x41",
 ];
 
 type Mutation =
@@ -139,6 +196,7 @@ test("the corpus itself loads", async () => {
 
 test("mutated archives load or throw an ArchiveError, nothing else", async () => {
   const clean = prototypesSnapshot();
+  const cleanImported = importedSnapshot();
   let loaded = 0;
   let rejected = 0;
   await fc.assert(
@@ -149,6 +207,7 @@ test("mutated archives load or throw an ArchiveError, nothing else", async () =>
         const text = mutations.reduce(apply, base);
         try {
           await interpretSource(text, { file: "/fuzz/mutant.mjs", modules });
+          assert.ok(!isTruncated(text), `a truncated module loaded:\n${text}`);
           loaded++;
         } catch (error) {
           if (!(error instanceof ArchiveError)) {
@@ -156,7 +215,9 @@ test("mutated archives load or throw an ArchiveError, nothing else", async () =>
           }
           rejected++;
         }
-        assert.equal(prototypesSnapshot(), clean);
+        assert.equal(prototypesSnapshot(), clean, text);
+        assert.equal(({} as Record<string, unknown>).polluted, undefined, text);
+        assert.equal(importedSnapshot(), cleanImported, text);
       },
     ),
     {
@@ -166,6 +227,23 @@ test("mutated archives load or throw an ArchiveError, nothing else", async () =>
   );
   // Both outcomes must actually occur, or the mutations are not exercising the loader.
   assert.ok(loaded > 50 && rejected > 50, `loaded ${loaded}, rejected ${rejected}`);
+});
+
+test("a format-2 module cut anywhere after its header line, before its end marker, never loads", async () => {
+  // (A cut inside the first line leaves no header to say which format it was: an empty module.)
+  const full = CORPUS[CORPUS.length - 1]!;
+  const markerEnd = full.lastIndexOf(ARCHIVE_END_MARKER) + ARCHIVE_END_MARKER.length;
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: HEADER2.length, max: markerEnd - 1 }), async (cut) => {
+      const text = full.slice(0, cut);
+      const error = await interpretSource(text, { file: "/fuzz/cut.mjs", modules }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof ArchiveError, `cut at ${cut} loaded`);
+    }),
+    { numRuns: 400, seed: 21 },
+  );
 });
 
 test("random text never escapes as a non-ArchiveError", async () => {
