@@ -8,8 +8,13 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ArchiveError } from "../errors.js";
-import { type NDArray, readNpyDirectory } from "../runtime/persist-runtime.mjs";
+import {
+  type ArrayReadOptions,
+  type NDArray,
+  readNpyDirectory,
+} from "../runtime/persist-runtime.mjs";
 import { fsyncDir } from "../store/atomic.js";
+import { openConfined } from "../store/confined.js";
 import { asFormatErrors } from "./errors.js";
 import { readHdf5File, writeHdf5 } from "./hdf5.js";
 import { writeNpyFileSynced } from "./npy.js";
@@ -91,7 +96,23 @@ export function readArrayFiles(
   options: ReadArrayOptions = {},
 ): Promise<Record<string, NDArray>> {
   checkFormat(format);
-  if (format === "npz") return readNpzFile(location, names, options);
-  if (format === "hdf5") return readHdf5File(location, names, options);
-  return asFormatErrors(() => readNpyDirectory(location, names, options));
+  const opts = confinedReads(options);
+  if (format === "npz") return readNpzFile(location, names, opts);
+  if (format === "hdf5") return readHdf5File(location, names, opts);
+  return asFormatErrors(() => readNpyDirectory(location, names, opts));
+}
+
+/**
+ * Runtime read options that open data files through the library's confined opener
+ * (src/store/confined.ts: realpath inside `root`, non-blocking regular-file open, descriptor path
+ * re-checked on Linux) when a root is given; the runtime's own equivalent checks otherwise.
+ */
+export function confinedReads(options: ReadArrayOptions): ArrayReadOptions {
+  const { root } = options;
+  if (root === undefined) return { ...options };
+  return {
+    ...options,
+    open: (path) =>
+      openConfined(path, { root, what: "array file", maxBytes: Number.MAX_SAFE_INTEGER }),
+  };
 }

@@ -74,7 +74,7 @@ export async function convert(
 /** The arrayThreshold that keeps exactly the arrays in `data` external (Infinity: none). */
 export async function keepExternalThreshold(data: DataFiles | undefined): Promise<number> {
   if (!data || data.names.length === 0) return Number.POSITIVE_INFINITY;
-  const arrays = await readArrayFiles(data.location, data.format, data.names);
+  const arrays = await readArrayFiles(data.location, data.format, data.names, { root: data.root });
   const smallest = Math.min(...Object.values(arrays).map((a) => a.size));
   return Math.max(0, smallest - 1);
 }

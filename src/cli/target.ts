@@ -15,6 +15,8 @@ export interface DataFiles {
   /** Absolute path of the npy folder, .npz or .h5 file. */
   location: string;
   names: string[];
+  /** The entry module's folder: data files must really lie inside it (confined reads). */
+  root: string;
 }
 
 export interface ArchiveTarget {
@@ -113,6 +115,7 @@ export async function dataFilesOf(moduleFile: string): Promise<DataFiles | undef
     format: match[2] as ArrayFormat,
     location: resolve(dirname(moduleFile), location),
     names: names.filter((n): n is string => typeof n === "string"),
+    root: dirname(moduleFile),
   };
 }
 

@@ -77,7 +77,7 @@ async function verifyDataFiles(data: DataFiles, problems: string[]): Promise<str
   for (const name of data.names) {
     const file = perFile ? join(data.location, `${name}.npy`) : data.location;
     try {
-      await readArrayFiles(data.location, data.format, [name]);
+      await readArrayFiles(data.location, data.format, [name], { root: data.root });
     } catch (error) {
       const message = errorText(error);
       if (dataMessages.includes(message)) continue;
