@@ -40,7 +40,6 @@ type Patch =
   | { kind: "mapRest"; holder: GraphNode; entries: [unknown, unknown][] }
   | { kind: "setRest"; holder: GraphNode; items: unknown[] };
 
-
 const NEW = 0;
 const IN_PROGRESS = 1;
 const DONE = 2;

@@ -13,7 +13,10 @@ import { nodePath } from "./path.js";
 export const MAX_NESTING = 400;
 
 /** Children of a node that must be written inside its own expression (no placeholder possible). */
-function inlineChildren(node: GraphNode, nodeOf: (v: object) => GraphNode | undefined): GraphNode[] {
+function inlineChildren(
+  node: GraphNode,
+  nodeOf: (v: object) => GraphNode | undefined,
+): GraphNode[] {
   const out: GraphNode[] = [];
   const add = (v: unknown) => {
     if (v !== null && (typeof v === "object" || typeof v === "function")) {
@@ -60,7 +63,11 @@ export function checkConstructorChains(
       const top = stack[stack.length - 1]!;
       if (top.next < top.children.length) {
         const child = top.children[top.next++]!;
-        if (state[child.id] === 1) throw cycleError(child, stack.map((f) => f.node));
+        if (state[child.id] === 1)
+          throw cycleError(
+            child,
+            stack.map((f) => f.node),
+          );
         if (state[child.id] === 0) push(child);
         continue;
       }

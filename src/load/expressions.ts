@@ -112,6 +112,8 @@ export class ExpressionReader {
   private readonly fastSet: boolean;
   /** Origin (V_*) of the value parseExpression() returned last. */
   protected origin = V_REFERENCE;
+  /** Reusable array/object frames by stack depth (see frame()). */
+  private readonly frames: Frame[] = [];
   /** Origin (V_*) of the value finishCall() returned last. */
   private callOrigin = V_CREATED;
 
@@ -141,11 +143,11 @@ export class ExpressionReader {
           lex.next();
           value = arr;
         } else {
-          this.push(stack, new Frame(F_ARRAY, at, arr));
+          this.push(stack, this.frame(stack.length, F_ARRAY, at, arr));
           continue;
         }
       } else if (lex.type === T_PUNCT && lex.code === LBRACE) {
-        const frame = new Frame(F_OBJECT, lex.start, {});
+        const frame = this.frame(stack.length, F_OBJECT, lex.start, {});
         lex.next();
         if (this.objectKey(frame)) {
           this.push(stack, frame);
@@ -233,6 +235,31 @@ export class ExpressionReader {
         }
       }
     }
+  }
+
+  /**
+   * An array or object frame for stack depth `depth`, reused: a frame at depth d is only ever
+   * live while it sits at stack[d], so one per depth suffices (a load of 100k objects allocated
+   * 100k frames of garbage before). Call frames stay fresh (they are rare and carry more state).
+   */
+  private frame(
+    depth: number,
+    kind: number,
+    at: number,
+    target: unknown[] | Record<string, unknown>,
+  ): Frame {
+    let frame = this.frames[depth];
+    if (frame === undefined) {
+      frame = new Frame(kind, at, target);
+      if (depth < MAX_DEPTH) this.frames[depth] = frame;
+      return frame;
+    }
+    frame.kind = kind;
+    frame.at = at;
+    frame.target = target;
+    frame.key = "";
+    frame.protoSet = false;
+    return frame;
   }
 
   private push(stack: Frame[], frame: Frame): void {

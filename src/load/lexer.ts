@@ -7,6 +7,7 @@
  * goes, so nothing but the current token is ever held. The scan loops use charCodeAt and plain
  * slices; a token is described by mutable fields instead of allocated objects.
  */
+import { isAscii } from "node:buffer";
 import { FormatError, UnsafeArchiveError } from "../errors.js";
 
 // Token types (plain numbers: compared in the hottest loops).
@@ -77,6 +78,8 @@ export class Lexer {
   big = 0n;
   /** A line terminator lies between the previous token and this one. */
   newlineBefore = false;
+  /** Recently seen names by hash slot (see cachedName). */
+  private readonly names: (string | undefined)[] = new Array(NAME_CACHE_MASK + 1);
   /** Code units counted by the first pass over an escaped string literal. */
   private unitCount = 0;
   /** Whether one of them is above 0xFF (the string needs two bytes per unit). */
@@ -200,17 +203,19 @@ export class Lexer {
     const c = text.charCodeAt(pos);
     if (c < 128 && ID[c] === 1) {
       let i = pos + 1;
+      let hash = c;
       while (i < len) {
         const d = text.charCodeAt(i);
         if (d < 128 ? ID[d] === 0 : true) break;
+        hash = (hash * 31 + d) | 0;
         i++;
       }
       const d = i < len ? text.charCodeAt(i) : 0;
+      this.type = T_NAME;
       if (d > 127 || d === BACKSLASH) {
         i = this.scanUnicodeName(i);
-      }
-      this.type = T_NAME;
-      this.str = text.slice(pos, i);
+        this.str = text.slice(pos, i);
+      } else this.str = this.cachedName(pos, i, hash);
       this.pos = this.end = i;
       return;
     }
@@ -259,6 +264,28 @@ export class Lexer {
     if (c === 96) this.fail("unexpected `` ` `` (template literals are not allowed)");
     if (c === 92) this.fail("unexpected `\\` (escapes in identifiers are not allowed)");
     this.fail(`unexpected \`${String.fromCodePoint(text.codePointAt(pos)!)}\``);
+  }
+
+  /**
+   * The name text[start, end) as a string shared by every occurrence of it. Keys like `id` or
+   * `name` repeat once per object: slicing each one anew allocated a string per key and made V8
+   * look each up in its string table when it became a property key. A small direct-mapped cache
+   * (hash computed while scanning) hands out the same string instead.
+   */
+  private cachedName(start: number, end: number, hash: number): string {
+    const n = end - start;
+    if (n > 32) return this.text.slice(start, end);
+    const slot = (hash ^ (hash >>> 12) ^ n) & NAME_CACHE_MASK;
+    const cached = this.names[slot];
+    if (cached !== undefined && cached.length === n) {
+      const text = this.text;
+      let k = 0;
+      while (k < n && cached.charCodeAt(k) === text.charCodeAt(start + k)) k++;
+      if (k === n) return cached;
+    }
+    const fresh = this.text.slice(start, end);
+    this.names[slot] = fresh;
+    return fresh;
   }
 
   /** Continues an identifier that has non-ASCII characters; returns its end. */
@@ -575,6 +602,9 @@ export class Lexer {
   }
 }
 
+/** Slots of the name cache, minus one. */
+const NAME_CACHE_MASK = 1023;
+
 /** Literals up to this many code units are decoded through a shared scratch array. */
 const SHORT_STRING = 256;
 const SHORT_NARROW = new Uint8Array(SHORT_STRING);
@@ -591,7 +621,9 @@ function decodeUnits(units: Uint8Array | Uint16Array, n: number): string {
     return String.fromCharCode.apply(null, units.subarray(0, n) as unknown as number[]);
   }
   if (units instanceof Uint8Array) {
-    return Buffer.from(units.buffer, units.byteOffset, n).toString("latin1");
+    // "ascii" is a plain copy; "latin1" is much slower on Node 20, so only when needed.
+    const bytes = Buffer.from(units.buffer, units.byteOffset, n);
+    return bytes.toString(isAscii(bytes) ? "ascii" : "latin1");
   }
   if (LITTLE_ENDIAN) return Buffer.from(units.buffer, units.byteOffset, 2 * n).toString("utf16le");
   let out = "";

@@ -18,6 +18,8 @@
  * Hand-written: Node has no "open beneath" (openat2 RESOLVE_BENEATH) and no npm library does the
  * realpath + non-blocking open + fstat sequence for arbitrary roots.
  */
+
+import { isAscii } from "node:buffer";
 import {
   closeSync,
   constants,
@@ -240,12 +242,14 @@ export async function readConfined(path: string, options: ConfinedOptions): Prom
   }
 }
 
-// ignoreBOM: keep a leading U+FEFF in the text, as readFile(path, "utf8") does.
-const UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
-
-/** Reads a whole confined file as UTF-8 text (invalid bytes become U+FFFD, like readFile). */
 export async function readConfinedText(path: string, options: ConfinedOptions): Promise<string> {
-  return UTF8.decode(await readConfined(path, options));
+  const bytes = await readConfined(path, options);
+  // The Buffer is a view of `bytes`, not a copy. Pure ASCII text (what the emitter writes) decodes
+  // as "ascii", a plain copy; on Node 20 "utf8" and TextDecoder take ~60x longer on the same bytes
+  // (28 ms for 7 MB). Other text decodes as UTF-8 (invalid bytes become U+FFFD, a leading BOM is
+  // kept, exactly like readFile(path, "utf8")).
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buffer.toString(isAscii(buffer) ? "ascii" : "utf8");
 }
 
 /**
