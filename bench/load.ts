@@ -1,16 +1,24 @@
 /**
- * Safe load vs native import() of the same archive of nested literals.
+ * Safe load() speed and memory.
  *
- * Each measurement runs in a fresh child process (no warm module cache, no shared heap), timing
- * only the load call and reading peak RSS (VmHWM) against the RSS before the load.
- * Size: PERSIST_BENCH_LOAD_MB (default 50; PERSIST_BENCH_FULL is not needed, 50 MB runs in ~10 s).
+ * 1. The three object-graph shapes of issue 11 (bench/shapes.ts): safe load() of the saved archive
+ *    vs JSON.parse of the same data (with and without reading the JSON file) and vs native
+ *    import() of the module. Rounds are interleaved and medians reported, because the machine
+ *    may be shared; the ratios are what to read.
+ * 2. Big archives of nested literals and of escaped strings, each in a fresh child process (no
+ *    warm module cache, no shared heap), timing only the load call and reading peak RSS (VmHWM)
+ *    against the RSS before the load. Size: PERSIST_BENCH_LOAD_MB (default 50).
  */
 import { spawnSync } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+
+import { Archive } from "../src/index.js";
+import { load } from "../src/load/index.js";
+import { SHAPES } from "./shapes.js";
 
 const HERE = fileURLToPath(import.meta.url);
 
@@ -25,7 +33,7 @@ function rng(seed: number): () => number {
   };
 }
 
-type Shape = "records" | "numbers";
+type Shape = "records" | "numbers" | "escapes";
 
 /**
  * Writes an archive of nested literals of about `mb` megabytes; returns its path. "records" are
@@ -46,6 +54,12 @@ async function writeArchive(dir: string, mb: number, shape: Shape): Promise<stri
   };
   await write("// persist-archive archive, format 1.\nexport const data = [\n");
   for (let i = 0; written < target; i++) {
+    if (shape === "escapes") {
+      // Strings written mostly as escapes (the 95 MiB of `\x41` in issue 8 reached 950 MB RSS).
+      const unit = i % 2 === 0 ? "\\x41" : 'ab\\n\\x41\\u00e9\\"cd\\t';
+      await write(`  "${unit.repeat(Math.ceil(1000 / unit.length))}",\n`);
+      continue;
+    }
     if (shape === "numbers") {
       const row = (n: number) =>
         Array.from({ length: n }, () => (rand() * 1000).toFixed(3)).join(", ");
@@ -156,7 +170,8 @@ function report(shape: Shape, size: number, native: ChildResult, safe: ChildResu
       (m.heapAfterMB - m.heapBeforeMB).toFixed(0),
     ]),
   ];
-  console.log(`\nload bench (${shape}): ${size.toFixed(1)} MB archive of nested literals`);
+  const what = shape === "escapes" ? "strings with escapes" : "nested literals";
+  console.log(`\nload bench (${shape}): ${size.toFixed(1)} MB archive of ${what}`);
   for (const row of rows) {
     console.log(row.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(13))).join(" "));
   }
@@ -164,8 +179,82 @@ function report(shape: Shape, size: number, native: ChildResult, safe: ChildResu
   const peak = safe.peakRssMB - safe.rssBeforeMB;
   console.log(
     `safe/native speed ${(native.ms / safe.ms).toFixed(2)}x (want >= 0.5); safe peak memory ` +
+      (shape === "escapes" ? "(issue 8 target <= 3x) " : "") +
       `${(peak / size).toFixed(2)}x file size (native ${((native.peakRssMB - native.rssBeforeMB) / size).toFixed(2)}x), ` +
       `of which the loaded values are ${(values / size).toFixed(2)}x and the loader's overhead ${((peak - values) / size).toFixed(2)}x`,
+  );
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/** Issue 11's three shapes: load() vs JSON.parse and native import(), medians of interleaved rounds. */
+async function shapes(dir: string): Promise<void> {
+  const rounds = Number(process.env.PERSIST_BENCH_ROUNDS ?? 7);
+  console.log(
+    `\nsafe load() on the issue-11 shapes (median of ${rounds} interleaved rounds after a warm-up; the machine may be shared)`,
+  );
+  console.log(
+    [
+      "shape",
+      "module MB",
+      "JSON MB",
+      "JSON.parse",
+      "read+parse",
+      "load()",
+      "import()",
+      "load/parse",
+      "load/read+parse",
+      "load/import",
+    ]
+      .map((c, i) => (i === 0 ? c.padEnd(6) : c.padStart(i > 6 ? 16 : 11)))
+      .join(" "),
+  );
+  for (const [name, make] of Object.entries(SHAPES)) {
+    const value = make();
+    const archive = new Archive();
+    archive.insert({ data: value });
+    const { entry } = await archive.save(join(dir, name), { name: "g", package: false });
+    const json = JSON.stringify(value);
+    const jsonFile = join(dir, `${name}.json`);
+    await writeFile(jsonFile, json);
+    let v = 0;
+    const steps: Record<string, () => Promise<unknown> | unknown> = {
+      parse: () => JSON.parse(json),
+      readParse: async () => JSON.parse(await readFile(jsonFile, "utf8")),
+      load: () => load(entry),
+      import: () => import(`${pathToFileURL(entry).href}?v=${v++}`),
+    };
+    const times: Record<string, number[]> = { parse: [], readParse: [], load: [], import: [] };
+    for (let round = -1; round < rounds; round++) {
+      for (const [step, fn] of Object.entries(steps)) {
+        (globalThis as { gc?: () => void }).gc?.();
+        const t = performance.now();
+        await fn();
+        if (round >= 0) times[step]!.push(performance.now() - t);
+      }
+    }
+    const m = Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, median(xs)]));
+    const moduleMB = (await stat(entry)).size / 2 ** 20;
+    console.log(
+      [
+        name.padEnd(6),
+        moduleMB.toFixed(2).padStart(11),
+        (json.length / 2 ** 20).toFixed(2).padStart(11),
+        `${m.parse!.toFixed(1)} ms`.padStart(11),
+        `${m.readParse!.toFixed(1)} ms`.padStart(11),
+        `${m.load!.toFixed(1)} ms`.padStart(11),
+        `${m.import!.toFixed(1)} ms`.padStart(11),
+        `${(m.load! / m.parse!).toFixed(2)}x`.padStart(16),
+        `${(m.load! / m.readParse!).toFixed(2)}x`.padStart(16),
+        `${(m.load! / m.import!).toFixed(2)}x`.padStart(16),
+      ].join(" "),
+    );
+  }
+  console.log(
+    "  targets: load/parse <= 2x (issue 11), load/import < 1x (faster than native import)",
   );
 }
 
@@ -173,7 +262,8 @@ export async function run(): Promise<void> {
   const mb = Number(process.env.PERSIST_BENCH_LOAD_MB ?? 50);
   const dir = await mkdtemp(join(tmpdir(), "persist-bench-load-"));
   try {
-    for (const shape of ["records", "numbers"] as const) {
+    await shapes(dir);
+    for (const shape of ["records", "numbers", "escapes"] as const) {
       const file = await writeArchive(dir, mb, shape);
       const size = (await stat(file)).size / 2 ** 20;
       const native = measure("native", file);
