@@ -296,3 +296,28 @@ test("the refusals are UnsafeArchiveError or FormatError, with a location", asyn
   assert.ok(error instanceof UnsafeArchiveError);
   assert.equal(error.line, 2);
 });
+
+test("member chains and computed access on imports and call results are refused", async () => {
+  const attacks = [
+    'export const x = _V["getPrototypeOf"]({});\n',
+    "export const x = _V.prototype.constructor;\n",
+    "export const x = _V.getPrototypeOf;\n",
+    "export const x = _V.constructor.getPrototypeOf({});\n",
+    "export const x = _W.ok(1).constructor;\n",
+    "export const x = new _V().constructor;\n",
+    'export const x = new _V()["constructor"];\n',
+    "export const x = _E.proto().constructor;\n",
+    "const _g0 = { a: {} };\n_g0.a.polluted = 1;\n",
+    'const _g0 = { a: {} };\n_g0["a"]["polluted"] = 1;\n',
+    "const _g0 = {};\n_g0.__proto__.polluted = 1;\n",
+    "const _g0 = [];\n_g0.constructor.prototype.polluted = 1;\n",
+    "export const x = _PO.getPrototypeOf({});\n",
+    'export const x = _PO.defineProperty({}, "a", {});\n',
+  ];
+  for (const body of attacks) {
+    await refused(
+      `import { Vec as _V, WithStatics as _W, Evil as _E, PO as _PO } from "m";\n${body}`,
+      { m: { ...modules.m, PO: new Proxy(Object, {}) } },
+    );
+  }
+});
