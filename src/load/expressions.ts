@@ -156,19 +156,27 @@ export class ExpressionReader {
         value = frame.target;
         origin = V_OBJECT_LITERAL;
       } else if (lex.type === T_NAME) {
-        const frame = this.callStart();
-        if (frame) {
-          if (lex.type === T_PUNCT && lex.code === RPAREN) {
-            lex.next();
-            value = this.finishCall(frame);
-            origin = this.callOrigin;
-          } else {
-            this.push(stack, frame);
-            continue;
-          }
+        // The commonest names first (reserved words: never bindings, globals or calls).
+        const name = lex.str;
+        if (name === "null" || name === "true" || name === "false") {
+          value = name === "null" ? null : name === "true";
+          origin = V_REFERENCE;
+          lex.next();
         } else {
-          value = this.nameValue();
-          origin = this.origin;
+          const frame = this.callStart();
+          if (frame) {
+            if (lex.type === T_PUNCT && lex.code === RPAREN) {
+              lex.next();
+              value = this.finishCall(frame);
+              origin = this.callOrigin;
+            } else {
+              this.push(stack, frame);
+              continue;
+            }
+          } else {
+            value = this.nameValue();
+            origin = this.origin;
+          }
         }
       } else {
         value = this.scalar();
