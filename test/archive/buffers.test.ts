@@ -121,7 +121,7 @@ test("resizable buffers keep resizable and maxByteLength; views keep length trac
       (k) => k !== "buf" && ArrayBuffer.isView((items as Record<string, unknown>)[k]),
     )) {
       const view = mod[key] as ArrayBufferView;
-      sameView(view, (items as Record<string, ArrayBufferView>)[key]!, key);
+      sameView(view, (items as unknown as Record<string, ArrayBufferView>)[key]!, key);
     }
     for (const key of [
       "tracking",
