@@ -70,19 +70,21 @@ async function arrayInserts(dir: string, count: number) {
   return seconds;
 }
 
-/** Inserts per second over the wall time of `writers` processes inserting `each` items. */
-async function throughput(dir: string, writers: number, each: number): Promise<number> {
+/** Latencies (ms) of every insert and the total throughput of `writers` processes. */
+async function throughput(
+  dir: string,
+  writers: number,
+  each: number,
+): Promise<{ perSecond: number; p50: number; p99: number }> {
   const path = join(dir, `writers-${writers}`);
   await (await DataSet.open(path, { mode: "w" })).close();
   const self = fileURLToPath(import.meta.url);
-  const spans = await Promise.all(
+  const runs = await Promise.all(
     Array.from({ length: writers }, async () => {
       const child = spawn(
         process.execPath,
         ["--import", "tsx", self, "writer", path, String(each)],
-        {
-          stdio: ["ignore", "pipe", "inherit"],
-        },
+        { stdio: ["ignore", "pipe", "inherit"] },
       );
       let out = "";
       child.stdout.on("data", (chunk) => {
@@ -90,21 +92,87 @@ async function throughput(dir: string, writers: number, each: number): Promise<n
       });
       const [code] = await once(child, "exit");
       if (code !== 0) throw new Error(`bench writer exited ${code}`);
-      const [start, end] = out.trim().split(" ").map(Number);
-      return { start: start!, end: end! };
+      return JSON.parse(out) as { start: number; end: number; latencies: number[] };
     }),
   );
-  const wall = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
-  return (writers * each) / (wall / 1000);
+  const wall = Math.max(...runs.map((s) => s.end)) - Math.min(...runs.map((s) => s.start));
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return { perSecond: (writers * each) / (wall / 1000), p50: at(0.5), p99: at(0.99) };
 }
 
-/** Child process: open, then insert `count` small items, print "<start> <end>" (epoch ms). */
+/** 1 MB of float64 per item, as in issue 12. */
+const MEGABYTE_ITEM = (i: number) => ({ i, data: new Float64Array(131072).fill(i) });
+
+/** Child process: open, insert `count` items with a 1 MB array, print start, end and latencies. */
 async function writer(path: string, count: number): Promise<void> {
   const ds = await DataSet.open(path, { mode: "w" });
+  await ds.insert(MEGABYTE_ITEM(-1)); // warm-up, not counted
+  const latencies: number[] = [];
   const start = now();
-  for (let i = 0; i < count; i++) await ds.insert({ pid: process.pid, i }, { info: { i } });
-  console.log(`${start} ${now()}`);
+  for (let i = 0; i < count; i++) {
+    const t = now();
+    await ds.insert(MEGABYTE_ITEM(i), { info: { i, pid: process.pid } });
+    latencies.push(now() - t);
+  }
+  console.log(JSON.stringify({ start, end: now(), latencies }));
   await ds.close();
+}
+
+/** insertMany of `count` Float64Array(1000) items with infos: one commit (s). */
+async function batchInsert(dir: string, count: number): Promise<number> {
+  const ds = await DataSet.open(join(dir, "batch"), { mode: "w" });
+  await ds.insertMany([new Float64Array(1000)], { infos: [{ warm: true }] });
+  const data = Float64Array.from({ length: 1000 }, (_, i) => Math.sin(i));
+  const values = Array.from({ length: count }, () => data);
+  const infos = Array.from({ length: count }, (_, i) => ({ i, mean: 0.5, tag: "run" }));
+  const start = now();
+  await ds.insertMany(values, { infos });
+  const seconds = (now() - start) / 1000;
+  await ds.close();
+  return seconds;
+}
+
+/**
+ * ds.infos() of `count` items in one call, against JSON.parse of the same infos as one JSON text
+ * (what reading them can at best cost). Cold: a freshly opened handle (reads the whole journal);
+ * warm: the handle has read it before (reads only what was appended).
+ */
+async function infosAtScale(dir: string, count: number) {
+  const path = join(dir, "infos");
+  const ds = await DataSet.open(path, { mode: "w", arrayThreshold: 10 });
+  const infos = Array.from({ length: count }, (_, i) => ({
+    omega: i / 7,
+    gamma: 0.1,
+    worker: i % 8,
+    tag: `run-${i}`,
+    converged: i % 3 === 0,
+  }));
+  for (let at = 0; at < count; at += 1000) {
+    const slice = infos.slice(at, at + 1000);
+    await ds.insertMany(
+      slice.map((_, k) => at + k),
+      { infos: slice },
+    );
+  }
+  const text = JSON.stringify(Object.fromEntries((await ds.keys()).map((k, i) => [k, infos[i]])));
+  const parse: number[] = [];
+  const cold: number[] = [];
+  const warm: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    let t = now();
+    JSON.parse(text);
+    parse.push(now() - t);
+    const fresh = await DataSet.open(path);
+    t = now();
+    await fresh.infos();
+    cold.push(now() - t);
+    t = now();
+    await fresh.infos();
+    warm.push(now() - t);
+  }
+  return { parse: median(parse), cold: median(cold), warm: median(warm), bytes: text.length };
 }
 
 export async function run(): Promise<void> {
@@ -112,14 +180,16 @@ export async function run(): Promise<void> {
   try {
     const n = FULL ? 10_000 : 2_000;
     const arrays = FULL ? 1_000 : 300;
-    const each = FULL ? 300 : 150;
+    const each = FULL ? 100 : 40;
     // Warm up (JIT, module loading) so that items 1–100 are not charged with start-up costs.
     const warm = await DataSet.open(join(dir, "warmup"), { mode: "w" });
     await timeInserts(warm, 100, (i) => ({ i }));
     const scaling = await insertScaling(dir, n);
     const arraySeconds = await arrayInserts(dir, arrays);
+    const batchSeconds = await batchInsert(dir, 1000);
     const one = await throughput(dir, 1, each);
     const four = await throughput(dir, 4, each);
+    const infos = await infosAtScale(dir, 10_000);
     const arrays1000 = (arraySeconds * 1000) / arrays;
     const rows: [string, string, string, string][] = [
       ["insert, items 1–100 (median ms/insert)", scaling.first.toFixed(2), "baseline", ""],
@@ -130,7 +200,7 @@ export async function run(): Promise<void> {
         `${(scaling.later / scaling.first).toFixed(2)}x (target <= 1.5)`,
       ],
       [
-        `${arrays} inserts of Float64Array(1000) + info (s)`,
+        `${arrays} single inserts of Float64Array(1000) + info (s)`,
         arraySeconds.toFixed(2),
         "",
         arrays === 1000 ? "" : `~${arrays1000.toFixed(1)} s per 1,000`,
@@ -141,12 +211,35 @@ export async function run(): Promise<void> {
         String(PYTHON_PERSIST_1000_ARRAY_INSERTS_S),
         `${(PYTHON_PERSIST_1000_ARRAY_INSERTS_S / arrays1000).toFixed(0)}x faster`,
       ],
-      [`1 writer process, ${each} inserts (inserts/s)`, one.toFixed(0), "baseline", ""],
+      [
+        "insertMany, 1,000 Float64Array(1000) + info, one call (s)",
+        batchSeconds.toFixed(2),
+        String(PYTHON_PERSIST_1000_ARRAY_INSERTS_S),
+        `${(PYTHON_PERSIST_1000_ARRAY_INSERTS_S / batchSeconds).toFixed(0)}x faster (target >= 200x)`,
+      ],
+      [
+        `1 writer process, ${each} inserts of a 1 MB array (inserts/s)`,
+        one.perSecond.toFixed(1),
+        "baseline",
+        `latency p50 ${one.p50.toFixed(1)} ms, p99 ${one.p99.toFixed(1)} ms`,
+      ],
       [
         `4 writer processes, ${each} each (inserts/s total)`,
-        four.toFixed(0),
-        one.toFixed(0),
-        `${(four / one).toFixed(2)}x`,
+        four.perSecond.toFixed(1),
+        one.perSecond.toFixed(1),
+        `${(four.perSecond / one.perSecond).toFixed(2)}x (target >= 1.6); latency p50 ${four.p50.toFixed(1)} ms, p99 ${four.p99.toFixed(1)} ms`,
+      ],
+      [
+        `ds.infos() of 10,000 items, fresh handle (ms)`,
+        infos.cold.toFixed(1),
+        infos.parse.toFixed(1),
+        `${(infos.cold / infos.parse).toFixed(2)}x JSON.parse of the same ${(infos.bytes / 1e6).toFixed(1)} MB (target <= 3)`,
+      ],
+      [
+        `ds.infos() of 10,000 items, handle read before (ms)`,
+        infos.warm.toFixed(1),
+        infos.parse.toFixed(1),
+        `${(infos.warm / infos.parse).toFixed(2)}x JSON.parse`,
       ],
     ];
     const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length), 8));

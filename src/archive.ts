@@ -69,6 +69,16 @@ function runtimeSource(): Promise<Buffer> {
   return runtimeBytes;
 }
 
+/** @internal See Archive.moduleFiles. */
+export interface ModuleFiles {
+  entry: string;
+  text: string;
+  declarations: (readonly [file: string, text: string])[];
+  dataName: string;
+  arrays: { name: string; array: NDArray }[];
+  usesRuntime: boolean;
+}
+
 /**
  * A set of named values that becomes one ES module. `insert()` values under names, then
  * `toString()` gives the module's text, or `save(dir, { name })` writes it as an importable package
@@ -254,6 +264,27 @@ export class Archive {
     }
   }
 
+  /**
+   * @internal What save() writes for a module-layout archive named `name` with arrays in `format`,
+   * without writing anything: DataSet.insertMany writes many items' files and fsyncs them in one
+   * round instead of one save (and one fsync round) per item.
+   */
+  moduleFiles(name: string, format: DataFormat): ModuleFiles {
+    checkSaveName(name);
+    const layout = layoutFor("", name, false);
+    const dataName = arraysName(layout, format);
+    const { text, graph, usesRuntime } = this.render({ location: `./${dataName}`, format });
+    const declarations = emitDeclarations(this.rootList(), graph, this.singleItem);
+    return {
+      entry: layout.entry,
+      text,
+      declarations: layout.declarations.map((file) => [file, declarations] as const),
+      dataName,
+      arrays: graph.externals.map((e) => ({ name: e.name, array: externalArray(e.node.value) })),
+      usesRuntime,
+    };
+  }
+
   private rootList(): Root[] {
     return [...this.items];
   }
@@ -351,7 +382,7 @@ function externalArray(value: object): NDArray {
  * The runtime beside module-layout archives is shared by every archive in that folder; it is
  * replaced (atomically) only when its bytes differ, e.g. after a library upgrade within format 1.
  */
-async function placeRuntime(home: string): Promise<void> {
+export async function placeRuntime(home: string): Promise<void> {
   const source = await runtimeSource();
   const target = join(home, RUNTIME_FILE);
   try {

@@ -9,7 +9,12 @@ export { readArrayFiles, writeArrayFiles } from "./arrays/containers.js";
 export { LazyArray } from "./arrays/lazy.js";
 export type { NpyReadOptions } from "./arrays/npy.js";
 export { npy } from "./arrays/npy.js";
-export { DataSet, type DataSetOpenOptions } from "./dataset/dataset.js";
+export {
+  DataSet,
+  type DataSetOpenOptions,
+  type GetOptions,
+  type QueryOptions,
+} from "./dataset/dataset.js";
 export {
   ArchiveError,
   type ArchiveErrorOptions,

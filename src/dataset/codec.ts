@@ -2,157 +2,316 @@
  * How a DataSet turns values into files and back. The one place that connects the DataSet to the
  * Archive (saving items), the emitter (info expressions) and the loader (reading both back).
  */
-import { randomBytes } from "node:crypto";
-import { readdir, readFile, rename, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { link, mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Archive } from "../archive.js";
+import { Archive, placeRuntime } from "../archive.js";
+import { encodeNpy } from "../arrays/npy.js";
 import { emitValueExpression } from "../emit/expression.js";
-import { interpretSource, load } from "../load/index.js";
-import { fsyncDir } from "../store/atomic.js";
+import { ArchiveError, FormatError, UnsupportedValueError } from "../errors.js";
+import { interpretSource, type LoadOptions, load } from "../load/index.js";
+import { fsyncDir, tempPathFor } from "../store/atomic.js";
+import { checkConfined, readConfinedText } from "../store/confined.js";
+import type { Entry } from "./journal.js";
+import { isExactJson, type Operation } from "./records.js";
 
 export interface ItemOptions {
   arrayThreshold: number;
   dataFormat: "npy" | "npz" | "hdf5" | undefined;
 }
 
-/**
- * The info value as a one-line, self-contained archive-language expression (an index line must be
- * one line, so a reader can tell a complete record from a torn one).
- */
-export function infoExpression(info: unknown, name: string): string {
-  return emitValueExpression(info, `${name}.info`, { oneLine: true });
+/** `await` would call a callable `then` (and never settle, or settle with something else). */
+export function checkNotThenable(value: unknown, what: string, path: string): void {
+  if ((typeof value === "object" && value !== null) || typeof value === "function") {
+    let then: unknown;
+    try {
+      then = (value as { then?: unknown }).then;
+    } catch {
+      return; // a throwing getter is refused by the archiver with its path
+    }
+    if (typeof then === "function") {
+      throw new UnsupportedValueError(
+        `Cannot store ${path}: ${what} has a callable \`then\`, so \`await\` would treat it as a ` +
+          "promise (ds.get() and import() would never return it). Rename that field or wrap the value.",
+        { valuePath: `${path}.then` },
+      );
+    }
+  }
 }
 
 /**
- * The value of an info expression read from `file`, interpreted safely (nothing is executed):
- * the expression is wrapped in a one-statement module of the archive language.
+ * The journal operation that gives item `name` `info`: JSON when the info comes back from JSON
+ * exactly, else a one-line archive-language expression. Throws for what cannot be archived.
  */
-export async function interpretExpression(expr: string, file: string): Promise<unknown> {
-  const exports = await interpretSource(`export const info = ${expr};\n`, { file });
-  return exports.info;
+export function infoOperation(name: string, info: unknown): { info: unknown } | { expr: string } {
+  checkNotThenable(info, "the info", `${name}.info`);
+  if (isExactJson(info)) return { info };
+  return { expr: emitValueExpression(info, `${name}.info`, { oneLine: true }) };
+}
+
+/** The info an index entry holds, as a fresh value (safely interpreted: nothing is executed). */
+export async function entryInfo(entry: Entry, file: string): Promise<unknown> {
+  if (entry.expr === undefined) return entry.json === undefined ? null : JSON.parse(entry.json);
+  return (await interpretExpressions([entry.expr], file, [entry.line]))[0];
 }
 
 /**
- * Write item `name` into `dir` as a single-item module archive: `<name>.mjs` (`export default`),
- * `<name>.d.mts`, and external arrays beside it. Archive.save renders (and so rejects an
- * unarchivable value) before writing anything, and renames the entry module into place last.
- *
- * A new item is saved under its own name (`<name>_arrays…`). Replacing an existing item must never
- * leave a module without its data, even if killed midway, and Archive.save's replace moves the old
- * files aside before moving the new ones in. So a replacement is saved under a fresh version name
- * (`<name>.v<hex>.mjs` reading `./<name>.v<hex>_arrays`), then its module is renamed over
- * `<name>.mjs` (atomic), and only then is the old version's data removed. At every instant
- * `<name>.mjs` is a complete module whose data exists.
+ * The values of several info expressions, interpreted in one pass (one module of the archive
+ * language). Errors name the journal line of the expression at fault.
+ */
+export async function interpretExpressions(
+  exprs: readonly string[],
+  file: string,
+  lines: readonly number[],
+): Promise<unknown[]> {
+  const source = `export const info = [\n${exprs.join(",\n")}\n];\n`;
+  try {
+    return (await interpretSource(source, { file })).info as unknown[];
+  } catch (err) {
+    if (!(err instanceof ArchiveError)) throw err;
+    // Source line k + 2 is expression k; name the journal's line instead.
+    const k = err.line === undefined ? -1 : err.line - 2;
+    const line = lines[Math.min(Math.max(k, 0), lines.length - 1)];
+    throw new FormatError(
+      `${file}:${line}: the info recorded there cannot be read: ${err.message}`,
+      { file, line, column: err.column, cause: err },
+    );
+  }
+}
+
+/** The index operation committing item `name` saved under `stem` with info `op`. */
+export function setOperationFor(
+  name: string,
+  stem: string,
+  info: { info: unknown } | { expr: string },
+): Operation {
+  const op = { set: name, ...info } as Operation & { module?: string };
+  if (stem !== name) op.module = `${stem}.mjs`;
+  return op;
+}
+
+/**
+ * Write an item's value as a single-item module archive `<stem>.mjs` (`export default …`),
+ * `<stem>.d.mts` and its data files, durably (each fsynced, renamed into place, directory
+ * fsynced). Archive.save renders (and so rejects an unarchivable value) before writing anything.
  */
 export async function saveItem(
   dir: string,
-  name: string,
+  stem: string,
   value: unknown,
-  options: ItemOptions & { replacing: boolean },
+  options: ItemOptions,
 ): Promise<void> {
-  const archive = Archive.ofItem(name, value, { arrayThreshold: options.arrayThreshold });
-  const save = (saveName: string) =>
-    archive.save(dir, {
-      name: saveName,
-      package: false,
-      dataFormat: options.dataFormat,
-      force: true,
-    });
-  if (!options.replacing) {
-    await save(name);
+  checkNotThenable(value, "the item", stem);
+  const archive = Archive.ofItem(stem.split(".")[0]!, value, {
+    arrayThreshold: options.arrayThreshold,
+  });
+  await archive.save(dir, {
+    name: stem,
+    package: false,
+    dataFormat: options.dataFormat,
+    force: true,
+  });
+}
+
+/**
+ * Write many items (npy data) with no fsync per file, then fsync them all in one round and the
+ * directory once: what makes insertMany one commit instead of N. Values are all rendered before
+ * anything is written, so an unarchivable one fails the batch with nothing on disk.
+ */
+export async function saveItems(
+  dir: string,
+  items: readonly { stem: string; value: unknown }[],
+  options: ItemOptions,
+): Promise<void> {
+  if (options.dataFormat !== undefined && options.dataFormat !== "npy") {
+    for (const { stem, value } of items) await saveItem(dir, stem, value, options);
     return;
   }
-  const version = `${name}.v${randomBytes(4).toString("hex")}`;
-  await save(version);
-  const oldData = await itemDataLocation(dir, name);
-  try {
-    await rename(join(dir, `${version}.d.mts`), join(dir, `${name}.d.mts`));
-    await rename(join(dir, `${version}.mjs`), join(dir, `${name}.mjs`));
-  } catch (err) {
-    await removeFiles(dir, itemFiles(version));
-    throw err;
+  const rendered = items.map(({ stem, value }) => {
+    checkNotThenable(value, "the item", stem);
+    const archive = Archive.ofItem(stem, value, { arrayThreshold: options.arrayThreshold });
+    return archive.moduleFiles(stem, "npy");
+  });
+  // Files of an unlisted name are a dead writer's leftovers (the name is claimed now); remove them
+  // rather than write through whatever they are (a symlink must never be followed). One listing
+  // instead of probing five paths per item.
+  const present = new Set(await listDir(dir));
+  const stale = rendered.flatMap((r) =>
+    itemFiles(r.entry.slice(0, -4)).filter((f) => present.has(f)),
+  );
+  await inParallel(
+    stale.map((f) => () => removeFiles(dir, [f])),
+    8,
+  );
+  if (rendered.some((r) => r.usesRuntime)) await placeRuntime(dir);
+  const dataDirs: string[] = [];
+  // Each file is written and fsynced through one handle (4 calls); data and declarations first,
+  // modules last, so that a module on disk always finds its data (until the commit, the journal
+  // record, all of these are unlisted anyway).
+  const files: [string, string | Uint8Array][] = [];
+  const modules: [string, string][] = [];
+  for (const r of rendered) {
+    if (r.arrays.length > 0) {
+      const data = join(dir, r.dataName);
+      dataDirs.push(data);
+      for (const { name, array } of r.arrays)
+        files.push([join(data, `${name}.npy`), encodeNpy(array)]);
+    }
+    for (const [file, text] of r.declarations) files.push([join(dir, file), text]);
+    modules.push([join(dir, r.entry), r.text]);
   }
-  await fsyncDir(dir);
-  const newData = await itemDataLocation(dir, name);
-  if (oldData !== undefined && oldData !== newData) await removeFiles(dir, [oldData]);
+  await inParallel(
+    dataDirs.map((d) => () => mkdir(d)),
+    8,
+  );
+  await inParallel(
+    files.map(
+      ([path, data]) =>
+        () =>
+          writeNewSynced(path, data),
+    ),
+    8,
+  );
+  await inParallel(
+    modules.map(
+      ([path, text]) =>
+        () =>
+          writeNewSynced(path, text),
+    ),
+    8,
+  );
+  await inParallel(
+    [dir, ...dataDirs].map((d) => () => fsyncDir(d)),
+    8,
+  );
+}
+
+/** Create a new file, never following a symlink (O_EXCL fails on any existing entry). */
+const NEW_FILE =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+async function writeNewSynced(path: string, data: string | Uint8Array): Promise<void> {
+  const handle = await open(path, NEW_FILE);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function inParallel(tasks: readonly (() => Promise<void>)[], width: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) await tasks[next++]!();
+  };
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, worker));
 }
 
 /** Load the item module at `file` safely, fresh from disk: its default export. */
-export async function loadItem(file: string): Promise<unknown> {
-  return (await load(file)).default;
+export async function loadItem(
+  dir: string,
+  file: string,
+  options: { lazy?: boolean } = {},
+): Promise<unknown> {
+  // Before the loader opens it: a FIFO must not block, /dev/zero must not be read, and a symlink
+  // must not lead outside the DataSet (the loader checks its own reads as well).
+  await checkConfined(file, { root: dir, what: "DataSet item module" });
+  // `lazy` reaches load() once the loader supports it (LazyArray, src/arrays/lazy.ts).
+  const loadOptions: LoadOptions = options.lazy ? ({ lazy: true } as LoadOptions) : {};
+  return (await load(file, loadOptions)).default;
 }
 
 const DATA_LOCATION = /_loadArrays\(import\.meta\.url, "\.\/([A-Za-z0-9_$][A-Za-z0-9_$.-]*)"/;
 
-/**
- * The data file or folder (in `dir`) that item `name`'s module reads, if any. After a replacement
- * this is `<name>.v<hex>_arrays…` rather than one of itemFiles(name).
- */
-export async function itemDataLocation(dir: string, name: string): Promise<string | undefined> {
+/** The data file or folder (in `dir`) that the module `<stem>.mjs` reads, if any. */
+export async function itemDataLocation(dir: string, stem: string): Promise<string | undefined> {
   let text: string;
   try {
-    text = await readFile(join(dir, `${name}.mjs`), "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
+    text = await readConfinedText(join(dir, `${stem}.mjs`), { root: dir, what: "DataSet item" });
+  } catch {
+    return undefined; // missing, or not a regular file inside the DataSet: reads no data of ours
   }
   const location = DATA_LOCATION.exec(text)?.[1];
   return location === undefined || location.includes("..") ? undefined : location;
 }
 
-/** Every file an item saved under `name` may have, relative to the DataSet directory. */
-export function itemFiles(name: string): string[] {
+/** Every file an item saved under `stem` may have, relative to the DataSet directory. */
+export function itemFiles(stem: string): string[] {
   return [
-    `${name}.mjs`,
-    `${name}.d.mts`,
-    `${name}_arrays`,
-    `${name}_arrays.npz`,
-    `${name}_arrays.h5`,
+    `${stem}.mjs`,
+    `${stem}.d.mts`,
+    `${stem}_arrays`,
+    `${stem}_arrays.npz`,
+    `${stem}_arrays.h5`,
   ];
 }
 
 /**
- * Every file item `name` has in `dir` now: its module, declarations and the data it reads, which
- * after a replacement is `<name>.v<hex>_arrays…` (so itemFiles() alone would miss it).
+ * Every file item `name` has in `dir` now: its module, declarations and the data it reads (after
+ * a replacement `<name>.v<hex>_arrays…`), and the version module the index names.
  */
-export async function itemFilesOnDisk(dir: string, name: string): Promise<string[]> {
-  const data = await itemDataLocation(dir, name);
+export async function itemFilesOnDisk(
+  dir: string,
+  name: string,
+  entry?: { module?: string },
+): Promise<string[]> {
   const files = itemFiles(name);
-  if (data !== undefined && !files.includes(data)) files.push(data);
+  const data = await itemDataLocation(dir, name);
+  if (data !== undefined && !files.includes(data)) {
+    files.push(data);
+    // `<name>.v<hex>_arrays…` belongs to the version `<name>.v<hex>.mjs` that `<name>.mjs` links to.
+    const version = /^(.+\.v[0-9a-f]{8})_arrays/.exec(data)?.[1];
+    if (version !== undefined) files.push(`${version}.mjs`, `${version}.d.mts`);
+  }
+  if (entry?.module !== undefined) {
+    for (const f of itemFiles(entry.module.slice(0, -4))) if (!files.includes(f)) files.push(f);
+  }
   return files;
 }
 
-/** Remove item `name`'s files (after its index line is gone): the module first, then its data. */
-export async function removeItem(dir: string, name: string): Promise<void> {
-  await removeFiles(dir, await itemFilesOnDisk(dir, name));
-}
-
-async function removeFiles(dir: string, names: readonly string[]): Promise<void> {
+export async function removeFiles(dir: string, names: readonly string[]): Promise<void> {
   for (const file of names) await rm(join(dir, file), { recursive: true, force: true });
 }
 
-/** `<name>.v<8 hex>` followed by what save() writes: the module, declarations or data. */
-const VERSIONED =
-  /^([A-Za-z_$][A-Za-z0-9_$]*)\.v[0-9a-f]{8}(\.mjs|\.d\.mts|_arrays(?:\.npz|\.h5)?)$/;
-
 /**
- * Remove what a replacement killed between its save and its rename left behind: versioned modules
- * that were never renamed over their item, and versioned data no item module reads. Call only under
- * the write lock, when no replacement can be in flight.
+ * Make `<name>.mjs` and `<name>.d.mts` the committed version's files (hard links, or copies where
+ * links are not supported), each replaced atomically.
  */
-export async function removeReplacementOrphans(dir: string): Promise<string[]> {
-  const removed: string[] = [];
-  const inUse = new Map<string, string | undefined>();
-  for (const entry of await readdir(dir)) {
-    const match = VERSIONED.exec(entry);
-    if (!match) continue;
-    const [, name, suffix] = match as unknown as [string, string, string];
-    if (suffix.startsWith("_arrays")) {
-      if (!inUse.has(name)) inUse.set(name, await itemDataLocation(dir, name));
-      if (inUse.get(name) === entry) continue;
+export async function linkCurrentVersion(dir: string, name: string, stem: string): Promise<void> {
+  for (const suffix of [".d.mts", ".mjs"]) {
+    const target = join(dir, `${name}${suffix}`);
+    const tmp = tempPathFor(target);
+    try {
+      await link(join(dir, `${stem}${suffix}`), tmp);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && suffix === ".d.mts") continue;
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+      const text = await readConfinedText(join(dir, `${stem}${suffix}`), { root: dir });
+      await writeFile(tmp, text, { flag: "wx" });
     }
-    await rm(join(dir, entry), { recursive: true, force: true });
-    removed.push(entry);
+    await rename(tmp, target);
   }
-  return removed;
+  await fsyncDir(dir);
+}
+
+/** `<name>` or `<name>.v<8 hex>`, followed by what save() writes: module, declarations or data. */
+const ITEM_FILE =
+  /^([A-Za-z$][A-Za-z0-9_$]*)((?:\.v[0-9a-f]{8})?)(\.mjs|\.d\.mts|_arrays(?:\.npz|\.h5)?)$/;
+
+/** The stem (`x_7` or `x_7.v1a2b3c4d`) and item name of a file an item may own. */
+export function parseItemFile(entry: string): { name: string; stem: string } | undefined {
+  const m = ITEM_FILE.exec(entry);
+  if (m === null || m[1]!.startsWith("_") || m[1] === "index") return undefined;
+  return { name: m[1]!, stem: m[1]! + m[2]! };
+}
+
+/** Entries of `dir` (empty when it cannot be listed). */
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
 }

@@ -1,40 +1,53 @@
 /**
  * DataSet: a directory of items loaded one at a time, that many processes may write at once.
+ * The on-disk format is specified in docs/dataset-format.md:
  *
  *   <ds>/.persist-dataset.json   marker (format, version): what makes a directory a DataSet
- *   <ds>/index.mjs               append-only journal of every item's info (see journal.ts)
+ *   <ds>/index.journal           every item's info and module: checksummed append-only journal
+ *   <ds>/index.mjs               fixed module replaying the journal (`import { info }`)
  *   <ds>/<name>.mjs              one single-item archive per item (`export default …`), + data files
- *   <ds>/.persist-dataset.lock   write lock, taken per write operation (see store/lock.ts)
+ *   <ds>/.persist-dataset.lock   write lock, taken per commit (see store/lock.ts)
  *
- * Every write runs under the lock, first catches up with what other processes appended to the
- * index (reading only the new tail), writes the item file and renames it into place, and only then
- * appends the item's index line. So a reader (or native `import`) never sees a listed item that is
- * not complete, and a process killed at any instant leaves at worst an unlisted orphan file.
+ * A write stages its files outside the lock (claimed, so no other writer or cleanup touches
+ * them), then takes the lock only to catch up with the journal and append one record: the record
+ * is the commit. So writers overlap their expensive part, a reader (or native `import`) never
+ * sees a listed item that is not complete, and a process killed at any instant leaves at worst
+ * unlisted files that the next write-open removes.
  */
+import { randomBytes } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ArchiveError, LockTimeoutError, NotFoundError, ReadOnlyError } from "../errors.js";
-import { acquireLock, type LockOptions, withFileLock } from "../store/lock.js";
+import { type LockOptions, withFileLock } from "../store/lock.js";
+import { type Claim, claimMany, tryClaim } from "./claims.js";
 import {
+  entryInfo,
   type ItemOptions,
-  infoExpression,
-  interpretExpression,
+  infoOperation,
+  interpretExpressions,
+  itemDataLocation,
+  itemFiles,
+  itemFilesOnDisk,
+  linkCurrentVersion,
   loadItem,
-  removeItem,
-  removeReplacementOrphans,
+  removeFiles,
   saveItem,
+  saveItems,
+  setOperationFor,
 } from "./codec.js";
-import { deleteRecord, INDEX_FILE, IndexJournal, setRecord } from "./journal.js";
+import { type Entry, Journal } from "./journal.js";
+import type { JournalV1 } from "./journal-v1.js";
 import {
   createDataSetDirectory,
-  ensureIndexDeclarations,
   isCreationFile,
+  journalFor,
   LOCK_FILE,
   MARKER_FILE,
+  migrateToFormat2,
   readMarker,
-  removeCrashLeftovers,
 } from "./layout.js";
+import { tidyUnderLock } from "./maintenance.js";
 import { checkItemName } from "./names.js";
 
 /** Options of {@link DataSet.open}. */
@@ -49,6 +62,20 @@ export interface DataSetOpenOptions {
   timeout?: number;
   /** Names made by insert(): prefix + next integer. Default "x_". */
   namePrefix?: string;
+}
+
+/** Options of {@link DataSet.get}. */
+export interface GetOptions {
+  /** Return every external array as a LazyArray (read on demand) instead of an NDArray. */
+  lazy?: boolean;
+}
+
+/** Options of {@link DataSet.query}. */
+export interface QueryOptions {
+  /** Order of the matches (default: insertion order). */
+  sort?: (a: [name: string, info: unknown], b: [name: string, info: unknown]) => number;
+  /** At most this many names. */
+  limit?: number;
 }
 
 /**
@@ -68,7 +95,7 @@ export class DataSet {
     private readonly item: ItemOptions,
     private readonly lock: LockOptions,
     private readonly namePrefix: string,
-    private readonly journal: IndexJournal,
+    private journal: Journal | JournalV1,
   ) {}
 
   /** Open (mode "w": create if missing) the DataSet at `path`. */
@@ -85,20 +112,16 @@ export class DataSet {
     }
     const namePrefix = options.namePrefix ?? "x_";
     checkItemName(`${namePrefix}0`, dir);
-    await openOrCreate(dir, mode);
-    // O(items) like reading the index at open; never per write.
-    if (mode === "w") {
-      await removeCrashLeftovers(dir);
-      await removeOrphansIfIdle(dir);
-      await ensureIndexDeclarations(dir);
-    }
-    const journal = new IndexJournal(join(dir, INDEX_FILE));
+    const lock = { timeout: options.timeout ?? 60_000 };
+    let version = await openOrCreate(dir, mode);
+    if (mode === "w") version = await prepareForWriting(dir, version, lock);
+    const journal = journalFor(dir, version);
     await journal.refresh();
     return new DataSet(
       dir,
       mode,
       { arrayThreshold: options.arrayThreshold ?? 100, dataFormat: options.dataFormat },
-      { timeout: options.timeout ?? 60_000 },
+      lock,
       namePrefix,
       journal,
     );
@@ -117,86 +140,241 @@ export class DataSet {
   }
 
   /**
-   * Load item `name` now, fresh from disk (safely: nothing in the file is executed). `T` types the
-   * result for the caller, without a runtime check: `ds.get<Run>("x_7")`.
+   * Load item `name` now, fresh from disk (safely: nothing in the file is executed). With
+   * `{ lazy: true }` external arrays come back as LazyArrays that read only what is asked for.
+   * `T` types the result for the caller, without a runtime check: `ds.get<Run>("x_7")`.
    */
-  async get<T = unknown>(name: string): Promise<T> {
-    const file = join(this.path, `${name}.mjs`);
+  async get<T = unknown>(name: string, options: GetOptions = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       await this.fresh();
-      this.mustExist(name);
-      const before = await fileIdentity(file);
+      const entry = this.mustExist(name);
       try {
-        return (await loadItem(file)) as T;
+        return (await loadItem(this.path, this.moduleOf(name, entry), options)) as T;
       } catch (err) {
-        // Another process replaced or deleted the item while we read it (its module file is a
-        // different one now, so the data we looked for belonged to the old version): look again.
-        // A deleted item is then no longer listed.
-        const changed = before === undefined || before !== (await fileIdentity(file));
-        if (!(changed || isMissingFile(err)) || attempt >= 20) throw err;
+        // A writer replaced or deleted the item while we read it (the version we were reading
+        // was removed after the new one was committed): read the journal again and retry.
+        await this.fresh();
+        const now = this.journal.entry(name);
+        if (now === undefined) throw this.notFound(name);
+        if (now.module === entry.module && now.line === entry.line) throw err;
+        if (attempt >= 20) throw err;
         await sleep(2 * (attempt + 1));
       }
     }
   }
 
   /** The info stored with `name`; null when none was given. */
-  async info(name: string): Promise<unknown> {
+  async info<T = unknown>(name: string): Promise<T> {
     await this.fresh();
-    const expr = this.mustExist(name);
-    return interpretExpression(expr, this.journal.file);
+    return (await entryInfo(this.mustExist(name), this.journal.file)) as T;
+  }
+
+  /**
+   * Every item's info by name, in insertion order, from one read of the index (what changed
+   * since the last call). Fresh values: changing them changes nothing on disk.
+   */
+  async infos(): Promise<Record<string, unknown>> {
+    await this.fresh();
+    const parts: string[] = [];
+    const exprs: string[] = [];
+    const exprNames: string[] = [];
+    const exprLines: number[] = [];
+    for (const [name, entry] of this.journal.allEntries()) {
+      if (entry.expr === undefined) {
+        parts.push(`${JSON.stringify(name)}:${entry.json ?? "null"}`);
+      } else {
+        parts.push(`${JSON.stringify(name)}:null`); // placeholder keeps the key order
+        exprs.push(entry.expr);
+        exprNames.push(name);
+        exprLines.push(entry.line);
+      }
+    }
+    // One JSON.parse for all JSON infos: as fast as reading them can be.
+    const result = JSON.parse(`{${parts.join(",")}}`) as Record<string, unknown>;
+    if (exprs.length > 0) {
+      const values = await interpretExpressions(exprs, this.journal.file, exprLines);
+      exprNames.forEach((name, i) => {
+        result[name] = values[i];
+      });
+    }
+    return result;
+  }
+
+  /** Names of the items whose info satisfies `predicate`, optionally sorted and limited. */
+  async query(
+    predicate: (info: unknown, name: string) => boolean,
+    options: QueryOptions = {},
+  ): Promise<string[]> {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    if (!(limit >= 0)) throw new ArchiveError(`query(): limit must be a number >= 0, not ${limit}`);
+    const matches: [string, unknown][] = [];
+    for (const [name, info] of Object.entries(await this.infos())) {
+      if (predicate(info, name)) {
+        matches.push([name, info]);
+        if (options.sort === undefined && matches.length >= limit) break;
+      }
+    }
+    if (options.sort !== undefined) matches.sort(options.sort);
+    return matches.slice(0, limit).map(([name]) => name);
+  }
+
+  /** `for await (const [name, info] of ds)`: every item with its info, from one read of the index. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<[name: string, info: unknown]> {
+    for (const pair of Object.entries(await this.infos())) yield pair;
   }
 
   /**
    * Store `value` as item `name` (replacing an existing one). `info` replaces the item's info;
-   * without it a new item gets null and an existing one keeps its info.
+   * without it a new item gets null and an existing one keeps its info. The new value and info
+   * become visible together: readers see the old pair or the new pair, never a mix.
    */
   async set(name: string, value: unknown, options: { info?: unknown } = {}): Promise<void> {
     this.mustWrite();
     checkItemName(name, this.path);
-    const expr = options.info === undefined ? undefined : infoExpression(options.info, name);
-    await this.locked(async () => {
-      await saveItem(this.path, name, value, { ...this.item, replacing: this.journal.has(name) });
-      if (expr !== undefined || !this.journal.has(name)) {
-        await this.journal.append([setRecord(name, expr ?? "null")]);
+    const info = options.info === undefined ? undefined : infoOperation(name, options.info);
+    await this.fresh();
+    // A new name is written like an insert (`<name>.mjs`, `<name>_arrays`); a replacement, or a
+    // new name another writer is staging too, as a version `<name>.v<hex>` named by its record.
+    let plain = !this.journal.has(name);
+    for (;;) {
+      const claimed = plain ? await tryClaim(this.path, name) : undefined;
+      const { claim, stem } = claimed
+        ? { claim: claimed, stem: name }
+        : await this.claimVersion(name);
+      let committed = false;
+      try {
+        await saveItem(this.path, stem, value, this.item);
+        const done = await this.locked(async () => {
+          const previous = this.journal.entry(name);
+          // Listed meanwhile by another writer: its files may be where ours are. Write a version.
+          if (stem === name && previous !== undefined) return false;
+          const keep = previous === undefined ? { info: null } : infoOf(previous);
+          const oldData = stem === name ? undefined : await itemDataLocation(this.path, name);
+          await this.writable().append([setOperationFor(name, stem, info ?? keep)]);
+          committed = true;
+          if (stem === name) return true;
+          await this.afterCommit(`set(${name})`, async () => {
+            await linkCurrentVersion(this.path, name, stem);
+            const stale =
+              previous?.module !== undefined ? itemFiles(previous.module.slice(0, -4)) : [];
+            if (oldData !== undefined && !oldData.startsWith(`${stem}_`)) stale.push(oldData);
+            await removeFiles(this.path, stale);
+          });
+          return true;
+        });
+        if (done) return;
+        plain = false;
+      } catch (err) {
+        // Staged files nobody committed are ours to remove (a plain name only while unlisted).
+        if (!committed && (stem !== name || !this.journal.has(name))) {
+          await removeFiles(this.path, itemFiles(stem)).catch(() => {});
+        }
+        throw err;
+      } finally {
+        await claim.release();
       }
-    });
+    }
   }
 
   /** Store `value` under a new name (namePrefix + next integer, unique across processes). */
   async insert(value: unknown, options: { info?: unknown } = {}): Promise<string> {
     this.mustWrite();
-    return this.locked(async () => {
-      const name = this.journal.nextName(this.namePrefix);
-      const expr = options.info === undefined ? "null" : infoExpression(options.info, name);
-      await saveItem(this.path, name, value, { ...this.item, replacing: false });
-      await this.journal.append([setRecord(name, expr)]);
+    const { name, claim } = (await this.claimNames(1))[0]!;
+    let committed = false;
+    try {
+      const info = options.info === undefined ? { info: null } : infoOperation(name, options.info);
+      await saveItem(this.path, name, value, this.item);
+      await this.locked(async () => {
+        await this.writable().append([setOperationFor(name, name, info)]);
+        committed = true;
+      });
       return name;
-    });
+    } catch (err) {
+      if (!committed) await removeFiles(this.path, itemFiles(name)).catch(() => {});
+      throw err;
+    } finally {
+      await claim.release();
+    }
+  }
+
+  /**
+   * Insert several values as one commit: their files are written and fsynced in one round, then
+   * one lock and one index record list them all (a crash lists all or none). `infos[i]` is the
+   * info of `values[i]`. Returns the new names in order.
+   */
+  async insertMany(
+    values: readonly unknown[],
+    options: { infos?: readonly unknown[] } = {},
+  ): Promise<string[]> {
+    this.mustWrite();
+    if (!Array.isArray(values)) {
+      throw new ArchiveError("insertMany(values): values must be an array of items");
+    }
+    const infos = options.infos;
+    if (infos !== undefined && (!Array.isArray(infos) || infos.length !== values.length)) {
+      throw new ArchiveError(
+        `insertMany(): options.infos must be an array as long as values (${values.length}), one info per value`,
+      );
+    }
+    if (values.length === 0) return [];
+    const claims = await this.claimNames(values.length);
+    let committed = false;
+    try {
+      const ops = claims.map(({ name }, i) =>
+        setOperationFor(
+          name,
+          name,
+          infos?.[i] === undefined ? { info: null } : infoOperation(name, infos[i]),
+        ),
+      );
+      await saveItems(
+        this.path,
+        claims.map(({ name }, i) => ({ stem: name, value: values[i] })),
+        this.item,
+      );
+      await this.locked(async () => {
+        await this.writable().append(ops);
+        committed = true;
+      });
+      return claims.map(({ name }) => name);
+    } catch (err) {
+      if (!committed) {
+        await removeFiles(
+          this.path,
+          claims.flatMap(({ name }) => itemFiles(name)),
+        ).catch(() => {});
+      }
+      throw err;
+    } finally {
+      await Promise.all(claims.map(({ claim }) => claim.release()));
+    }
   }
 
   /** Replace the info of existing item `name`. */
   async setInfo(name: string, info: unknown): Promise<void> {
     this.mustWrite();
-    const expr = info === undefined ? "null" : infoExpression(info, name);
+    const op = info === undefined ? { info: null } : infoOperation(name, info);
     await this.locked(async () => {
-      this.mustExist(name);
-      await this.journal.append([setRecord(name, expr)]);
+      const entry = this.mustExist(name);
+      await this.writable().append([setOperationFor(name, entry.module?.slice(0, -4) ?? name, op)]);
     });
   }
 
-  /** Remove item `name`: its index line first, then its files. */
+  /** Remove item `name`: its index record first (the commit), then its files. */
   async delete(name: string): Promise<void> {
     this.mustWrite();
     await this.locked(async () => {
-      this.mustExist(name);
-      await this.journal.append([deleteRecord(name)]);
-      await removeItem(this.path, name);
+      const entry = this.mustExist(name);
+      await this.writable().append([{ delete: name }]);
+      await this.afterCommit(`delete(${name})`, async () => {
+        await removeFiles(this.path, await itemFilesOnDisk(this.path, name, entry));
+      });
     });
   }
 
   /**
    * Hold the write lock across several operations (read-modify-write); the DataSet operations
-   * inside `fn` reuse it. Other processes' writes wait until `fn` settles.
+   * inside `fn` reuse it. Other processes' commits wait until `fn` settles.
    */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
     this.mustWrite();
@@ -212,26 +390,107 @@ export class DataSet {
     await this.close();
   }
 
-  /** Run `fn` under the write lock with the index caught up (torn tail repaired). */
+  /** The module file holding item `name`'s value. */
+  private moduleOf(name: string, entry: Entry): string {
+    return join(this.path, entry.module ?? `${name}.mjs`);
+  }
+
+  /**
+   * Claim `count` fresh names (namePrefix + n) for staging outside the lock. A name is ours once
+   * its claim file is created and the journal, read after that, does not list it (a writer
+   * removes its claim only after committing).
+   */
+  private async claimNames(count: number): Promise<{ name: string; claim: Claim }[]> {
+    await this.fresh();
+    const claimed: { name: string; claim: Claim }[] = [];
+    let after = -1;
+    try {
+      while (claimed.length < count) {
+        const want = count - claimed.length;
+        const names: string[] = [];
+        for (let i = 0; i < want; i++) {
+          const name = this.journal.nextName(this.namePrefix, after);
+          after = Number(name.slice(this.namePrefix.length));
+          names.push(name);
+        }
+        const got = await claimMany(this.path, names);
+        await this.fresh();
+        got.forEach((claim, i) => {
+          if (claim === undefined) return;
+          const name = names[i]!;
+          if (this.journal.used(name)) void claim.release();
+          else claimed.push({ name, claim });
+        });
+      }
+    } catch (err) {
+      await Promise.all(claimed.map(({ claim }) => claim.release()));
+      throw err;
+    }
+    claimed.sort(
+      (a, b) =>
+        Number(a.name.slice(this.namePrefix.length)) - Number(b.name.slice(this.namePrefix.length)),
+    );
+    return claimed;
+  }
+
+  /** Claim a fresh version stem `<name>.v<8 hex>` for set(). */
+  private async claimVersion(name: string): Promise<{ claim: Claim; stem: string }> {
+    for (;;) {
+      const stem = `${name}.v${randomBytes(4).toString("hex")}`;
+      const claim = await tryClaim(this.path, stem);
+      if (claim !== undefined) return { claim, stem };
+    }
+  }
+
+  /** Run `fn` under the write lock with the journal caught up (torn tail repaired). */
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
     return withFileLock(join(this.path, LOCK_FILE), this.lock, async () => {
       this.mustBeOpen();
-      await this.journal.refresh(true);
+      await this.writable().refresh(true);
       const result = await fn();
-      if (this.journal.needsCompaction()) await this.journal.compact();
+      const journal = this.writable();
+      if (journal.needsCompaction()) {
+        // After the commit: a failure (disk full, ...) must not report the committed write as
+        // failed (a retry would duplicate it). The journal stays valid; a later writer retries.
+        await this.afterCommit("journal compaction", () => journal.compact());
+      }
       return result;
     });
   }
 
+  /** Maintenance after a commit: failures are reported as warnings, never as the call's error. */
+  private async afterCommit(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      process.emitWarning(
+        `DataSet ${this.path}: ${what} was committed, but tidying up after it failed (${(err as Error).message}); a later write-open finishes it.`,
+        { code: "PERSIST_DATASET_DEFERRED" },
+      );
+    }
+  }
+
+  private writable(): Journal {
+    if (!(this.journal instanceof Journal)) {
+      throw new ArchiveError(`internal: DataSet ${this.path} is format 1 and was not migrated`);
+    }
+    return this.journal;
+  }
+
   private async fresh(): Promise<void> {
     this.mustBeOpen();
+    if (!(this.journal instanceof Journal)) {
+      // A format-1 DataSet may be migrated by a writer meanwhile: follow the marker.
+      const version = await readMarker(this.path);
+      if (version !== undefined && version !== 1) this.journal = journalFor(this.path, version);
+    }
     await this.journal.refresh();
   }
 
-  private mustExist(name: string): string {
-    const expr = this.journal.expression(name);
-    if (expr === undefined) throw this.notFound(name);
-    return expr;
+  private mustExist(name: string): Entry {
+    const entry = this.journal.entry(name);
+    if (entry === undefined) throw this.notFound(name);
+    return entry;
   }
 
   private notFound(name: string): NotFoundError {
@@ -258,27 +517,41 @@ export class DataSet {
   }
 }
 
-/** Check that `dir` is a DataSet (creating it in mode "w" when missing or empty). */
+/** The info part of an entry, to carry it over to a new version. */
+function infoOf(entry: Entry): { info: unknown } | { expr: string } {
+  if (entry.expr !== undefined) return { expr: entry.expr };
+  return { info: entry.json === undefined ? null : JSON.parse(entry.json) };
+}
+
 /**
- * Orphans of a killed replacement can only be told apart from one in flight under the write lock;
- * so try it once without waiting, and leave them for a later open when another writer is busy.
+ * Before a writer's first write: migrate format 1 (waiting for the lock), repair a torn journal
+ * tail and remove what killed writers left. The tidying is tried once without waiting: another
+ * writer busy now does the same on its own, and every commit repairs the tail anyway.
  */
-async function removeOrphansIfIdle(dir: string): Promise<void> {
-  let lock: Awaited<ReturnType<typeof acquireLock>>;
+async function prepareForWriting(dir: string, version: number, lock: LockOptions): Promise<number> {
+  const lockPath = join(dir, LOCK_FILE);
+  const work = async () => {
+    let current = (await readMarker(dir)) ?? version;
+    if (current === 1) {
+      await migrateToFormat2(dir);
+      current = 2;
+    }
+    const journal = new Journal(join(dir, "index.journal"), dir);
+    await journal.refresh(true);
+    await tidyUnderLock(dir, journal);
+    return current;
+  };
+  if (version === 1) return withFileLock(lockPath, lock, work);
   try {
-    lock = await acquireLock(join(dir, LOCK_FILE), { timeout: 0 });
+    return await withFileLock(lockPath, { ...lock, timeout: 0 }, work);
   } catch (err) {
-    if (err instanceof LockTimeoutError) return;
+    if (err instanceof LockTimeoutError) return version;
     throw err;
-  }
-  try {
-    await removeReplacementOrphans(dir);
-  } finally {
-    await lock.release();
   }
 }
 
-async function openOrCreate(dir: string, mode: "r" | "w"): Promise<void> {
+/** Check that `dir` is a DataSet (creating it in mode "w" when missing or empty): its version. */
+async function openOrCreate(dir: string, mode: "r" | "w"): Promise<number> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(dir);
@@ -298,7 +571,8 @@ async function openOrCreate(dir: string, mode: "r" | "w"): Promise<void> {
       file: dir,
     });
   }
-  if (await readMarker(dir)) return;
+  const version = await readMarker(dir);
+  if (version !== undefined) return version;
   const entries = await readdir(dir);
   // Empty, or holding only what a concurrent creator is writing right now: (finish) creating it.
   if (mode === "w" && entries.every(isCreationFile)) {
@@ -310,22 +584,4 @@ async function openOrCreate(dir: string, mode: "r" | "w"): Promise<void> {
       "Choose a new or empty directory for a DataSet.",
     { file: dir },
   );
-}
-
-/** True when `err` (or an error it wraps) says a file does not exist. */
-function isMissingFile(err: unknown): boolean {
-  for (let e = err; e instanceof Error; e = e.cause) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return true;
-  }
-  return false;
-}
-
-/** Inode and change time of `file`, to tell whether it was replaced; undefined when missing. */
-async function fileIdentity(file: string): Promise<string | undefined> {
-  try {
-    const info = await stat(file, { bigint: true });
-    return `${info.dev}:${info.ino}:${info.ctimeNs}`;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,62 +1,53 @@
 /**
- * The DataSet index `index.mjs`: an append-only journal in the archive language, so that native
- * `import { info } from "<ds>/index.mjs"` replays it, and an insert costs one appended line.
+ * The index of a format-2 DataSet: `index.journal`, an append-only list of checksummed records
+ * (records.ts, docs/dataset-format.md). `index.mjs` is a fixed module that replays it, so native
+ * import survives any torn tail; this class is the library's reader and writer.
  *
- *   // persist-archive DataSet index, format 1 ...
- *   export const info = {};
- *   info["x_0"] = { n: 1 };
- *   delete info["x_0"];
- *
- * This class keeps the parsed index in memory together with how many bytes of the file it has
- * read and the file's identity (device + inode). `refresh()` reads only what was appended since;
- * a different inode means the file was compacted (atomically replaced), so it is read again from
- * the start. Each record is appended with a single write() (O_APPEND) and fsynced, so a killed
- * writer cannot leave half a line in practice; should a torn last line exist anyway (disk full,
- * power loss), readers ignore it (they only consume up to the last "\n") and the next writer
- * truncates it away under the lock.
+ * The parsed index lives in memory together with how many bytes of the file were consumed and the
+ * file's identity (device + inode). `refresh()` reads only what was appended since; a different
+ * inode means the journal was compacted (atomically replaced), so it is read again from the start.
+ * Each commit is one record appended with one write() and fsynced. A torn tail is ignored by
+ * readers and truncated by the next writer, under the lock.
  */
-import { open } from "node:fs/promises";
+import { constants } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+import { dirname } from "node:path";
 import { ArchiveError, FormatError } from "../errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
+import { openConfined } from "../store/confined.js";
+import { encodeRecord, JOURNAL_HEADER, type Operation, scanRecords } from "./records.js";
 
-export const INDEX_FILE = "index.mjs";
+/** What the index knows about one item. */
+export interface Entry {
+  /** The info as JSON text (info stored as JSON), or undefined. */
+  json?: string;
+  /** The info as an archive-language expression (info JSON cannot hold), or undefined. */
+  expr?: string;
+  /** The item's module file, when not `<name>.mjs` (a replaced item's version). */
+  module?: string;
+  /** Line of the journal that set it (for error messages). */
+  line: number;
+}
 
-export const INDEX_HEADER =
-  "// persist-archive DataSet index, format 1: an append-only journal, one line per change.\n" +
-  '// Plain ES module: `import { info } from "./index.mjs"` gives every item\'s info (null: none).\n' +
-  "export const info = {};\n";
-
-const DECLARATION = "export const info = {};";
-const SET_RECORD = /^info\[("(?:[^"\\]|\\.)*")\] = (.+);$/;
-const DELETE_RECORD = /^delete info\[("(?:[^"\\]|\\.)*")\];$/;
-const ITEM_NAME = /^[A-Za-z$][A-Za-z0-9_$]*$/;
 /** Splits a name into a prefix and a trailing integer, to find the next free `prefix + n`. */
 const NUMBERED = /^(.*?)(0|[1-9][0-9]*)$/;
 
-/** One line of the journal for setting `name`'s info to the archive-language expression `expr`. */
-export function setRecord(name: string, expr: string): string {
-  if (expr.includes("\n") || expr.includes("\r")) {
-    throw new Error(`internal: a journal expression must be one line (info of ${name})`);
-  }
-  return `info[${JSON.stringify(name)}] = ${expr};\n`;
-}
+/** Journals larger than this are refused (a hostile DataSet must not make us allocate anything). */
+const MAX_JOURNAL_BYTES = 2 ** 31;
 
-export function deleteRecord(name: string): string {
-  return `delete info[${JSON.stringify(name)}];\n`;
-}
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
-export class IndexJournal {
-  /** name → info expression text, in insertion order (Map order = object key order for names). */
-  private entries = new Map<string, string>();
+/** Shared by both journal formats: name → entry, numbering, compaction bookkeeping. */
+export abstract class IndexState {
+  /** name → entry, in key order (Map order = object key order for identifier names). */
+  protected entries = new Map<string, Entry>();
   /** prefix → highest integer ever seen after it (deleted names included: never reuse a name). */
-  private highest = new Map<string, number>();
-  private offset = 0;
-  private records = 0;
-  private lineNumber = 0;
-  private declared = false;
-  private identity = "";
+  protected highest = new Map<string, number>();
 
   constructor(readonly file: string) {}
+
+  abstract refresh(repair?: boolean): Promise<void>;
 
   names(): string[] {
     return [...this.entries.keys()];
@@ -66,37 +57,125 @@ export class IndexJournal {
     return this.entries.has(name);
   }
 
-  /** The info expression of `name`, or undefined when `name` is not listed. */
-  expression(name: string): string | undefined {
+  get size(): number {
+    return this.entries.size;
+  }
+
+  entry(name: string): Entry | undefined {
     return this.entries.get(name);
   }
 
-  /** `prefix + n` for the smallest n above every number ever used after `prefix`. */
-  nextName(prefix: string): string {
-    let n = (this.highest.get(prefix) ?? -1) + 1;
+  allEntries(): IterableIterator<[string, Entry]> {
+    return this.entries.entries();
+  }
+
+  /** `prefix + n` for the smallest n above every number ever used after `prefix`, and above `after`. */
+  nextName(prefix: string, after = -1): string {
+    let n = Math.max((this.highest.get(prefix) ?? -1) + 1, after + 1);
     while (this.entries.has(`${prefix}${n}`)) n++; // only when prefixes overlap (e.g. "v" / "v1")
     return `${prefix}${n}`;
   }
 
+  /** True when `name` is listed or was ever used (deleted names are never reused). */
+  used(name: string): boolean {
+    if (this.entries.has(name)) return true;
+    const numbered = NUMBERED.exec(name);
+    if (!numbered) return false;
+    return Number(numbered[2]) <= (this.highest.get(numbered[1]!) ?? -1);
+  }
+
+  protected noteName(name: string): void {
+    const numbered = NUMBERED.exec(name);
+    if (numbered) {
+      const prefix = numbered[1]!;
+      const n = Number(numbered[2]);
+      if (n > (this.highest.get(prefix) ?? -1)) this.highest.set(prefix, n);
+    }
+  }
+
+  protected clear(): void {
+    this.entries = new Map();
+    this.highest = new Map();
+  }
+
+  /** Records that rebuild the current state (compaction, migration). */
+  snapshot(): Operation[] {
+    const ops: Operation[] = [];
+    for (const [name, entry] of this.entries) ops.push(setOperation(name, entry));
+    for (const [prefix, n] of this.highest) {
+      const name = `${prefix}${n}`;
+      if (!this.entries.has(name)) ops.push({ set: name, info: null }, { delete: name });
+    }
+    return ops;
+  }
+}
+
+/** The set operation that gives `name` the state `entry`. */
+export function setOperation(name: string, entry: Omit<Entry, "line">): Operation {
+  const op: Operation =
+    entry.expr !== undefined
+      ? { set: name, expr: entry.expr }
+      : { set: name, info: entry.json === undefined ? null : JSON.parse(entry.json) };
+  if (entry.module !== undefined) op.module = entry.module;
+  return op;
+}
+
+export class Journal extends IndexState {
+  private offset = 0;
+  private lineNumber = 1;
+  private records = 0;
+  private identity = "";
+  /** The torn tail seen at the last refresh, if any. */
+  tail: { line: number; bytes: number } | undefined;
+
+  constructor(
+    file: string,
+    /** The DataSet directory: the journal must be a regular file really inside it. */
+    private readonly root = dirname(file),
+  ) {
+    super(file);
+  }
+
   /**
    * Bring the in-memory index up to date with the file, reading only the appended tail. With
-   * `repair` (only under the write lock) a torn last line left by a dead writer is truncated away.
+   * `repair` (only under the write lock) a torn tail is truncated away.
    */
   async refresh(repair = false): Promise<void> {
-    const handle = await open(this.file, repair ? "r+" : "r");
+    const handle = repair ? await this.openForWrite("r+") : await this.openForRead();
     try {
       const stat = await handle.stat();
       const identity = `${stat.dev}:${stat.ino}`;
       if (identity !== this.identity || stat.size < this.offset) this.reset(identity);
-      if (stat.size === this.offset) return;
-      const tail = Buffer.alloc(stat.size - this.offset);
-      const { bytesRead } = await handle.read(tail, 0, tail.length, this.offset);
-      const complete = tail.lastIndexOf(0x0a, bytesRead - 1) + 1;
-      if (complete > 0) this.parse(tail.toString("utf8", 0, complete));
-      this.offset += complete;
-      if (repair && complete < bytesRead) {
+      if (stat.size === this.offset) {
+        this.tail = undefined;
+        return;
+      }
+      if (stat.size > MAX_JOURNAL_BYTES) {
+        throw new FormatError(`${this.file} is ${stat.size} bytes, larger than any DataSet index`, {
+          file: this.file,
+        });
+      }
+      const bytes = new Uint8Array(stat.size - this.offset);
+      let got = 0;
+      while (got < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, got, bytes.length - got, this.offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      const scan = scanRecords(
+        bytes.subarray(0, got),
+        this.lineNumber,
+        this.file,
+        this.offset === 0,
+      );
+      for (const record of scan.records) this.apply(record.ops, record.line);
+      this.offset += scan.consumed;
+      this.lineNumber = scan.tail?.line ?? this.lineNumber + countLines(bytes, scan.consumed);
+      this.tail = scan.tail;
+      if (repair && scan.tail !== undefined) {
         await handle.truncate(this.offset);
         await handle.sync();
+        this.tail = undefined;
       }
     } finally {
       await handle.close();
@@ -104,22 +183,25 @@ export class IndexJournal {
   }
 
   /**
-   * Append records (each one complete line) with a single write and fsync, then apply them.
-   * Call only under the write lock, right after `refresh(true)`, so the file ends where we stopped.
+   * Append one record with a single write and fsync, then apply it. Call only under the write
+   * lock, right after `refresh(true)`, so the file ends where we stopped.
    */
-  async append(lines: readonly string[]): Promise<void> {
-    const data = Buffer.from(lines.join(""), "utf8");
-    const handle = await open(this.file, "a");
+  async append(ops: readonly Operation[]): Promise<void> {
+    const data = encodeRecord(ops);
+    const handle = await this.openForWrite("a");
     try {
       const stat = await handle.stat();
       if (`${stat.dev}:${stat.ino}` !== this.identity || stat.size !== this.offset) {
-        throw new Error(`internal: ${this.file} changed under the write lock`);
+        throw new ArchiveError(
+          `${this.file} changed under the write lock (another program wrote to it?); nothing was committed, try again`,
+          { file: this.file },
+        );
       }
-      // One write() call: a concurrent reader or a kill sees the whole line or none of it.
+      // One write() call: a concurrent reader or a kill sees the whole record or none of it.
       const { bytesWritten } = await handle.write(data, 0, data.length);
       if (bytesWritten !== data.length) {
         throw new ArchiveError(
-          `short write to ${this.file} (${bytesWritten} of ${data.length} bytes): is the disk full? The DataSet is unchanged; the next writer removes the partial line`,
+          `short write to ${this.file} (${bytesWritten} of ${data.length} bytes): is the disk full? Nothing was committed; the next writer removes the partial record`,
           { file: this.file },
         );
       }
@@ -127,94 +209,107 @@ export class IndexJournal {
     } finally {
       await handle.close();
     }
-    this.parse(data.toString("utf8"));
+    this.apply(ops as Operation[], this.lineNumber);
     this.offset += data.length;
+    this.lineNumber++;
   }
 
-  /** True when most lines are superseded and the file is worth rewriting. */
+  /** True when most records are superseded and the file is worth rewriting. */
   needsCompaction(): boolean {
-    return this.records >= 64 && this.records > 2 * this.entries.size;
+    return this.records >= 64 && this.records > 2 * this.entries.size + 16;
   }
 
   /**
-   * Rewrite the journal with one line per listed name (atomic replace). A tombstone pair keeps the
-   * highest number of each prefix whose last name is deleted, so names are not reused afterwards.
-   * Call only under the write lock, after `refresh(true)`.
+   * Rewrite the journal as one record (atomic replace). Call only under the write lock, after
+   * `refresh(true)`. A failure leaves the journal as it was (the caller decides what to tell).
    */
   async compact(): Promise<void> {
-    const lines = [INDEX_HEADER];
-    for (const [name, expr] of this.entries) lines.push(setRecord(name, expr));
-    for (const [prefix, n] of this.highest) {
-      const name = `${prefix}${n}`;
-      if (!this.entries.has(name)) lines.push(setRecord(name, "null"), deleteRecord(name));
+    const parts: Uint8Array[] = [Buffer.from(JOURNAL_HEADER)];
+    const ops = this.snapshot();
+    for (let i = 0; i < ops.length; i++) {
+      // One record per item (readable, and errors name the item's line); a tombstone pair is one.
+      const pair = i + 1 < ops.length && "delete" in ops[i + 1]! ? 2 : 1;
+      parts.push(encodeRecord(ops.slice(i, i + pair)));
+      i += pair - 1;
     }
-    await writeFileAtomic(this.file, lines.join(""));
+    const text = Buffer.concat(parts);
+    await writeFileAtomic(this.file, text);
     this.identity = "";
     await this.refresh(false);
   }
 
+  private apply(ops: readonly Operation[], line: number): void {
+    for (const op of ops) {
+      this.records++;
+      if ("delete" in op) {
+        this.entries.delete(op.delete);
+        this.noteName(op.delete);
+        continue;
+      }
+      const entry: Entry =
+        "expr" in op ? { expr: op.expr, line } : { json: JSON.stringify(op.info), line };
+      if (op.module !== undefined && op.module !== `${op.set}.mjs`) entry.module = op.module;
+      this.entries.set(op.set, entry);
+      this.noteName(op.set);
+    }
+  }
+
   private reset(identity: string): void {
-    this.entries = new Map();
-    this.highest = new Map();
+    this.clear();
     this.offset = 0;
     this.records = 0;
-    this.lineNumber = 0;
-    this.declared = false;
+    this.lineNumber = 1;
     this.identity = identity;
   }
 
-  private parse(text: string): void {
-    const lines = text.split("\n");
-    lines.pop(); // text ends with "\n"
-    for (const line of lines) {
-      this.lineNumber++;
-      this.parseLine(line.endsWith("\r") ? line.slice(0, -1) : line);
-    }
+  private async openForRead(): Promise<FileHandle> {
+    return (
+      await openConfined(this.file, {
+        root: this.root,
+        what: "DataSet index",
+        maxBytes: MAX_JOURNAL_BYTES,
+      })
+    ).handle;
   }
 
-  private parseLine(line: string): void {
-    const trimmed = line.trim();
-    if (trimmed === "" || trimmed.startsWith("//")) return;
-    if (!this.declared) {
-      if (trimmed !== DECLARATION) throw this.formatError(`expected \`${DECLARATION}\` first`);
-      this.declared = true;
-      return;
+  /** Writers never follow a symlink (O_NOFOLLOW) and write only to a regular file. */
+  private async openForWrite(mode: "r+" | "a"): Promise<FileHandle> {
+    const flags =
+      (mode === "a" ? constants.O_WRONLY | constants.O_APPEND : constants.O_RDWR) |
+      O_NOFOLLOW |
+      O_NONBLOCK;
+    let handle: FileHandle;
+    try {
+      handle = await open(this.file, flags);
+    } catch (err) {
+      throw refuseWrite(this.file, err);
     }
-    const set = SET_RECORD.exec(trimmed);
-    if (set) {
-      const name = this.name(set[1]!);
-      this.entries.set(name, set[2]!);
-      this.records++;
-      return;
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      await handle.close();
+      throw new FormatError(
+        `${this.file} is not a regular file; a DataSet writer only writes its own regular files. Replace it with the real journal.`,
+        { file: this.file },
+      );
     }
-    const del = DELETE_RECORD.exec(trimmed);
-    if (del) {
-      this.entries.delete(this.name(del[1]!));
-      this.records++;
-      return;
-    }
-    throw this.formatError('expected `info["name"] = …;` or `delete info["name"];`');
+    return handle;
   }
+}
 
-  private name(literal: string): string {
-    const name = JSON.parse(literal) as string;
-    // Only item names (which never include "__proto__" or other special keys) may appear, so
-    // native import and this reader build the same object.
-    if (!ITEM_NAME.test(name)) throw this.formatError(`${literal} is not an item name`);
-    const numbered = NUMBERED.exec(name);
-    if (numbered) {
-      const prefix = numbered[1]!;
-      const n = Number(numbered[2]);
-      if (n > (this.highest.get(prefix) ?? -1)) this.highest.set(prefix, n);
-    }
-    return name;
-  }
-
-  private formatError(what: string): FormatError {
+/** The error for a file a writer would not open (a symlink: ELOOP with O_NOFOLLOW). */
+export function refuseWrite(file: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ELOOP" || code === "EMLINK") {
     return new FormatError(
-      `${this.file}:${this.lineNumber}: not a DataSet index line (${what}). The index is an ` +
-        "append-only journal written by persist-archive; restore it from a backup or fix that line.",
-      { file: this.file, line: this.lineNumber, column: 1 },
+      `${file} is a symlink; DataSet writers never write through symlinks (it could point anywhere). Replace it with the real file.`,
+      { file, cause: err },
     );
   }
+  return err as Error;
+}
+
+function countLines(bytes: Uint8Array, end: number): number {
+  let n = 0;
+  for (let i = bytes.indexOf(0x0a); i >= 0 && i < end; i = bytes.indexOf(0x0a, i + 1)) n++;
+  return n;
 }

@@ -53,7 +53,12 @@ function isEexist(err: unknown): boolean {
 
 /** Identity of one holding of an owner file: its token, or the inode when it has no readable one. */
 function holdingId(found: { owner: Owner | undefined; ino: number }): string {
-  return found.owner?.token ?? `ino${found.ino}`;
+  // The token becomes part of a claim file's name: only ever our own hex tokens (a forged one
+  // such as "../x" must not name a path outside the folder).
+  const token = found.owner?.token;
+  return typeof token === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(token)
+    ? token
+    : `ino${found.ino}`;
 }
 
 /** Wait for and take the lock at `path`. Throws LockTimeoutError after `timeout` ms. */

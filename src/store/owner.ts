@@ -4,9 +4,10 @@
  * the same host.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import { type FileHandle, link, open, rm } from "node:fs/promises";
 import { hostname } from "node:os";
+import { FormatError } from "../errors.js";
 import { tempPathFor } from "./atomic.js";
 
 /** Who holds an owner file. `token` is random and never reused, so it names one holding. */
@@ -79,37 +80,77 @@ export async function createOwnerFile(path: string, owner: Owner): Promise<void>
   }
 }
 
-/** The owner recorded in `path`, the file's mtime and inode; null when it does not exist. */
+/** Owner files are a few hundred bytes; anything much larger is not one of ours. */
+const MAX_OWNER_BYTES = 64 * 1024;
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/**
+ * The owner recorded in `path`, the file's mtime and inode; null when it does not exist. The file
+ * is opened without following a symlink and without blocking (a FIFO planted as a lock must not
+ * hang the process), and must be a small regular file: anything else is a FormatError naming it,
+ * never a raw EISDIR or a read of /dev/zero.
+ */
 export async function readOwnerFile(
   path: string,
-): Promise<{ owner: Owner | undefined; mtimeMs: number; ino: number } | null> {
+): Promise<{ owner: Owner | undefined; mtimeMs: number; ino: number; forged?: boolean } | null> {
   let handle: FileHandle;
   try {
-    handle = await open(path, "r");
+    handle = await open(path, constants.O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    if (code === "ELOOP") throw notOwnerFile(path, "a symlink", err);
     throw err;
   }
   try {
     // One handle for both, so the content and the stat describe the same file.
     const info = await handle.stat();
-    const text = await handle.readFile("utf8");
-    return { owner: parseOwner(text), mtimeMs: info.mtimeMs, ino: info.ino };
+    if (!info.isFile()) {
+      throw notOwnerFile(
+        path,
+        info.isDirectory() ? "a directory" : info.isFIFO() ? "a FIFO" : "not a regular file",
+      );
+    }
+    if (info.size > MAX_OWNER_BYTES) throw notOwnerFile(path, `${info.size} bytes long`);
+    const buffer = Buffer.alloc(info.size);
+    const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
+    const parsed = parseOwner(buffer.toString("utf8", 0, bytesRead));
+    return { ...parsed, mtimeMs: info.mtimeMs, ino: info.ino };
   } finally {
     await handle.close();
   }
 }
 
-function parseOwner(text: string): Owner | undefined {
+function notOwnerFile(path: string, what: string, cause?: unknown): FormatError {
+  return new FormatError(
+    `${path} is ${what}, not a lock file persist-archive wrote. If no persist-archive process is ` +
+      "running on this folder, remove it by hand.",
+    { file: path, cause },
+  );
+}
+
+/**
+ * The owner in an owner file's text. `forged`: it parses, but no writer of ours could have written
+ * it (a pid that is not a positive integer: kill(0) or kill(-1) would "find" a live process).
+ */
+function parseOwner(text: string): { owner: Owner | undefined; forged?: boolean } {
   try {
     const value = JSON.parse(text) as Partial<Owner>;
+    if (typeof value !== "object" || value === null) return { owner: undefined, forged: true };
     if (typeof value.pid === "number" && typeof value.host === "string") {
-      if (typeof value.token === "string") return value as Owner;
+      if (typeof value.token === "string") {
+        if (!Number.isSafeInteger(value.pid) || value.pid <= 0 || value.pid > 2 ** 31) {
+          return { owner: value as Owner, forged: true };
+        }
+        return { owner: value as Owner };
+      }
     }
+    return { owner: undefined, forged: true };
   } catch {
     // unparsable: written by the O_EXCL fallback and not finished yet, or damaged
   }
-  return undefined;
+  return { owner: undefined };
 }
 
 /**
@@ -120,10 +161,11 @@ function parseOwner(text: string): Owner | undefined {
  * counts; an unparsable file likewise only by age.
  */
 export function isOwnerDead(
-  found: { owner: Owner | undefined; mtimeMs: number },
+  found: { owner: Owner | undefined; mtimeMs: number; forged?: boolean },
   staleMs: number,
 ): boolean {
   const { owner, mtimeMs } = found;
+  if (found.forged) return true;
   if (owner === undefined || owner.host !== hostname()) return Date.now() - mtimeMs > staleMs;
   try {
     process.kill(owner.pid, 0);

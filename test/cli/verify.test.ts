@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { readFile, truncate, writeFile } from "node:fs/promises";
+import { appendFile, readFile, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { encodeRecord } from "../../src/dataset/records.js";
 import { tempDir } from "../helpers/tmp.js";
 import { hasEscapes, makeArchive, makeDataSet, runInProcess, spawnCli } from "./helpers.js";
 
@@ -85,10 +86,8 @@ test("verify of a DataSet lists each broken item: truncated .npy, unsafe module,
   await makeDataSet(ds);
   await truncate(join(ds, "alpha_arrays", "array_0.npy"), 100);
   await writeFile(join(ds, "small.mjs"), "export default globalThis.process;\n");
-  // A hand edit of the index: the info of "wide" calls a function.
-  const index = join(ds, "index.mjs");
-  const text = await readFile(index, "utf8");
-  await writeFile(index, text.replace('info["wide"] = "inline";', 'info["wide"] = eval("1");'));
+  // A hand edit of the index (a record with a valid checksum): the info of "wide" calls a function.
+  await appendFile(join(ds, "index.journal"), encodeRecord([{ set: "wide", expr: 'eval("1")' }]));
   const r = await spawnCli(["verify", ds]);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stdout, "");

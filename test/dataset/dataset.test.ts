@@ -13,9 +13,11 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { itemDataLocation } from "../../src/dataset/codec.js";
+import { encodeRecord } from "../../src/dataset/records.js";
 import {
   ArchiveError,
   DataSet,
@@ -225,21 +227,22 @@ test("handles see each other's writes, and a compaction by another handle", asyn
   assert.deepEqual(await other.keys(), ["x_0"]);
   assert.equal(await other.insert(2), "x_1");
   for (let i = 0; i < 150; i++) await other.setInfo("x_0", i);
-  const ino = statSync(join(path, "index.mjs")).ino;
+  const ino = statSync(join(path, "index.journal")).ino;
   assert.equal(await ds.info("x_0"), 149);
   assert.equal(await ds.insert(3), "x_2");
   assert.deepEqual(await ds.keys(), ["x_0", "x_1", "x_2"]);
-  assert.equal(statSync(join(path, "index.mjs")).ino, ino);
+  assert.equal(statSync(join(path, "index.journal")).ino, ino);
 });
 
 test("an insert reads only the appended tail of the index (O(1)), not the whole index", async () => {
   const { path, ds } = await newDataSet();
   for (let i = 0; i < 5; i++) await ds.insert(i, { info: i });
-  // Damage an early line in place (same size and inode). A reader starting from scratch fails on
-  // it; the open handle, which read it already, only reads what comes after.
-  const index = join(path, "index.mjs");
+  // Damage an early record in place (same size and inode). A reader starting from scratch fails
+  // on it (its checksum no longer matches and intact records follow); the open handle, which read
+  // it already, only reads what comes after.
+  const index = join(path, "index.journal");
   const text = readFileSync(index, "utf8");
-  const at = text.indexOf('info["x_1"]');
+  const at = text.indexOf('"set":"x_1"');
   const fd = openSync(index, "r+");
   writeSync(fd, "#", at);
   closeSync(fd);
@@ -255,9 +258,9 @@ test("an insert reads only the appended tail of the index (O(1)), not the whole 
 test("a torn last index line is ignored by readers and truncated by the next writer", async () => {
   const { path, ds } = await newDataSet();
   await ds.insert("a", { info: "a" });
-  const index = join(path, "index.mjs");
+  const index = join(path, "index.journal");
   const good = readFileSync(index, "utf8");
-  appendFileSync(index, 'info["x_1"] = { "half'); // what a writer killed mid-write could leave
+  appendFileSync(index, '0badf00d [{"set":"x_1","info":{"half'); // what a writer killed mid-write could leave
   const reader = await DataSet.open(path);
   assert.deepEqual(await reader.keys(), ["x_0"]);
   assert.equal(readFileSync(index, "utf8").endsWith("half"), true, "a reader never writes");
@@ -268,7 +271,7 @@ test("a torn last index line is ignored by readers and truncated by the next wri
   const out = execFileSync(process.execPath, [
     "--input-type=module",
     "-e",
-    `const { info } = await import(${JSON.stringify(index)}); console.log(JSON.stringify(info));`,
+    `const { info } = await import(${JSON.stringify(join(path, "index.mjs"))}); console.log(JSON.stringify(info));`,
   ]);
   assert.deepEqual(JSON.parse(out.toString()), { x_0: "a", x_1: "b" });
 });
@@ -339,9 +342,10 @@ for (const dataFormat of ["npy", "npz", "hdf5"] as const) {
     assert.deepEqual(loaded.grid.shape, [2, 3, 4]);
     assert.deepEqual(loaded.grid.data, grid.data);
     assert.equal(loaded.cyclic.self, loaded.cyclic);
-    assert.ok(
-      readFileSync(join(path, "index.mjs"), "utf8").split("\n").length === 6,
-      "one line per insert",
+    assert.equal(
+      readFileSync(join(path, "index.journal"), "utf8").split("\n").length,
+      4,
+      "a header and one record per insert",
     );
     if (dataFormat === "hdf5") return; // native import of hdf5 needs h5wasm beside the archive
     const script = join(path, "..", "check.mjs");
@@ -358,10 +362,14 @@ for (const dataFormat of ["npy", "npz", "hdf5"] as const) {
 test("an index line naming something that is not an item (e.g. __proto__) is a FormatError", async () => {
   const { path, ds } = await newDataSet();
   await ds.set("constructor", 1, { info: "fine" });
-  appendFileSync(join(path, "index.mjs"), 'info["__proto__"] = { polluted: true };\n');
+  // A record with a valid checksum: what a buggy or hostile writer could append.
+  appendFileSync(
+    join(path, "index.journal"),
+    encodeRecord([{ set: "__proto__", info: { polluted: true } }]),
+  );
   await assert.rejects(DataSet.open(path), (err: unknown) => {
     assert.ok(err instanceof FormatError);
-    assert.equal(err.line, 5);
+    assert.equal(err.line, 3);
     return true;
   });
 });
@@ -375,19 +383,27 @@ test("opening for writing removes old temp files of dead writers, nothing else",
   const staging = join(path, `.x_9.mjs.${deadPid}.0123abcd.tmp`);
   mkdirSync(staging);
   writeFileSync(join(staging, "x_9.mjs"), "export default 1;\n");
-  const tempFile = join(path, `.index.mjs.${deadPid}.89abcdef.tmp`);
+  const tempFile = join(path, `.index.journal.${deadPid}.89abcdef.tmp`);
   writeFileSync(tempFile, "partial");
-  const fresh = join(path, `.x_8.mjs.${deadPid}.00000000.tmp`); // maybe another host's writer
+  // A recent staging folder of a dead pid that no claim covers: removed at once.
+  const fresh = join(path, `.x_8.mjs.${deadPid}.00000000.tmp`);
+  // One a live claim covers (e.g. a writer on another host whose pid means nothing here): kept.
+  const claimed = join(path, `.x_6.mjs.${deadPid}.22222222.tmp`);
+  writeFileSync(
+    join(path, ".x_6.claim"),
+    JSON.stringify({ pid: process.pid, host: hostname(), token: "0123456789abcdef", time: 0 }),
+  );
   const live = join(path, `.x_7.mjs.${process.pid}.11111111.tmp`);
   const mine = join(path, ".user-notes.tmp");
-  for (const f of [fresh, live, mine]) writeFileSync(f, "");
+  for (const f of [fresh, claimed, live, mine]) writeFileSync(f, "");
   for (const f of [staging, tempFile, live, mine]) utimesSync(f, old, old);
   await DataSet.open(path); // mode "r" removes nothing
   assert.ok(existsSync(staging));
   await DataSet.open(path, { mode: "w" });
   assert.equal(existsSync(staging), false);
   assert.equal(existsSync(tempFile), false);
-  for (const f of [fresh, live, mine]) assert.ok(existsSync(f), f);
+  assert.equal(existsSync(fresh), false);
+  for (const f of [claimed, live, mine]) assert.ok(existsSync(f), f);
   assert.deepEqual(await ds.keys(), ["x_0"]);
 });
 
@@ -395,16 +411,24 @@ test("replacing and deleting items with external arrays leaves no stale data fil
   const { path, ds } = await newDataSet({ arrayThreshold: 4 });
   const itemEntries = () =>
     readdirSync(path).filter((f) => f.startsWith("a.") || f.startsWith("a_"));
+  // A replacement writes a version `a.v<hex>` (named by the index record, the commit point) and
+  // links a.mjs / a.d.mts to it; only the current version's files stay.
+  const version = () => {
+    const data = readdirSync(path)
+      .find((f) => /^a\.v[0-9a-f]{8}\.mjs$/.test(f))!
+      .slice(0, -4);
+    return [`${data}.d.mts`, `${data}.mjs`];
+  };
   await ds.set("a", new Float64Array(10).fill(1));
-  assert.deepEqual(itemEntries().sort(), ["a.d.mts", "a.mjs", "a_arrays"]);
+  assert.deepEqual(itemEntries().sort(), ["a.d.mts", "a.mjs", "a_arrays"], "a new name: plain");
   await ds.set("a", new Float64Array(10).fill(2));
   await ds.set("a", new Float64Array(10).fill(3));
   const data = await itemDataLocation(path, "a");
   assert.match(data!, /^a\.v[0-9a-f]{8}_arrays$/);
-  assert.deepEqual(itemEntries().sort(), ["a.d.mts", "a.mjs", data].sort());
+  assert.deepEqual(itemEntries().sort(), ["a.d.mts", "a.mjs", ...version(), data].sort());
   assert.deepEqual(await ds.get("a"), new Float64Array(10).fill(3));
   await ds.set("a", [1, 2]); // now inline: the data files go
-  assert.deepEqual(itemEntries().sort(), ["a.d.mts", "a.mjs"]);
+  assert.deepEqual(itemEntries().sort(), ["a.d.mts", "a.mjs", ...version()].sort());
   await ds.set("a", new Float64Array(10).fill(4));
   await ds.delete("a");
   assert.deepEqual(itemEntries(), []);
@@ -427,7 +451,12 @@ test("opening for writing removes what a replacement killed before its rename le
   assert.ok(existsSync(join(path, "a.v0badf00d.mjs")), "a read-only open changes nothing");
   const again = await DataSet.open(path, { mode: "w" });
   const left = readdirSync(path).filter((f) => /\.v[0-9a-f]{8}/.test(f));
-  assert.deepEqual(left, [live], "only the data the item module reads is kept");
+  const current = live.slice(0, -"_arrays".length);
+  assert.deepEqual(
+    left.sort(),
+    [`${current}.d.mts`, `${current}.mjs`, live].sort(),
+    "only the committed version is kept",
+  );
   assert.deepEqual(await again.get("a"), new Float64Array(500).fill(2));
   await again.close();
 });

@@ -9,7 +9,11 @@ const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 // Children still running when a test file ends (a failed assertion skipped the kill) are killed,
 // so that a failing test cannot hang the run.
 const running = new Set<ChildProcess>();
-let cleanupRegistered = false;
+// Registered when this module loads (not inside a test, where `after` would belong to that test
+// and a failure in a later test would leave its children holding the run open).
+after(() => {
+  for (const child of running) child.kill("SIGKILL");
+});
 
 export interface Child {
   proc: ChildProcess;
@@ -30,12 +34,6 @@ export function startChild(fixture: string, args: string[]): Child {
   });
   running.add(proc);
   proc.once("exit", () => running.delete(proc));
-  if (!cleanupRegistered) {
-    cleanupRegistered = true;
-    after(() => {
-      for (const child of running) child.kill("SIGKILL");
-    });
-  }
   const lines: string[] = [];
   let partial = "";
   let err = "";

@@ -75,12 +75,16 @@ test("lock timeout names the lock file, the holder pid and what to do", async ()
 test("a live holder with a blocked event loop is never stolen, even with a tiny stale threshold", async () => {
   const dir = await tempDir();
   const lock = join(dir, ".lock");
-  const holder = startChild(CHILD, [lock, "block", "2500"]);
+  // Blocked until the test says so (however slow child start-up is on a loaded machine).
+  const release = join(dir, "release");
+  const holder = startChild(CHILD, [lock, "block", "60000", release]);
   await holder.waitFor(/^ACQUIRED/);
-  // staleMs 20: a clock-based scheme would take over a lock whose heartbeat stopped 2 s ago.
+  // staleMs 20: a clock-based scheme would take over a lock whose heartbeat stopped long ago.
   const impatient = await runChild(CHILD, [lock, "try", "1200", "20"]);
   assert.match(impatient[0]!, /^TIMEOUT /);
   const patient = startChild(CHILD, [lock, "try", "20000", "20"]);
+  await sleep(1500);
+  writeFileSync(release, "");
   const acquiredAt = Number((await patient.waitFor(/^ACQUIRED/)).split(" ")[1]);
   const releasedAt = Number((await holder.waitFor(/^RELEASED/)).split(" ")[1]);
   assert.equal((await holder.exited).code, 0);

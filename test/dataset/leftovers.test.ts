@@ -1,0 +1,110 @@
+// What killed writers leave: the next write-open removes it, and nothing committed is lost.
+// Real processes, real SIGKILL.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DataSet } from "../../src/index.js";
+import { tempDir } from "../helpers/tmp.js";
+import { startChild } from "../store/children.js";
+
+const WRITER = "test/dataset/fixtures/writer.ts";
+
+/** Entries of a DataSet that are not committed state: claims, temp files, unlisted items. */
+function strays(path: string, keys: readonly string[]): string[] {
+  const listed = new Set(keys);
+  return readdirSync(path).filter((entry) => {
+    if (entry.endsWith(".claim") || entry.endsWith(".tmp")) return true;
+    const name = /^([A-Za-z$][A-Za-z0-9_$]*)(?:\.v[0-9a-f]{8})?(?:\.mjs|\.d\.mts|_arrays)/.exec(
+      entry,
+    )?.[1];
+    return name !== undefined && name !== "index" && !listed.has(name);
+  });
+}
+
+test("SIGKILL while staging items outside the lock: nothing committed is lost, no leftovers after the next write-open", async () => {
+  const path = join(await tempDir(), "ds");
+  await (await DataSet.open(path, { mode: "w" })).close();
+  const promised = new Map<string, { tag: string; i: number }>();
+  const shared = new Map<string, number>();
+  for (let round = 0; round < 6; round++) {
+    const writers = ["a", "b"].map((w) => ({
+      tag: `${w}${round}`,
+      child: startChild(WRITER, [path, "arrays", `${w}${round}`]),
+    }));
+    await Promise.all(writers.map((w) => w.child.waitFor(/^OK /)));
+    for (const { child } of writers) {
+      await sleep(Math.random() * 150);
+      child.proc.kill("SIGKILL");
+      await child.exited;
+    }
+    for (const { tag, child } of writers) {
+      for (const line of child.lines.filter((l) => l.startsWith("OK "))) {
+        const [, name, i] = line.split(" ");
+        if (name!.startsWith("shared_")) shared.set(name!, Number(i));
+        else promised.set(name!, { tag, i: Number(i) });
+      }
+    }
+    const ds = await DataSet.open(path, { mode: "w", timeout: 10_000 });
+    const keys = await ds.keys();
+    assert.deepEqual(strays(path, keys), [], `round ${round}: leftovers`);
+    for (const [name, expected] of promised) {
+      assert.ok(keys.includes(name), `round ${round}: ${name} lost`);
+      const info = (await ds.info(name)) as { tag: string; i: number };
+      assert.equal(info.tag, expected.tag);
+      assert.equal(info.i, expected.i);
+    }
+    for (const [name, i] of shared) {
+      // set(): the value and the info move together, never the new value with the old info.
+      const value = (await ds.get(name)) as { i: number; data: Float64Array };
+      const info = (await ds.info(name)) as { i: number };
+      assert.equal(value.i, info.i, `${name}: value and info of one version`);
+      assert.ok(value.i >= i, `${name}: returned set ${i} lost`);
+      assert.ok(value.data.every((x) => x === value.i));
+    }
+    await ds.close();
+  }
+  assert.ok(promised.size > 6, `inserts happened (${promised.size})`);
+});
+
+test("SIGKILLed in-place convert: its copy beside the DataSet is removed by the next write-open", async () => {
+  const path = join(await tempDir(), "ds");
+  const ds = await DataSet.open(path, { mode: "w", arrayThreshold: 10 });
+  await ds.insertMany(
+    Array.from({ length: 300 }, (_, i) => new Float64Array(2000).fill(i)),
+    { infos: Array.from({ length: 300 }, (_, i) => ({ i })) },
+  );
+  const prefix = `.${basename(path)}.convert.`;
+  const leftovers = () =>
+    readdirSync(dirname(path)).filter((e) => e.startsWith(`.${basename(path)}.`));
+  let killed = false;
+  for (let attempt = 0; attempt < 5 && !killed; attempt++) {
+    const convert = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "convert", path, "--format", "npz"],
+      {
+        stdio: "ignore",
+      },
+    );
+    const exited = new Promise((resolve) => convert.once("exit", resolve));
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done) {
+      if (leftovers().some((e) => e.startsWith(prefix))) {
+        convert.kill("SIGKILL");
+        killed = true;
+        break;
+      }
+      await sleep(2);
+    }
+    await exited;
+  }
+  assert.ok(killed, "caught the convert mid-way");
+  assert.ok(leftovers().length > 0);
+  const again = await DataSet.open(path, { mode: "w" });
+  assert.deepEqual(leftovers(), []);
+  assert.equal((await again.keys()).length, 300);
+  assert.deepEqual(await again.get("x_299"), new Float64Array(2000).fill(299));
+});
