@@ -13,6 +13,12 @@ import { type Graph, type GraphNode, SPARSE_MIN_LENGTH, sparseIndices } from "..
 import { MAX_NESTING } from "../graph/constructor-chains.js";
 import { nodePath } from "../graph/path.js";
 import { DEFAULT_KIND, DTYPES, type NDArray, nativeDescr } from "../runtime/persist-runtime.mjs";
+import {
+  coversFixedBuffer,
+  isLengthTracking,
+  isResizable,
+  maxByteLengthOf,
+} from "../values/buffers.js";
 import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
 import { EMITTED_GLOBALS } from "../values/globals.js";
 import { EXPORT_ONLY_NAMES } from "../values/names.js";
@@ -475,10 +481,7 @@ class Emitter {
         const dv = v as unknown as DataView;
         const buffer = this.value(dv.buffer, level);
         if (buffer instanceof Blocked) return buffer;
-        const whole = dv.byteOffset === 0 && dv.byteLength === dv.buffer.byteLength;
-        return whole
-          ? `new DataView(${buffer})`
-          : `new DataView(${buffer}, ${dv.byteOffset}, ${dv.byteLength})`;
+        return `new DataView(${buffer}${this.viewArgs(dv, dv.byteLength)})`;
       }
       case "ndarray":
         return this.ndarray(node, v as unknown as NDArray, level);
@@ -661,7 +664,33 @@ class Emitter {
     return `${this.imports.arraysBinding()}.${node.external}`;
   }
 
+  /**
+   * What follows the buffer in `new Float64Array(BUFFER…)` / `new DataView(BUFFER…)`: nothing for a
+   * whole fixed-length buffer's DataView, `, offset` for a length-tracking view (it keeps tracking
+   * its resizable buffer), else `, offset, length`.
+   */
+  private viewArgs(view: ArrayBufferView, length: number): string {
+    const offset = view.byteOffset;
+    if (isResizable(view.buffer)) {
+      if (isLengthTracking(view)) return offset === 0 ? "" : `, ${offset}`;
+    } else if (view instanceof DataView && coversFixedBuffer(view)) {
+      return "";
+    }
+    return `, ${offset}, ${length}`;
+  }
+
   private arrayBuffer(node: GraphNode, v: ArrayBuffer, level: number): string {
+    if (isResizable(v)) {
+      // `new ArrayBuffer(n, { maxByteLength })` is all zeros: its contents up to the last non-zero
+      // byte are filled in through a (length-tracking) byte view.
+      const make = `new ArrayBuffer(${v.byteLength}, { maxByteLength: ${maxByteLengthOf(v)} })`;
+      const bytes = new Uint8Array(v);
+      let end = bytes.length;
+      while (end > 0 && bytes[end - 1] === 0) end--;
+      if (end === 0) return make;
+      const items = this.fill("[", typedArrayItems(bytes.subarray(0, end)), "]", level);
+      return `Object.assign(new Uint8Array(${make}), ${items}).buffer`;
+    }
     if (node.external) return `new Uint8Array(${this.externalRef(node)}.data).buffer`;
     const items = typedArrayItems(new Uint8Array(v));
     return `new Uint8Array(${this.fill("[", items, "]", level)}).buffer`;
@@ -676,12 +705,21 @@ class Emitter {
       // u1 data comes back as a Uint8Array; a clamped array is rebuilt as one (a copy).
       return ctor === "Uint8ClampedArray" ? `new Uint8ClampedArray(${ref})` : ref;
     }
-    if (buffer.refs > 1) {
-      const buf = this.node(buffer, level);
-      if (buf instanceof Blocked) return buf;
-      return `new ${ctor}(${buf}, ${v.byteOffset}, ${v.length})`;
+    if (buffer.refs === 1 && coversFixedBuffer(v)) {
+      return `new ${ctor}(${this.fill("[", typedArrayItems(v), "]", level)})`;
     }
-    return `new ${ctor}(${this.fill("[", typedArrayItems(v), "]", level)})`;
+    // A view on a shared, resizable or larger buffer: the buffer is written too, so the view keeps
+    // its byteOffset, the buffer its full length (as structured clone does), and sharing stays.
+    let buf: Out;
+    if (buffer.refs === 1 && buffer.external === undefined && wholeBufferAs(v)) {
+      // The buffer of a lone integer subarray reads best in the view's own element type.
+      const whole = new (globalThis as unknown as Record<string, TypedArrayClass>)[ctor]!(v.buffer);
+      buf = `new ${ctor}(${this.fill("[", typedArrayItems(whole), "]", level)}).buffer`;
+    } else {
+      buf = this.node(buffer, level);
+      if (buf instanceof Blocked) return buf;
+    }
+    return `new ${ctor}(${buf}${this.viewArgs(v, v.length)})`;
   }
 
   private ndarray(node: GraphNode, v: NDArray, level: number): Out {
@@ -720,6 +758,18 @@ class Emitter {
     }
     return `${head}${this.list("(", items, ")", level)}`;
   }
+}
+
+type TypedArrayClass = new (buffer: ArrayBufferLike) => ArrayLike<number | bigint>;
+
+/**
+ * True when a lone view's fixed-length buffer can be written as `new Int16Array([...]).buffer`
+ * (integer elements, a whole number of them); float arrays are not, as writing every element of
+ * the buffer as a number would not keep the bits of NaNs outside the view.
+ */
+function wholeBufferAs(v: ArrayBufferView): boolean {
+  if (isResizable(v.buffer) || v instanceof Float32Array || v instanceof Float64Array) return false;
+  return v.buffer.byteLength % (v as Uint8Array).BYTES_PER_ELEMENT === 0;
 }
 
 /** The dtype an NDArray gets from its data class alone; written out only when it differs. */

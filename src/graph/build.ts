@@ -13,6 +13,7 @@ import {
   type ObjectKind,
   symbolName,
 } from "../values/classify.js";
+import { coversFixedBuffer, isResizable, viewProblem } from "../values/buffers.js";
 import { hasRegistration } from "../values/registry.js";
 import { checkConstructorChains } from "./constructor-chains.js";
 import { EdgeKind, type PathLink, pathOf } from "./path.js";
@@ -231,9 +232,20 @@ function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
       return;
     }
     case "typedarray":
-    case "dataview":
+    case "dataview": {
+      const problem = viewProblem(v as unknown as ArrayBufferView);
+      if (problem) {
+        throw fail(
+          node.parent,
+          node.edge,
+          node.key,
+          problem,
+          "archive views that are in bounds of a live buffer (slice() makes an independent copy)",
+        );
+      }
       visit((v as unknown as ArrayBufferView).buffer, node, EdgeKind.Buffer, undefined);
       return;
+    }
     case "ndarray":
       visit((v as unknown as NDArray).data, node, EdgeKind.Data, undefined);
       return;
@@ -302,11 +314,20 @@ function assignExternals(
   for (const node of nodes) {
     if (dataOfExternalND.has(node)) continue;
     if (node.kind === "typedarray") {
-      const buffer = byValue.get((node.value as Float64Array).buffer)!;
-      if (buffer.refs > 1) continue; // stored through the shared buffer
+      const view = node.value as Float64Array;
+      const buffer = byValue.get(view.buffer)!;
+      // Stored through its buffer when that is shared, or when the view is only part of it.
+      if (buffer.refs > 1 || !coversFixedBuffer(view)) continue;
     } else if (node.kind === "arraybuffer") {
-      // A buffer that belongs to one view alone is written as that view's contents.
-      if (node.refs === 1 && node.edge === EdgeKind.Buffer && node.parent?.kind === "typedarray") {
+      // Resizable buffers are always written inline (their contents and maxByteLength).
+      if (isResizable(node.value as ArrayBuffer)) continue;
+      // A buffer that belongs to one whole view alone is written as that view's contents.
+      if (
+        node.refs === 1 &&
+        node.edge === EdgeKind.Buffer &&
+        node.parent?.kind === "typedarray" &&
+        coversFixedBuffer(node.parent.value as ArrayBufferView)
+      ) {
         continue;
       }
     } else if (node.kind !== "ndarray") {

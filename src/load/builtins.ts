@@ -74,7 +74,17 @@ export function builtinArgsProblem(
     const t = typeof a0;
     if (n > 1 || t === "object" || t === "function" || t === "symbol") return "takes one primitive";
   } else if (ctor === ArrayBuffer) {
-    if (n !== 1 || !isIndex(a0)) return "takes a byte length";
+    // `new ArrayBuffer(n, { maxByteLength: m })`: a resizable buffer. Only its current length is
+    // allocated (and charged); the maximum is reserved address space.
+    if (n === 2) {
+      const opts = args[1] as { maxByteLength?: unknown };
+      const keys = isPlainObject(opts) ? Object.keys(opts) : [];
+      if (keys.length !== 1 || keys[0] !== "maxByteLength" || !isIndex(opts.maxByteLength)) {
+        return "takes a byte length and { maxByteLength }";
+      }
+      if (!isIndex(a0) || (a0 as number) > (opts.maxByteLength as number))
+        return "takes a byte length up to maxByteLength";
+    } else if (n !== 1 || !isIndex(a0)) return "takes a byte length";
     if (!budget.charge(a0 as number))
       return `takes a byte length up to ${budget.left} for this archive`;
   } else if (ctor === DataView) {

@@ -634,6 +634,15 @@ export class ExpressionReader {
     const args = frame.target as unknown[];
     const [target, source] = args;
     const origins = frame.origins!;
+    if (
+      args.length === 2 &&
+      origins[0] !== V_REFERENCE &&
+      Array.isArray(source) &&
+      isView(target) &&
+      !(target instanceof DataView)
+    ) {
+      return this.assignElements(target as Uint8Array, source, at);
+    }
     if (args.length !== 2 || origins[0] === V_REFERENCE || origins[1] !== V_OBJECT_LITERAL) {
       this.lex.fail("`Object.assign` needs a new value and an object literal", at);
     }
@@ -647,6 +656,28 @@ export class ExpressionReader {
         throw this.wrap(error, "`Object.assign(...)`", at);
       }
       if (!ok) this.lex.fail(`\`Object.assign\` could not set \`${key}\``, at);
+    }
+    return target;
+  }
+
+  /**
+   * `Object.assign(new Uint8Array(new ArrayBuffer(n, { maxByteLength: m })), [1, 2, 3])`: how the
+   * emitter fills a resizable buffer. Numbers (BigInts for 64-bit arrays) into existing elements.
+   */
+  private assignElements(target: Uint8Array, source: unknown[], at: number): unknown {
+    if (source.length > target.length) {
+      this.lex.fail("`Object.assign` of more elements than the typed array has", at);
+    }
+    for (let i = 0; i < source.length; i++) {
+      const x = source[i];
+      if (typeof x !== "number" && typeof x !== "bigint") {
+        this.lex.fail("`Object.assign` into a typed array takes numbers only", at);
+      }
+      try {
+        (target as unknown as unknown[])[i] = x;
+      } catch (error) {
+        throw this.wrap(error, "`Object.assign(...)`", at);
+      }
     }
     return target;
   }

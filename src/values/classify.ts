@@ -4,6 +4,7 @@
  * protocol (`[persist.rep]` + `persist.module`, or `register()`).
  */
 import { NDArray } from "../runtime/persist-runtime.mjs";
+import { isDetached } from "./buffers.js";
 import { globalFunctionPaths } from "./globals.js";
 import { type Registration, registrationOf } from "./registry.js";
 import { persist } from "./symbols.js";
@@ -189,7 +190,16 @@ export function classify(value: object): Classified {
     }
     return { kind: "boxed" };
   }
-  if (proto === ArrayBuffer.prototype) return { kind: "arraybuffer" };
+  if (proto === ArrayBuffer.prototype) {
+    if (isDetached(value as ArrayBuffer)) {
+      return {
+        kind: "unsupported",
+        what: "a detached ArrayBuffer (its memory was transferred away)",
+        fix: "archive the buffer it was transferred to, or a copy made before the transfer",
+      };
+    }
+    return { kind: "arraybuffer" };
+  }
   if (proto === DataView.prototype) return { kind: "dataview" };
   const viaProtocol = classifyInstance(value, undefined);
   if (viaProtocol) return viaProtocol;
@@ -210,8 +220,8 @@ export function classify(value: object): Classified {
   if (typeof SharedArrayBuffer !== "undefined" && value instanceof SharedArrayBuffer) {
     return {
       kind: "unsupported",
-      what: "a SharedArrayBuffer",
-      fix: "copy it into an ArrayBuffer or TypedArray first",
+      what: "a SharedArrayBuffer (memory shared between threads; an archive could only hold a copy, which would silently stop being shared)",
+      fix: "archive a copy on purpose, e.g. new Uint8Array(sab).slice().buffer",
     };
   }
   return { kind: "unsupported", what: describe(value), fix: FIX_CLASS };

@@ -121,3 +121,41 @@ test("load() peak memory on an archive of escaped strings stays below 4x the fil
   assert.ok(n > 0);
   assert.ok(delta < 4 * size, `peak ${(delta / size).toFixed(2)}x the file size`);
 });
+
+test("a loaded string does not keep the module text alive (child process)", async () => {
+  const dir = await tempDir("persist-retain-");
+  const file = join(dir, "retain.mjs");
+  const pad = "1234567, ".repeat(4_000_000);
+  await writeFile(
+    file,
+    `export const s = "a string longer than thirteen characters";\nexport const pad = [${pad}];\n`,
+  );
+  const loader = pathToFileURL(
+    fileURLToPath(new URL("../../src/load/index.ts", import.meta.url)),
+  ).href;
+  const script =
+    `const { load } = await import(${JSON.stringify(loader)});` +
+    "globalThis.gc(); const before = process.memoryUsage();" +
+    `let ns = await load(${JSON.stringify(file)}); ns = { s: ns.s };` +
+    // A macrotask first: the finished load's own frames are released after the current job.
+    "await new Promise((r) => setTimeout(r, 50));" +
+    "globalThis.gc(); globalThis.gc(); const after = process.memoryUsage();" +
+    "console.log(JSON.stringify({ kept: after.external + after.heapUsed - before.external - before.heapUsed, s: ns.s }));";
+  const res = spawnSync(
+    process.execPath,
+    [
+      "--expose-gc",
+      "--import",
+      "tsx",
+      "--input-type=commonjs",
+      "-e",
+      `(async () => { ${script} })()`,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(res.status, 0, res.stderr);
+  const { kept, s } = JSON.parse(res.stdout.trim().split("\n").pop()!);
+  assert.equal(s, "a string longer than thirteen characters");
+  // The module text is 36 MB; what one string keeps must be far below it.
+  assert.ok(kept < 8 * 2 ** 20, `${(kept / 2 ** 20).toFixed(1)} MB kept alive by one string`);
+});
