@@ -8,14 +8,25 @@
  *   PERSIST_BENCH_DIR=/some/disk ...                   # where files go (default: OS temp dir)
  *
  * Targets: save ≥ 0.8× writeFile, load ≥ 0.8× readFile, RSS growth ≤ 1.15× array size.
+ *
+ * Also (issue 11) `Archive.save` of a 256 MB Float64Array against a raw write + fsync of the same
+ * bytes, and `load()` against readFile, interleaved run by run (PERSIST_BENCH_SAVE_MB, default
+ * 256); and (issue 12) the peak memory of reading 1,000 rows of the big array through a LazyArray
+ * (npy, stored npz, deflated npz, HDF5), measured as VmHWM growth of a child process, against
+ * those rows' bytes (target < 2×).
  */
 import { spawnSync } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
+import yazl from "yazl";
+import { Archive } from "../src/archive.js";
 import { readArrayFiles, writeArrayFiles } from "../src/arrays/containers.js";
 import { npy } from "../src/arrays/npy.js";
+import { load } from "../src/load/index.js";
 import { NDArray } from "../src/runtime/persist-runtime.mjs";
 
 const RUNTIME = fileURLToPath(new URL("../src/runtime/persist-runtime.mjs", import.meta.url));
@@ -61,6 +72,108 @@ console.log(JSON.stringify({ growth: (after - before) / a.data.byteLength, secon
   });
   if (res.status !== 0) throw new Error(res.stderr);
   return JSON.parse(res.stdout);
+}
+
+const SRC = fileURLToPath(new URL("../src/", import.meta.url));
+
+/**
+ * Peak memory (VmHWM growth) of a fresh process that opens `file` lazily and reads 1,000 rows
+ * from the middle, relative to the bytes of those rows.
+ */
+async function lazyRowsPeak(
+  dir: string,
+  file: string,
+  format: "npy" | "npz" | "hdf5",
+  rows = 1000,
+): Promise<{ ratio: number; seconds: number; rowBytes: number }> {
+  const script = join(dir, "lazy-child.mts");
+  await writeFile(
+    script,
+    `
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { openArraysLazily, openNpyLazy } from ${JSON.stringify(join(SRC, "arrays/lazy.ts"))};
+const hwm = () => Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync("/proc/self/status", "utf8"))[1]) * 1024;
+const file = ${JSON.stringify(file)};
+const lazy = ${JSON.stringify(format)} === "npy"
+  ? await openNpyLazy(file)
+  : Object.values(await openArraysLazily(pathToFileURL(file).href, "./" + ${JSON.stringify(file.split("/").pop())}, ${JSON.stringify(format)}, ["a"]))[0];
+// warm up the code paths on a few rows, so the measurement is of the data, not of compiling
+await lazy.rows(0, 2);
+// Reset the peak to the current RSS (Linux: "5" > clear_refs), so that earlier peaks (compiling
+// h5wasm, say) do not hide the read's own.
+try { (await import("node:fs")).writeFileSync("/proc/self/clear_refs", "5"); } catch {}
+const before = hwm();
+const start = Math.floor(lazy.shape[0] / 2);
+const t0 = performance.now();
+const part = await lazy.rows(start, start + ${rows});
+const seconds = (performance.now() - t0) / 1000;
+const after = hwm();
+console.log(JSON.stringify({ ratio: (after - before) / part.data.byteLength, seconds, rowBytes: part.data.byteLength }));
+`,
+  );
+  const res = spawnSync(process.execPath, ["--import", "tsx", script], {
+    encoding: "utf8",
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+  });
+  if (res.status !== 0) throw new Error(res.stderr);
+  return JSON.parse(res.stdout.trim().split("\n").pop() as string);
+}
+
+/** A deflated .npz of one array (like numpy.savez_compressed). */
+async function writeDeflatedNpz(path: string, array: NDArray): Promise<void> {
+  const zip = new yazl.ZipFile();
+  zip.addBuffer(Buffer.from(npy.encode(array)), "a.npy", {
+    compress: true,
+    mtime: new Date(1980, 0, 1),
+  });
+  zip.end();
+  await pipeline(zip.outputStream, createWriteStream(path));
+}
+
+/**
+ * Archive.save of `mb` MB against a raw write + fsync, and load() against readFile, interleaved
+ * (one of each per round), medians of `rounds`.
+ */
+async function saveVersusRaw(dir: string, mb: number, rounds = 5): Promise<string[]> {
+  const data = new Float64Array((mb * 2 ** 20) / 8);
+  for (let i = 0; i < data.length; i++) data[i] = i * 0.25;
+  const raw = new Uint8Array(data.buffer);
+  const times = {
+    raw: [] as number[],
+    save: [] as number[],
+    read: [] as number[],
+    load: [] as number[],
+  };
+  for (let i = 0; i < rounds; i++) {
+    const rawPath = join(dir, `raw${i}.bin`);
+    times.raw.push(
+      await timed(async () => {
+        const h = await open(rawPath, "w");
+        await h.writeFile(raw);
+        await h.sync();
+        await h.close();
+      }),
+    );
+    let entry = "";
+    times.save.push(
+      await timed(async () => {
+        const archive = new Archive({ arrayThreshold: 1000 });
+        archive.insert({ x: data });
+        entry = (await archive.save(dir, { name: `s${i}` })).entry;
+      }),
+    );
+    times.read.push(await timed(() => readFile(rawPath)));
+    times.load.push(await timed(() => load(entry)));
+    await rm(rawPath);
+    await rm(join(dir, `s${i}`), { recursive: true });
+  }
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1] as number;
+  const f = (a: number[]) => a.map((x) => x.toFixed(2)).join(" ");
+  return [
+    `Archive.save of ${mb} MB: ${(med(times.save) / med(times.raw)).toFixed(2)}× raw write + fsync (target ≤ 1.25); raw [${f(times.raw)}] s, save [${f(times.save)}] s`,
+    `load() of it: ${(med(times.load) / med(times.read)).toFixed(2)}× readFile (target ≤ 1.25); readFile [${f(times.read)}] s, load [${f(times.load)}] s`,
+  ];
 }
 
 /** np.save / np.load of a float64 array of `bytes` bytes, timed in Python. */
@@ -162,6 +275,22 @@ export async function run(): Promise<void> {
     rows.push(["hdf5 save (h5wasm)", h5Save, `${(wf / h5Save).toFixed(2)}× writeFile`]);
     rows.push(["hdf5 load (h5wasm)", h5Load, `${(rf / h5Load).toFixed(2)}× readFile`]);
 
+    // Lazy rows: 1,000 rows of 8 KiB from the middle of the big array.
+    const lazyLines: string[] = [];
+    await writeDeflatedNpz(join(dir, "z.npz"), array);
+    for (const [label, file, format] of [
+      ["npy (positional reads)", join(dir, "a.npy"), "npy"],
+      ["npz stored (positional)", join(dir, "a.npz"), "npz"],
+      ["npz deflated (streamed)", join(dir, "z.npz"), "npz"],
+      ["hdf5 (hyperslab)", join(dir, "a.h5"), "hdf5"],
+    ] as const) {
+      const r = await lazyRowsPeak(dir, file, format);
+      lazyLines.push(
+        `LazyArray.rows 1,000 rows ${label.padEnd(26)} peak ${r.ratio.toFixed(2)}× the rows' ${(r.rowBytes / 2 ** 20).toFixed(1)} MiB (target < 2), ${r.seconds.toFixed(3)} s`,
+      );
+    }
+    const saveLines = await saveVersusRaw(dir, Number(process.env.PERSIST_BENCH_SAVE_MB ?? 256));
+
     console.log(`\narrays: Float64Array of ${mb} MB in ${dir}`);
     console.log(
       `${"operation".padEnd(30)} ${"seconds".padStart(8)} ${"throughput".padStart(12)}  ratio`,
@@ -171,6 +300,7 @@ export async function run(): Promise<void> {
         `${name.padEnd(30)} ${s.toFixed(3).padStart(8)} ${rate(s).padStart(12)}  ${note}`,
       );
     }
+    for (const line of [...lazyLines, ...saveLines]) console.log(line);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

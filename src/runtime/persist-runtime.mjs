@@ -1157,7 +1157,9 @@ async function zipEntryStart(handle, fileSize, entry, at) {
   return start;
 }
 
-const INFLATE_READ = 1 << 20;
+// Compressed bytes per read while inflating: small, because zlib turns each one into output at
+// once (up to ~1000× for zeros), and that output is what a partial read must not pile up.
+const INFLATE_READ = 64 << 10;
 
 /**
  * Inflates a deflated zip entry as a stream, calling `consume(chunk, offset)` with each piece of
@@ -1943,7 +1945,7 @@ export async function readNpyDirectory(dir, names, options) {
 export function arrayLocation(moduleUrl, location, names) {
   const root = dirname(fileURLToPath(moduleUrl));
   const path = resolve(root, String(location));
-  if (!isInsideDir(root, path) || path === root) {
+  if (!isInsideDir(root, path)) {
     fail(path, `array location ${JSON.stringify(location)} is outside the archive's folder`);
   }
   if (!Array.isArray(names)) fail(path, "array names must be a list");
