@@ -62,6 +62,8 @@ export interface DataSetOpenOptions {
   timeout?: number;
   /** Names made by insert(): prefix + next integer. Default "x_". */
   namePrefix?: string;
+  /** For `s3://bucket/prefix` paths: how to reach the store (default: the AWS_* variables). */
+  s3?: import("../store/s3-store.js").S3Options;
 }
 
 /** Options of {@link DataSet.get}. */
@@ -100,6 +102,11 @@ export class DataSet {
 
   /** Open (mode "w": create if missing) the DataSet at `path`. */
   static async open(path: string, options: DataSetOpenOptions = {}): Promise<DataSet> {
+    if (typeof path === "string" && path.startsWith("s3://")) {
+      // Object storage (s3-dataset.ts): same methods, lock-free commits; loaded only when used.
+      const { S3DataSet } = await import("./s3-dataset.js");
+      return (await S3DataSet.open(path, options)) as unknown as DataSet;
+    }
     const dir = resolve(path);
     const mode = options.mode ?? "r";
     if (mode !== "r" && mode !== "w") {

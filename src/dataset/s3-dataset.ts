@@ -1,0 +1,476 @@
+/**
+ * A DataSet on S3-compatible object storage (`DataSet.open("s3://bucket/prefix", …)`), for writers
+ * on many machines with no shared filesystem and no lock server.
+ *
+ *   <prefix>/.persist-dataset.json   marker: what makes a prefix a DataSet
+ *   <prefix>/items/<upload>/item.mjs one single-item archive per upload (+ item_arrays/… data)
+ *   <prefix>/log/…, snapshots/…      the index: numbered commits + snapshots (commit-log.ts)
+ *
+ * A write uploads the item's objects under a fresh upload id FIRST, then commits a log entry that
+ * names the upload. So a listed item is always complete, and a writer killed at any instant leaves
+ * at worst an upload no commit names; later writers delete such uploads once they are older than a
+ * grace period (an hour by default; a writer whose own upload got that old uploads again before
+ * committing, so the cleaner never removes what is about to be committed).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { Archive } from "../archive.js";
+import { emitValueExpression } from "../emit/expression.js";
+import { ArchiveError, NotFoundError, ReadOnlyError, UnsupportedValueError } from "../errors.js";
+import { interpretSource, load } from "../load/index.js";
+import { RUNTIME_FILE } from "../store/layout.js";
+import { type S3Options, S3Store } from "../store/s3-store.js";
+import type { Store } from "../store/store.js";
+import { CommitLog, type LogRecord } from "./commit-log.js";
+import type { DataSet, DataSetOpenOptions } from "./dataset.js";
+import { checkItemName } from "./names.js";
+
+export interface S3DataSetOptions extends DataSetOpenOptions {
+  /** How to reach the store; unset fields come from the AWS_* environment variables. */
+  s3?: S3Options;
+  /** ms after which an upload no commit names is deleted by writers (default 1 hour). */
+  staleUploadGrace?: number;
+}
+
+const MARKER = ".persist-dataset.json";
+const MARKER_BODY = `${JSON.stringify({ format: "persist-archive dataset on object storage", version: 1 })}\n`;
+const ITEM = "item";
+/** Writers look for stale uploads at open and every this many of their commits. */
+const CLEAN_EVERY = 256;
+
+const encoder = new TextEncoder();
+
+/** The public DataSet methods this class provides (checked by the compiler). */
+type DataSetSurface = Pick<
+  DataSet,
+  | "path"
+  | "mode"
+  | "keys"
+  | "has"
+  | "info"
+  | "set"
+  | "setInfo"
+  | "insert"
+  | "delete"
+  | "withLock"
+  | "close"
+  | typeof Symbol.asyncDispose
+>;
+
+export class S3DataSet implements DataSetSurface {
+  private closed = false;
+  private commits = 0;
+
+  private constructor(
+    /** The DataSet's address, `s3://bucket/prefix`. */
+    readonly path: string,
+    readonly mode: "r" | "w",
+    private readonly store: Store,
+    private readonly log: CommitLog,
+    private readonly options: S3DataSetOptions,
+  ) {}
+
+  static async open(url: string, options: S3DataSetOptions = {}): Promise<S3DataSet> {
+    const mode = options.mode ?? "r";
+    if (mode !== "r" && mode !== "w") {
+      throw new ArchiveError(`DataSet.open(${url}): mode must be "r" or "w", not ${String(mode)}`);
+    }
+    const store = new S3Store(url, options.s3);
+    checkItemName(`${options.namePrefix ?? "x_"}0`, store.location);
+    await openOrCreate(store, mode);
+    const log = new CommitLog(store);
+    await log.refresh();
+    const ds = new S3DataSet(store.location, mode, store, log, options);
+    if (mode === "w") await ds.removeStaleUploads();
+    return ds;
+  }
+
+  async keys(): Promise<string[]> {
+    await this.fresh();
+    return this.log.names();
+  }
+
+  async has(name: string): Promise<boolean> {
+    await this.fresh();
+    return this.log.get(name) !== undefined;
+  }
+
+  /** Load item `name` now (safely: nothing in it is executed). */
+  async get<T = unknown>(name: string): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await this.fresh();
+      const state = this.log.get(name);
+      if (state === undefined) throw this.notFound(name);
+      try {
+        return (await this.readUpload(state.item)) as T;
+      } catch (err) {
+        // Replaced or deleted meanwhile and its old upload cleaned up: look at the index again.
+        await this.fresh();
+        const now = this.log.get(name);
+        if (now === undefined) throw this.notFound(name);
+        if (now.item === state.item || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async info<T = unknown>(name: string): Promise<T> {
+    await this.fresh();
+    const state = this.log.get(name);
+    if (state === undefined) throw this.notFound(name);
+    return (await this.interpretInfos([state.info]))[0] as T;
+  }
+
+  /** Every item's info by name, in insertion order: one snapshot read plus the log tail. */
+  async infos(): Promise<Record<string, unknown>> {
+    await this.fresh();
+    const names: string[] = [];
+    const exprs: string[] = [];
+    for (const [name, state] of this.log.entries()) {
+      names.push(name);
+      exprs.push(state.info);
+    }
+    const values = await this.interpretInfos(exprs);
+    const out: Record<string, unknown> = {};
+    names.forEach((name, i) => {
+      Object.defineProperty(out, name, {
+        value: values[i],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    });
+    return out;
+  }
+
+  async query(
+    predicate: (info: unknown, name: string) => boolean,
+    options: {
+      sort?: (a: [string, unknown], b: [string, unknown]) => number;
+      limit?: number;
+    } = {},
+  ): Promise<string[]> {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    if (!(limit >= 0)) throw new ArchiveError(`query(): limit must be a number >= 0, not ${limit}`);
+    const matches = Object.entries(await this.infos()).filter(([n, i]) => predicate(i, n));
+    if (options.sort !== undefined) matches.sort(options.sort);
+    return matches.slice(0, limit).map(([name]) => name);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<[name: string, info: unknown]> {
+    for (const pair of Object.entries(await this.infos())) yield pair;
+  }
+
+  async set(name: string, value: unknown, options: { info?: unknown } = {}): Promise<void> {
+    this.mustWrite();
+    checkItemName(name, this.path);
+    const info = options.info === undefined ? undefined : infoExpression(options.info, name);
+    await this.withUpload(value, name, (item) =>
+      this.log.commit(() => ({
+        records: [{ op: "set", name, item, ...(info === undefined ? {} : { info }) }],
+        result: undefined,
+      })),
+    );
+  }
+
+  async insert(value: unknown, options: { info?: unknown } = {}): Promise<string> {
+    const [name] = await this.insertMany(
+      [value],
+      options.info === undefined ? {} : { infos: [options.info] },
+    );
+    return name as string;
+  }
+
+  /** Insert several values in one commit: all of them become visible together, or none. */
+  async insertMany(
+    values: readonly unknown[],
+    options: { infos?: readonly unknown[] } = {},
+  ): Promise<string[]> {
+    this.mustWrite();
+    if (options.infos !== undefined && options.infos.length !== values.length) {
+      throw new ArchiveError(
+        `insertMany(): ${values.length} values but ${options.infos.length} infos; give one info per value`,
+      );
+    }
+    if (values.length === 0) return [];
+    const prefix = this.options.namePrefix ?? "x_";
+    const infos = values.map((_, i) => {
+      const info = options.infos?.[i];
+      return info === undefined ? "null" : infoExpression(info, `${prefix}?`);
+    });
+    const uploads: string[] = [];
+    try {
+      for (const value of values) uploads.push(await this.upload(value, `${prefix}?`));
+      const started = Date.now();
+      return await this.log.commit(() => {
+        this.mustNotBeStale(started);
+        const names = nextNames(this.log.names(), prefix, values.length);
+        const records: LogRecord[] = names.map((name, i) => ({
+          op: "set",
+          name,
+          info: infos[i] as string,
+          item: uploads[i] as string,
+        }));
+        return { records, result: names };
+      });
+    } catch (err) {
+      await Promise.all(uploads.map((u) => this.removeUpload(u).catch(() => undefined)));
+      throw err;
+    } finally {
+      await this.afterCommit();
+    }
+  }
+
+  async setInfo(name: string, info: unknown): Promise<void> {
+    this.mustWrite();
+    const expr = info === undefined ? "null" : infoExpression(info, name);
+    await this.log.commit(() => {
+      if (this.log.get(name) === undefined) throw this.notFound(name);
+      return { records: [{ op: "set", name, info: expr }], result: undefined };
+    });
+  }
+
+  /** Remove item `name` from the index; its objects go with the next cleanup of stale uploads. */
+  async delete(name: string): Promise<void> {
+    this.mustWrite();
+    await this.log.commit(() => {
+      if (this.log.get(name) === undefined) throw this.notFound(name);
+      return { records: [{ op: "delete", name }], result: undefined };
+    });
+  }
+
+  /**
+   * Not available on object storage: there is no lock to hold. Each operation is atomic on its
+   * own, and insertMany() commits several values at once.
+   */
+  async withLock<T>(_fn: () => Promise<T>): Promise<T> {
+    throw new ArchiveError(
+      `DataSet ${this.path}: withLock() needs a lock, which a DataSet on object storage does not have; ` +
+        "every operation commits atomically on its own, and insertMany() commits several values together",
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Delete uploads that no commit names and that are older than the grace period: left by writers
+   * killed between upload and commit, or by replaced and deleted items.
+   */
+  async removeStaleUploads(): Promise<string[]> {
+    this.mustWrite();
+    const grace = this.options.staleUploadGrace ?? 3_600_000;
+    const uploads = new Map<string, { newest: number; keys: string[] }>();
+    for (const entry of await this.store.list("items/")) {
+      const id = entry.key.split("/")[1] as string;
+      const u = uploads.get(id) ?? { newest: 0, keys: [] };
+      u.newest = Math.max(u.newest, entry.lastModified.getTime());
+      u.keys.push(entry.key);
+      uploads.set(id, u);
+    }
+    // Read the index after listing: an upload committed meanwhile is then known as referenced.
+    await this.log.refresh();
+    const referenced = this.log.referencedUploads();
+    const now = Date.now();
+    const removed: string[] = [];
+    for (const [id, u] of uploads) {
+      if (referenced.has(id) || now - u.newest < grace) continue;
+      // The module first: an upload without its module is recognisably incomplete.
+      const keys = u.keys.sort((a, b) => Number(b.endsWith(".mjs")) - Number(a.endsWith(".mjs")));
+      for (const key of keys) await this.store.delete(key);
+      removed.push(id);
+    }
+    return removed;
+  }
+
+  // ---------------------------------------------------------------- items
+
+  /** Upload `value` (under a fresh id) and run `commit` with the id; clean up if it fails. */
+  private async withUpload<T>(
+    value: unknown,
+    name: string,
+    commit: (id: string) => Promise<T>,
+  ): Promise<T> {
+    const id = await this.upload(value, name);
+    try {
+      return await commit(id);
+    } catch (err) {
+      await this.removeUpload(id).catch(() => undefined);
+      throw err;
+    } finally {
+      await this.afterCommit();
+    }
+  }
+
+  /** Save `value` as a single-item archive in a temp folder and upload its module and data. */
+  private async upload(value: unknown, name: string): Promise<string> {
+    const archive = new Archive({
+      singleItem: true,
+      arrayThreshold: this.options.arrayThreshold ?? 100,
+    });
+    archive.insert({ [validIdentifier(name)]: value });
+    const id = `${Date.now().toString(36)}-${randomBytes(8).toString("hex")}`;
+    const tmp = await mkdtemp(join(tmpdir(), "persist-s3-"));
+    try {
+      await archive.save(tmp, {
+        name: ITEM,
+        package: false,
+        dataFormat: this.options.dataFormat,
+        force: true,
+      });
+      const files = (await walk(tmp)).filter((f) => f !== RUNTIME_FILE && !f.endsWith(".d.mts"));
+      // Data first, module last: the module is what makes an upload complete.
+      files.sort((a, b) => Number(a === `${ITEM}.mjs`) - Number(b === `${ITEM}.mjs`));
+      for (const file of files) {
+        await this.store.put(`items/${id}/${file}`, await readFile(join(tmp, file)));
+      }
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    return id;
+  }
+
+  private async removeUpload(id: string): Promise<void> {
+    for (const entry of await this.store.list(`items/${id}/`)) await this.store.delete(entry.key);
+  }
+
+  /** Download upload `id` into a temp folder and load its item safely. */
+  private async readUpload(id: string): Promise<unknown> {
+    const entries = await this.store.list(`items/${id}/`);
+    const tmp = await mkdtemp(join(tmpdir(), "persist-s3-"));
+    try {
+      await Promise.all(
+        entries.map(async (entry) => {
+          const body = await this.store.get(entry.key);
+          if (body === undefined) throw new NotFoundError(`${this.path}/${entry.key} vanished`);
+          const file = join(tmp, ...entry.key.split("/").slice(2));
+          await mkdir(dirname(file), { recursive: true });
+          await writeFile(file, body);
+        }),
+      );
+      return (await load(join(tmp, `${ITEM}.mjs`))).default;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** A writer whose upload is older than half the grace period must not commit it (see top). */
+  private mustNotBeStale(started: number): void {
+    const grace = this.options.staleUploadGrace ?? 3_600_000;
+    if (Date.now() - started > grace / 2) {
+      throw new ArchiveError(
+        `DataSet ${this.path}: the upload took longer than half the stale-upload grace period (${grace} ms) to commit; try again`,
+      );
+    }
+  }
+
+  private async afterCommit(): Promise<void> {
+    this.commits++;
+    if (this.commits % CLEAN_EVERY === 0) await this.removeStaleUploads().catch(() => undefined);
+  }
+
+  private async interpretInfos(exprs: readonly string[]): Promise<unknown[]> {
+    if (exprs.length === 0) return [];
+    const source = `export const infos = [\n${exprs.join(",\n")}\n];\n`;
+    const out = await interpretSource(source, { file: `${this.path}/log` });
+    return out.infos as unknown[];
+  }
+
+  private async fresh(): Promise<void> {
+    if (this.closed) {
+      throw new ArchiveError(`DataSet ${this.path} is closed; open it again with DataSet.open().`);
+    }
+    await this.log.refresh();
+  }
+
+  private notFound(name: string): NotFoundError {
+    return new NotFoundError(
+      `DataSet ${this.path} has no item ${JSON.stringify(name)}; keys() lists the items it has.`,
+      { file: this.path, valuePath: name },
+    );
+  }
+
+  private mustWrite(): void {
+    if (this.closed) {
+      throw new ArchiveError(`DataSet ${this.path} is closed; open it again with DataSet.open().`);
+    }
+    if (this.mode !== "w") {
+      throw new ReadOnlyError(
+        `DataSet ${this.path} was opened read-only; open it with { mode: "w" } to change it.`,
+        { file: this.path },
+      );
+    }
+  }
+}
+
+/** Check the marker (creating the DataSet in mode "w" when the prefix is empty). */
+async function openOrCreate(store: Store, mode: "r" | "w"): Promise<void> {
+  const marker = await store.get(MARKER);
+  if (marker !== undefined) return;
+  const existing = await store.list("");
+  if (existing.length > 0) {
+    throw new ArchiveError(
+      `${store.location} holds objects but is not a DataSet (no ${MARKER}); it was left untouched. Choose a new prefix.`,
+      { file: store.location },
+    );
+  }
+  if (mode === "r") {
+    throw new NotFoundError(
+      `No DataSet at ${store.location}. Open it with { mode: "w" } to create it.`,
+      { file: store.location },
+    );
+  }
+  // Racing creators: one creates the marker, the others find it; either way it is a DataSet now.
+  await store.putIfAbsent(MARKER, encoder.encode(MARKER_BODY));
+}
+
+/** `count` names prefix + n not in `taken`, n counting up from after the highest one used. */
+function nextNames(taken: readonly string[], prefix: string, count: number): string[] {
+  let next = 0;
+  for (const name of taken) {
+    if (!name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
+    if (/^(0|[1-9]\d{0,14})$/.test(rest)) next = Math.max(next, Number(rest) + 1);
+  }
+  return Array.from({ length: count }, (_, i) => `${prefix}${next + i}`);
+}
+
+function infoExpression(info: unknown, name: string): string {
+  if (isThenable(info)) {
+    throw new UnsupportedValueError(
+      `the info of ${name} has a callable "then", so await would call it; store a plain value instead`,
+      { valuePath: `${name}.info` },
+    );
+  }
+  return emitValueExpression(info, `${name}.info`, { oneLine: true });
+}
+
+function isThenable(value: unknown): boolean {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+/** Names in error messages for an item whose name is not known yet ("x_?") use a stand-in. */
+function validIdentifier(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : "item";
+}
+
+/** Every file below `dir`, as "/"-separated relative paths. */
+async function walk(dir: string, base = ""): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(join(dir, base), { withFileTypes: true })) {
+    const rel = base === "" ? entry.name : `${base}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...(await walk(dir, rel)));
+    else out.push(rel);
+  }
+  return out;
+}
