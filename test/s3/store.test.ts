@@ -61,7 +61,10 @@ for (const [kind, make] of kinds) {
       for (let round = 0; round < 3; round++) {
         const key = `race/${round}`;
         const wins = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => store.putIfAbsent(key, bytes(`writer ${i}`))),
+          Array.from(
+            { length: 8 },
+            (_, i): Promise<boolean> => store.putIfAbsent(key, bytes(`writer ${i}`)),
+          ),
         );
         assert.equal(wins.filter(Boolean).length, 1, `round ${round}: ${wins}`);
         assert.equal(text(await store.get(key)), `writer ${wins.indexOf(true)}`);
