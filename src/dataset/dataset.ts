@@ -63,7 +63,7 @@ export interface DataSetOpenOptions {
   /** Names made by insert(): prefix + next integer. Default "x_". */
   namePrefix?: string;
   /** For `s3://bucket/prefix` paths: how to reach the store (default: the AWS_* variables). */
-  s3?: import("../store/s3-store.js").S3Options;
+  s3?: import("./s3-dataset.js").S3DataSetStoreOptions;
 }
 
 /** Options of {@link DataSet.get}. */

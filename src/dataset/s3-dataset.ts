@@ -17,6 +17,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Archive } from "../archive.js";
+import { encodeNpy } from "../arrays/npy.js";
 import { emitValueExpression } from "../emit/expression.js";
 import { ArchiveError, NotFoundError, ReadOnlyError, UnsupportedValueError } from "../errors.js";
 import { interpretSource, load } from "../load/index.js";
@@ -27,9 +28,8 @@ import { CommitLog, type LogRecord } from "./commit-log.js";
 import type { DataSet, DataSetOpenOptions } from "./dataset.js";
 import { checkItemName } from "./names.js";
 
-export interface S3DataSetOptions extends DataSetOpenOptions {
-  /** How to reach the store; unset fields come from the AWS_* environment variables. */
-  s3?: S3Options;
+/** `options.s3` of DataSet.open("s3://…"): how to reach the store, and its housekeeping. */
+export interface S3DataSetStoreOptions extends S3Options {
   /** ms after which an upload no commit names is deleted by writers (default 1 hour). */
   staleUploadGrace?: number;
 }
@@ -69,10 +69,10 @@ export class S3DataSet implements DataSetSurface {
     readonly mode: "r" | "w",
     private readonly store: Store,
     private readonly log: CommitLog,
-    private readonly options: S3DataSetOptions,
+    private readonly options: DataSetOpenOptions,
   ) {}
 
-  static async open(url: string, options: S3DataSetOptions = {}): Promise<S3DataSet> {
+  static async open(url: string, options: DataSetOpenOptions = {}): Promise<S3DataSet> {
     const mode = options.mode ?? "r";
     if (mode !== "r" && mode !== "w") {
       throw new ArchiveError(`DataSet.open(${url}): mode must be "r" or "w", not ${String(mode)}`);
@@ -265,7 +265,7 @@ export class S3DataSet implements DataSetSurface {
    */
   async removeStaleUploads(): Promise<string[]> {
     this.mustWrite();
-    const grace = this.options.staleUploadGrace ?? 3_600_000;
+    const grace = this.options.s3?.staleUploadGrace ?? 3_600_000;
     const uploads = new Map<string, { newest: number; keys: string[] }>();
     for (const entry of await this.store.list("items/")) {
       const id = entry.key.split("/")[1] as string;
@@ -308,7 +308,7 @@ export class S3DataSet implements DataSetSurface {
     }
   }
 
-  /** Save `value` as a single-item archive in a temp folder and upload its module and data. */
+  /** Upload `value` as a single-item archive (module + data files) under a fresh upload id. */
   private async upload(value: unknown, name: string): Promise<string> {
     const archive = new Archive({
       singleItem: true,
@@ -316,23 +316,17 @@ export class S3DataSet implements DataSetSurface {
     });
     archive.insert({ [validIdentifier(name)]: value });
     const id = `${Date.now().toString(36)}-${randomBytes(8).toString("hex")}`;
-    const tmp = await mkdtemp(join(tmpdir(), "persist-s3-"));
-    try {
-      await archive.save(tmp, {
-        name: ITEM,
-        package: false,
-        dataFormat: this.options.dataFormat,
-        force: true,
-      });
-      const files = (await walk(tmp)).filter((f) => f !== RUNTIME_FILE && !f.endsWith(".d.mts"));
-      // Data first, module last: the module is what makes an upload complete.
-      files.sort((a, b) => Number(a === `${ITEM}.mjs`) - Number(b === `${ITEM}.mjs`));
-      for (const file of files) {
-        await this.store.put(`items/${id}/${file}`, await readFile(join(tmp, file)));
-      }
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
+    const format = this.options.dataFormat ?? "npy";
+    const files = format === "npy" ? npyFiles(archive) : await savedFiles(archive, format);
+    // Data first (in parallel), module last: the module is what makes an upload complete.
+    const module = `${ITEM}.mjs`;
+    const data = [...files].filter(([file]) => file !== module);
+    for (let i = 0; i < data.length; i += 8) {
+      await Promise.all(
+        data.slice(i, i + 8).map(([file, bytes]) => this.store.put(`items/${id}/${file}`, bytes)),
+      );
     }
+    await this.store.put(`items/${id}/${module}`, files.get(module) as Uint8Array);
     return id;
   }
 
@@ -362,7 +356,7 @@ export class S3DataSet implements DataSetSurface {
 
   /** A writer whose upload is older than half the grace period must not commit it (see top). */
   private mustNotBeStale(started: number): void {
-    const grace = this.options.staleUploadGrace ?? 3_600_000;
+    const grace = this.options.s3?.staleUploadGrace ?? 3_600_000;
     if (Date.now() - started > grace / 2) {
       throw new ArchiveError(
         `DataSet ${this.path}: the upload took longer than half the stale-upload grace period (${grace} ms) to commit; try again`,
@@ -462,6 +456,36 @@ function isThenable(value: unknown): boolean {
 /** Names in error messages for an item whose name is not known yet ("x_?") use a stand-in. */
 function validIdentifier(name: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? name : "item";
+}
+
+/** The module and its npy files, in memory: no temp folder, no fsync (the store keeps them). */
+function npyFiles(archive: Archive): Map<string, Uint8Array> {
+  const rendered = archive.moduleFiles(ITEM, "npy");
+  const files = new Map<string, Uint8Array>();
+  for (const { name, array } of rendered.arrays) {
+    files.set(`${rendered.dataName}/${name}.npy`, encodeNpy(array));
+  }
+  files.set(rendered.entry, new TextEncoder().encode(rendered.text));
+  return files;
+}
+
+/** npz and hdf5 containers are written by file libraries: save in a temp folder, read it back. */
+async function savedFiles(
+  archive: Archive,
+  format: "npz" | "hdf5",
+): Promise<Map<string, Uint8Array>> {
+  const tmp = await mkdtemp(join(tmpdir(), "persist-s3-"));
+  try {
+    await archive.save(tmp, { name: ITEM, package: false, dataFormat: format, force: true });
+    const files = new Map<string, Uint8Array>();
+    for (const file of await walk(tmp)) {
+      if (file === RUNTIME_FILE || file.endsWith(".d.mts")) continue;
+      files.set(file, await readFile(join(tmp, file)));
+    }
+    return files;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 /** Every file below `dir`, as "/"-separated relative paths. */
