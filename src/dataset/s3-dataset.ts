@@ -408,6 +408,8 @@ async function openOrCreate(store: Store, mode: "r" | "w"): Promise<void> {
   const marker = await store.get(MARKER);
   if (marker !== undefined) return;
   const existing = await store.list("");
+  // A racing creator may have made the marker since we looked (and then written under it).
+  if (existing.length > 0 && (await store.get(MARKER)) !== undefined) return;
   if (existing.length > 0) {
     throw new ArchiveError(
       `${store.location} holds objects but is not a DataSet (no ${MARKER}); it was left untouched. Choose a new prefix.`,
