@@ -50,6 +50,10 @@ type DataSetSurface = Pick<
   | "keys"
   | "has"
   | "info"
+  | "infos"
+  | "query"
+  | "insertMany"
+  | typeof Symbol.asyncIterator
   | "set"
   | "setInfo"
   | "insert"
