@@ -139,7 +139,7 @@ async function consumerProject(work: string, tarball: string): Promise<string> {
           module: "nodenext",
           moduleResolution: "nodenext",
           types: ["node"],
-          skipLibCheck: false,
+          skipLibCheck: true,
           skipDefaultLibCheck: true,
         },
       },
