@@ -4,3 +4,9 @@
 import { copyFileSync } from "node:fs";
 
 copyFileSync("src/runtime/persist-runtime.mjs", "dist/runtime/persist-runtime.mjs");
+
+// The Python package (python/) ships the same runtime for the archives its save() writes.
+copyFileSync(
+  "src/runtime/persist-runtime.mjs",
+  "python/persist_archive/_runtime/persist-runtime.mjs",
+);

@@ -20,6 +20,8 @@ import os
 import re
 import secrets
 import shutil
+import time
+import zlib
 from typing import Any, Iterator
 
 from .confined import read_confined, real_root
@@ -27,15 +29,17 @@ from .emit import Emitter
 from .errors import ArchiveError, FormatError, NotFoundError, ReadOnlyError, UnsupportedValueError
 from .jsnum import string_literal
 from .loader import decode, read_module
-from .lock import acquire_lock
+from .lock import acquire_lock, create_owner_file, new_owner
 from .reader import RESERVED, Reader
+from .values import JSBigInt
 from .writer import DEFAULT_ARRAY_THRESHOLD, fsync_dir, write_archive, write_file
 
 MARKER_FILE = ".persist-dataset.json"
 LOCK_FILE = ".persist-dataset.lock"
 INDEX_FILE = "index.mjs"
 FORMAT = "persist-archive DataSet"
-VERSION = 1
+VERSION = 1  # what a new DataSet gets (the TypeScript writers on this version create format 1)
+MAX_VERSION = 2
 MARKER_TEXT = json.dumps({"format": FORMAT, "version": VERSION}, separators=(",", ":")) + "\n"
 INDEX_HEADER = (
     "// persist-archive DataSet index, format 1: an append-only journal, one line per change.\n"
@@ -112,6 +116,100 @@ class _Journal:
         )
 
 
+JOURNAL_FILE = "index.journal"
+JOURNAL_HEADER = "persist-archive DataSet journal 2"
+_RECORD = re.compile(rb"([0-9a-f]{8}) (.*)")
+
+
+class _Journal2:
+    """Format 2: `index.journal`, a header line then `<crc32 hex> <json array of operations>`
+    records (docs/dataset-format.md). Entries map name -> (info JSON value | _Expr, module)."""
+
+    def __init__(self, file: str, data: bytes) -> None:
+        self.file = file
+        self.entries: dict[str, tuple[Any, str | None]] = {}
+        self.highest: dict[str, int] = {}
+        self.torn = False
+        header = (JOURNAL_HEADER + "\n").encode()
+        if not data.startswith(header):
+            raise FormatError(f"{file}:1: not a DataSet journal (the first line must be `{JOURNAL_HEADER}`)", file=file, line=1, column=1)
+        pos = len(header)
+        number = 1
+        damaged: tuple[int, int] | None = None  # (line number, offset) of the first bad record
+        n = len(data)
+        while pos < n:
+            number += 1
+            end = data.find(b"\n", pos)
+            ops = None
+            if end >= 0:
+                m = _RECORD.fullmatch(data, pos, end)
+                if m is not None and int(m.group(1), 16) == zlib.crc32(m.group(2)):
+                    try:
+                        value = json.loads(m.group(2).decode("utf-8"))
+                        ops = value if isinstance(value, list) else None
+                    except (ValueError, UnicodeDecodeError):
+                        ops = None
+            if ops is None:
+                if damaged is None:
+                    damaged = (number, pos)
+                if end < 0:
+                    break
+                pos = end + 1
+                continue
+            if damaged is not None:
+                raise FormatError(
+                    f"{file}:{damaged[0]}: damaged journal record followed by complete ones; the DataSet index "
+                    "is corrupt there (persist verify lists it). Restore it from a backup.",
+                    file=file,
+                    line=damaged[0],
+                    column=1,
+                )
+            self.apply(ops, number)
+            pos = end + 1
+        self.size = damaged[1] if damaged is not None else n
+        self.torn = damaged is not None
+
+    def apply(self, ops: list, number: int) -> None:
+        for op in ops:
+            if not isinstance(op, dict):
+                raise self.error(number, "an operation is not an object")
+            if "set" in op:
+                name = self.name(op["set"], number)
+                if "expr" in op:
+                    if not isinstance(op["expr"], str):
+                        raise self.error(number, "expr is not a string")
+                    info: Any = _Expr(op["expr"])
+                else:
+                    info = op.get("info")
+                module = op.get("module")
+                if module is not None and (not isinstance(module, str) or "/" in module or "\\" in module or not module.endswith(".mjs") or module.startswith(".")):
+                    raise self.error(number, f"module {module!r} is not a file name in the DataSet")
+                self.entries[name] = (info, module)
+            elif "delete" in op:
+                self.entries.pop(self.name(op["delete"], number), None)
+            else:
+                raise self.error(number, "an operation is neither set nor delete")
+
+    def name(self, name: Any, number: int) -> str:
+        if not isinstance(name, str) or not _ITEM_NAME.fullmatch(name):
+            raise self.error(number, f"{name!r} is not an item name")
+        m = _NUMBERED.fullmatch(name)
+        if m is not None:
+            k = int(m.group(2))
+            if k > self.highest.get(m.group(1), -1):
+                self.highest[m.group(1)] = k
+        return name
+
+    next_name = _Journal.next_name
+
+    def error(self, line: int, what: str) -> FormatError:
+        return FormatError(f"{self.file}:{line}: bad DataSet journal record ({what})", file=self.file, line=line, column=1)
+
+
+class _Expr(str):
+    """An info written as an archive-language expression (format 2 `expr`)."""
+
+
 class DataSet:
     """A persist-archive DataSet folder.
 
@@ -133,7 +231,6 @@ class DataSet:
         _check_item_name(f"{name_prefix}0", self.path)
         self._open()
         self._root = real_root(self.path)
-        self._cache: tuple[Any, _Journal] | None = None
 
     def __repr__(self) -> str:
         return f"DataSet({self.path!r}, mode={self.mode!r})"
@@ -163,15 +260,25 @@ class DataSet:
 
     # ---- reading -------------------------------------------------------------------------------
 
-    def _journal(self) -> _Journal:
-        file = os.path.join(self.path, INDEX_FILE)
-        st = os.stat(file)
-        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
-        journal = _Journal(file, read_confined(file, self._root))
-        self._cache = (key, journal)
-        return journal
+    def _version(self) -> int:
+        return _read_marker(self.path) or 0
+
+    def _journal(self) -> Any:
+        """The index as it is on disk now (format 1 `index.mjs` or format 2 `index.journal`)."""
+        for _ in range(3):
+            version = self._version()
+            if version >= 2:
+                file = os.path.join(self.path, JOURNAL_FILE)
+                try:
+                    return _Journal2(file, read_confined(file, self._root))
+                except NotFoundError:
+                    continue
+            file = os.path.join(self.path, INDEX_FILE)
+            data = read_confined(file, self._root)
+            if self._version() >= 2:
+                continue  # migrated to format 2 while we read
+            return _Journal(file, data)
+        raise FormatError(f"{self.path}: the DataSet marker says format 2 but {JOURNAL_FILE} is missing", file=self.path)
 
     def keys(self) -> list[str]:
         """Item names in insertion order, fresh from disk."""
@@ -189,24 +296,38 @@ class DataSet:
     def info(self, name: str) -> Any:
         """The info stored with item `name` (None when none was given)."""
         journal = self._journal()
-        expr = journal.entries.get(name)
-        if expr is None:
+        entry = journal.entries.get(name)
+        if entry is None:
             raise self._not_found(name)
-        return Reader(f"export const info = {expr};\n", journal.file).read()["info"]
+        if isinstance(journal, _Journal2):
+            info = entry[0]
+            if isinstance(info, _Expr):
+                return Reader(f"export const info = {info};\n", journal.file).read()["info"]
+            return info
+        return Reader(f"export const info = {entry};\n", journal.file).read()["info"]
 
     def infos(self) -> dict[str, Any]:
         """Every item's info, from one read of the index (name → info, in insertion order)."""
         journal = self._journal()
-        # The index is itself a module of the archive language: read it whole, once.
+        if isinstance(journal, _Journal2):
+            out = {}
+            for name, (info, _) in journal.entries.items():
+                if isinstance(info, _Expr):
+                    info = Reader(f"export const info = {info};\n", journal.file).read()["info"]
+                out[name] = info
+            return out
+        # A format 1 index is itself a module of the archive language: read it whole, once.
         info = Reader(journal.text, journal.file).read().get("info", {})
         return {name: info.get(name) for name in journal.entries}
 
     def get(self, name: str, lazy: bool = False) -> Any:
         """Loads item `name` now (safely: nothing is executed). With `lazy=True` its npy arrays are
         memory-mapped read-only instead of read."""
-        if name not in self._journal().entries:
+        journal = self._journal()
+        if name not in journal.entries:
             raise self._not_found(name)
-        file = os.path.join(self.path, f"{name}.mjs")
+        module = journal.entries[name][1] if isinstance(journal, _Journal2) else None
+        file = os.path.join(self.path, module or f"{name}.mjs")
         exports = read_module(file, self._root, lazy=lazy)
         if "default" not in exports:
             raise FormatError(f"{file} has no default export; it is not a DataSet item", file=file)
@@ -232,19 +353,81 @@ class DataSet:
         """Stores `value` under a new name (name_prefix + next integer, unique across processes and
         languages) with `info`; returns the name. Takes the DataSet's write lock like Node does."""
         self._must_write()
-        with acquire_lock(os.path.join(self.path, LOCK_FILE), timeout=self.timeout):
-            journal = self._locked_journal()
-            name = journal.next_name(self.name_prefix)
-            expr = "null" if info is None else info_expression(info, name)
-            self._save_item(name, value)
-            self._append(journal, f"info[{string_literal(name)}] = {expr};\n")
-            return name
+        with acquire_lock(self._lock_file(), timeout=self.timeout):
+            if self._version() < 2:
+                journal = self._locked_journal()
+                name = journal.next_name(self.name_prefix)
+                expr = "null" if info is None else info_expression(info, name)
+                self._save_item(name, value)
+                self._append(journal, f"info[{string_literal(name)}] = {expr};\n")
+                return name
+        return self._insert_v2(value, info)
+
+    def _lock_file(self) -> str:
+        return os.path.join(self.path, LOCK_FILE)
+
+    def _insert_v2(self, value: Any, info: Any) -> str:
+        """Format 2: claim a name (no lock), stage the item's files (no lock), commit its journal
+        record under the lock (docs/dataset-format.md, "Writing")."""
+        while True:
+            journal = self._journal()
+            number = journal.highest.get(self.name_prefix, -1) + 1
+            while True:
+                name = f"{self.name_prefix}{number}"
+                claim = os.path.join(self.path, f".{name}.claim")
+                if name not in journal.entries:
+                    try:
+                        create_owner_file(claim, new_owner())
+                        break
+                    except FileExistsError:
+                        pass
+                number += 1
+            try:
+                again = self._journal()
+                if name in again.entries or again.highest.get(self.name_prefix, -1) >= number:
+                    continue  # committed by someone else meanwhile: give the name up
+                op: dict[str, Any] = {"set": name}
+                op.update(info_operation(info, name))
+                self._save_item(name, value)
+                with acquire_lock(self._lock_file(), timeout=self.timeout):
+                    self._commit_v2([op])
+                return name
+            finally:
+                try:
+                    os.unlink(claim)
+                except FileNotFoundError:
+                    pass
+
+    def _commit_v2(self, ops: list) -> None:
+        file = os.path.join(self.path, JOURNAL_FILE)
+        journal = _Journal2(file, read_confined(file, self._root))
+        if journal.torn:
+            fd = os.open(file, os.O_WRONLY)
+            try:
+                os.ftruncate(fd, journal.size)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        st = os.stat(file)
+        journal.identity = (st.st_dev, st.st_ino)  # type: ignore[attr-defined]
+        body = json.dumps(ops, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+        self._append(journal, "%08x %s\n" % (zlib.crc32(body), body.decode()))
 
     def set_info(self, name: str, info: Any) -> None:
         """Replaces the info of existing item `name`."""
         self._must_write()
         expr = "null" if info is None else info_expression(info, name)
-        with acquire_lock(os.path.join(self.path, LOCK_FILE), timeout=self.timeout):
+        with acquire_lock(self._lock_file(), timeout=self.timeout):
+            if self._version() >= 2:
+                journal = self._journal()
+                if name not in journal.entries:
+                    raise self._not_found(name)
+                op: dict[str, Any] = {"set": name, **info_operation(info, name)}
+                module = journal.entries[name][1]
+                if module is not None:
+                    op["module"] = module
+                self._commit_v2([op])
+                return
             journal = self._locked_journal()
             if name not in journal.entries:
                 raise self._not_found(name)
@@ -296,7 +479,6 @@ class DataSet:
             os.fsync(fd)
         finally:
             os.close(fd)
-        self._cache = None
 
 
 def info_expression(info: Any, name: str) -> str:
@@ -319,6 +501,29 @@ def info_expression(info: Any, name: str) -> str:
     return out
 
 
+def info_operation(info: Any, name: str) -> dict[str, Any]:
+    """`{"info": json}` when JSON holds the info exactly, else `{"expr": archive-language text}`."""
+    if _json_exact(info, 0):
+        return {"info": info}
+    return {"expr": info_expression(info, name)}
+
+
+def _json_exact(v: Any, depth: int) -> bool:
+    if depth > 500:
+        return False
+    if v is None or isinstance(v, (bool, str)):
+        return True
+    if isinstance(v, int):
+        return abs(v) <= 2**53 and not isinstance(v, JSBigInt)
+    if isinstance(v, float):
+        return v == v and v not in (float("inf"), float("-inf")) and not (v == 0 and str(v).startswith("-"))
+    if type(v) is list:
+        return all(_json_exact(x, depth + 1) for x in v)
+    if type(v) is dict:
+        return all(isinstance(k, str) and k != "__proto__" and _json_exact(x, depth + 1) for k, x in v.items())
+    return False
+
+
 def _check_item_name(name: str, dataset: str) -> None:
     if not _IDENTIFIER.fullmatch(name) or name.startswith("_") or name in RESERVED or name.lower() in ("index", "package", "node_modules"):
         from .errors import InvalidNameError
@@ -326,25 +531,26 @@ def _check_item_name(name: str, dataset: str) -> None:
         raise InvalidNameError(f"DataSet {dataset}: {name!r} cannot name an item; use an identifier like run1 or x_7", value_path=name)
 
 
-def _read_marker(path: str) -> bool:
+def _read_marker(path: str) -> int:
+    """The DataSet format version its marker names; 0 when there is no marker."""
     file = os.path.join(path, MARKER_FILE)
     try:
         with open(file, encoding="utf-8") as f:
             text = f.read(1 << 16)
     except FileNotFoundError:
-        return False
+        return 0
     try:
         marker = json.loads(text)
     except ValueError:
         raise FormatError(f"{file} is not valid JSON; restore it as {MARKER_TEXT.strip()}", file=file) from None
     if not isinstance(marker, dict) or marker.get("format") != FORMAT or not isinstance(marker.get("version"), (int, float)):
         raise FormatError(f"{file} does not describe a persist-archive DataSet.", file=file)
-    if marker["version"] > VERSION:
+    if marker["version"] > MAX_VERSION:
         raise FormatError(
-            f"{file}: DataSet format {marker['version']} is newer than this persist_archive reads ({VERSION}); upgrade persist_archive.",
+            f"{file}: DataSet format {marker['version']} is newer than this persist_archive reads ({MAX_VERSION}); upgrade persist_archive.",
             file=file,
         )
-    return True
+    return int(marker["version"])
 
 
 def _is_creation_file(name: str) -> bool:

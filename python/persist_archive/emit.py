@@ -28,6 +28,7 @@ from .values import (
     Instance,
     JSBoxed,
     JSDataView,
+    JSBigInt,
     JSDate,
     JSError,
     JSFunction,
@@ -37,7 +38,9 @@ from .values import (
     JSSymbol,
 )
 
-HEADER = "// persist-archive archive, format 1. A plain ES module: import it, or load() it safely."
+HEADER = "// persist-archive archive, format 2. A plain ES module: import it, or load() it safely."
+#: The last line of every module (format 2): without it a reader knows the file is truncated.
+END_MARKER = "// persist-archive: end of archive"
 MAX_NESTING = 400
 SAFE_INT = 2**53
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
@@ -67,9 +70,9 @@ _DEFAULT_DESCR = {"Int8Array": "|i1", "Uint8Array": "|u1", "Int16Array": "<i2", 
 def check_name(name: Any, where: str = "save()") -> None:
     """Export names: JS identifiers, not reserved, not starting with "_", not a global the archive
     language reads (so older readers can bind them)."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in RESERVED or name in UNBINDABLE:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in RESERVED or name in UNBINDABLE or name in GLOBAL_ROOTS:
         why = "it starts with _ (reserved for archive internals)" if isinstance(name, str) and name.startswith("_") else (
-            "it is a reserved word or a global the archive language uses" if isinstance(name, str) and (name in RESERVED or name in UNBINDABLE) else "it is not an ASCII JavaScript identifier"
+            "it is a reserved word or a global the archive language uses" if isinstance(name, str) and (name in RESERVED or name in UNBINDABLE or name in GLOBAL_ROOTS) else "it is not an ASCII JavaScript identifier"
         )
         raise InvalidNameError(f"{where}: {name!r} cannot name an archive export: {why}; use e.g. run1, params", value_path=str(name))
 
@@ -183,7 +186,7 @@ class Emitter:
         body = render_statements(self.statements)
         if single_item and len(self.roots) == 1:
             body.append(f"export default {self.roots[0][0]};")
-        return "\n".join(head) + "\n\n" + "\n".join(body) + "\n"
+        return "\n".join(head) + "\n\n" + "\n".join(body) + "\n" + END_MARKER + "\n"
 
     @property
     def uses_runtime(self) -> bool:
@@ -349,8 +352,8 @@ class Emitter:
                 return f"new Boolean({'true' if inner else 'false'})", patches
             if isinstance(inner, str):
                 return f"new String({string_literal(inner)})", patches
-            if isinstance(inner, int) and abs(inner) > SAFE_INT:
-                return f"Object({inner}n)", patches
+            if isinstance(inner, JSBigInt) or (isinstance(inner, int) and abs(inner) > SAFE_INT):
+                return f"Object({int(inner)}n)", patches
             if isinstance(inner, (int, float)):
                 return f"new Number({self.primitive(inner, path)})", patches
             if isinstance(inner, JSSymbol):
@@ -440,6 +443,8 @@ class Emitter:
             return "undefined"
         if isinstance(v, (bool, np.bool_)):
             return "true" if v else "false"
+        if isinstance(v, JSBigInt):
+            return f"{int(v)}n"
         if isinstance(v, (int, np.integer)):
             v = int(v)
             return number_literal(float(v)) if abs(v) <= SAFE_INT else f"{v}n"

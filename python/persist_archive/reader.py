@@ -32,6 +32,7 @@ from .values import (
     JSBoxed,
     JSDataView,
     JSError,
+    JSBigInt,
     JSFunction,
     JSMap,
     JSRegExp,
@@ -60,14 +61,14 @@ _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 # One object entry with a plain value: key, then a string, integer, decimal or keyword value.
 _ENTRY = re.compile(
     r'(?:([A-Za-z_$][\w$]*)|"([^"\\\n\r]*)")[ \t]*:[ \t]*'
-    r'(?:"([^"\\\n\r]*)"|(-?(?:0|[1-9][0-9]*))(?![\w$.])|'
+    r'(?:"([^"\\\n\r]*)"|(0|-?[1-9][0-9]*)(?![\w$.])|'
     r"(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)(?![\w$.])|"
     r"(true|false|null)(?![\w$]))[ \t\n\r]*(,?)[ \t\n\r]*",
     re.ASCII,
 )
 # A run of plain array elements: numbers or strings without escapes, each followed by a comma.
 _ELEMENT = re.compile(
-    r'(?:"([^"\\\n\r]*)"|(-?(?:0|[1-9][0-9]*))(?![\w$.])|'
+    r'(?:"([^"\\\n\r]*)"|(0|-?[1-9][0-9]*)(?![\w$.])|'
     r"(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)(?![\w$.])|"
     r"(true|false|null)(?![\w$]))[ \t\n\r]*(,?)[ \t\n\r]*",
     re.ASCII,
@@ -123,7 +124,9 @@ GLOBAL_FUNCTIONS = frozenset(
 )
 GLOBAL_ROOTS = GLOBAL_NAMESPACES | GLOBAL_FUNCTIONS
 FORBIDDEN_PATHS = frozenset(["eval", "Function", "globalThis"])
-UNBINDABLE = frozenset(["undefined", "NaN", "Infinity", "eval", "arguments"]) | GLOBAL_ROOTS
+# Names no binding may take. Globals (`Map`, `JSON`) may be bound, as in JS: a module that binds
+# `Map` means its own value by it from then on (format 2 writes `export { _Map as Map }` instead).
+UNBINDABLE = frozenset(["undefined", "NaN", "Infinity", "eval", "arguments"])
 
 _ARRAY_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _BINDING = 0
@@ -212,6 +215,7 @@ class Reader:
         self._keep: list[Any] = []
         self._maps: set[int] = set()  # ids of Maps read as dicts (only those take `.set`)
         self._ctors: dict[int, str] = {}  # id of each typed array -> its JS class name
+        self.kinds = self._ctors  # JS kind of values whose Python type does not say it (show)
 
     # ---- errors ----------------------------------------------------------------------------
 
@@ -666,15 +670,15 @@ class Reader:
             k = e[0] if len(e) > 0 else UNDEFINED
             v = e[1] if len(e) > 1 else UNDEFINED
             pairs.append((HOLE_TO_UNDEFINED(k), HOLE_TO_UNDEFINED(v)))
-        try:
+        # A dict when every key is a JS primitive (hashable, compared by value as in JS) and no
+        # two keys collide in Python (1 and True do); otherwise a JSMap of pairs.
+        if all(_is_primitive(k) for k, _ in pairs):
             d = {}
             for k, v in pairs:
-                if k in d:  # JS would overwrite too; but 1 == True == 1.0 in Python: keep apart
-                    raise TypeError
                 d[k] = v
-            return d
-        except TypeError:
-            return JSMap(_dedupe_pairs(pairs))
+            if len(d) == len(pairs):
+                return d
+        return JSMap(_dedupe_pairs(pairs))
 
     def map_set(self, target: Any, key: Any, value: Any, name: str, at: int) -> None:
         target = self._replacements.get(id(target), target)
@@ -686,12 +690,10 @@ class Reader:
             target.append((key, value))
             return
         if isinstance(target, dict) and id(target) in self._maps:
-            try:
-                if key in target and not any(_same_value_zero(k, key) for k in target):
-                    raise TypeError
+            if _is_primitive(key) and (key not in target or any(_same_value_zero(k, key) for k in target)):
                 target[key] = value
                 return
-            except TypeError:
+            if True:
                 replacement = JSMap(list(target.items()))
                 replacement.append((key, value))
                 self._replace(target, replacement)
@@ -705,12 +707,10 @@ class Reader:
                 target.append(value)
             return
         if isinstance(target, set):
-            try:
-                if value in target and not any(_same_value_zero(v, value) for v in target):
-                    raise TypeError
+            if _is_primitive(value) and (value not in target or any(_same_value_zero(v, value) for v in target)):
                 target.add(value)
                 return
-            except TypeError:
+            if True:
                 replacement = JSSet(list(target))
                 replacement.append(value)
                 self._replace(target, replacement)
@@ -804,7 +804,7 @@ class Reader:
             if value is None:
                 raise self.unexpected(pos, "a value")
             if isinstance(value, _Big):
-                value = value.value
+                value = JSBigInt(value.value)
             return value, end, False
         if c == "-" or c == "+":
             return self.signed(pos)
@@ -823,7 +823,7 @@ class Reader:
             if isinstance(value, _Big):
                 if not negative:
                     raise self.unexpected(pos, "a number after the sign")
-                return -value.value, end, False
+                return JSBigInt(-value.value), end, False
             if negative:
                 value = -value if value != 0 or isinstance(value, float) else -0.0
             return value, end, False
@@ -1339,6 +1339,7 @@ class Reader:
             m = self.make_map(a0 if n else [], at)
             if isinstance(m, dict):
                 self._maps.add(id(m))
+                self.kinds[id(m)] = "Map"
                 self._keep.append(m)
             return m
         if callee == "Set":
@@ -1347,12 +1348,11 @@ class Reader:
             items = [HOLE_TO_UNDEFINED(x) for x in (a0 if n else [])]
             if not self.budget.charge(8 * len(items)):
                 raise bad("exceeds the archive's work budget")
-            try:
+            if all(_is_primitive(x) for x in items):
                 s = set(items)
-                if len(s) != len(items):
-                    raise TypeError
-                return s
-            except TypeError:
+                if len(s) == len(items):
+                    return s
+            if True:
                 out = JSSet()
                 for x in items:
                     if not any(_same_value_zero(x, y) for y in out):
@@ -1553,6 +1553,7 @@ def _is_index(x: Any) -> bool:
 
 
 def _is_primitive(x: Any) -> bool:
+    """JS primitives: compared by value in a Map or Set, so a Python dict or set holds them alike."""
     return x is None or x is UNDEFINED or isinstance(x, (bool, int, float, str, JSSymbol))
 
 
@@ -1726,7 +1727,7 @@ def _days_in_month(year: int, month: int) -> int:
 
 def _days_from_civil(y: int, m: int, d: int) -> int:
     y -= m <= 2
-    era = (y if y >= 0 else y - 399) // 400
+    era = y // 400  # floor division (the C++ original truncates, hence its -399)
     yoe = y - era * 400
     doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy

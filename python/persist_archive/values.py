@@ -32,6 +32,13 @@ UNDEFINED = _Sentinel("UNDEFINED")
 HOLE = _Sentinel("HOLE")
 
 
+class JSBigInt(int):
+    """A JavaScript BigInt (`123n`): an int that remembers it was one, so saving writes `123n`."""
+
+    def __repr__(self) -> str:
+        return f"{int(self)}n"
+
+
 class JSMap(list):
     """A JavaScript `Map` whose keys are not all hashable in Python: a list of `(key, value)` pairs."""
 
