@@ -924,7 +924,7 @@ class Reader:
             return None, pos
         raw = m.group()
         end = m.end()
-        if raw[0] == "0" and len(raw) > 1 and raw[1].isdigit():
+        if text.startswith("0", pos) and pos + 1 < len(text) and text[pos + 1].isdigit():
             raise self.fail("unexpected legacy octal literal (not allowed in modules)", pos)
         if "_" in raw:
             if re.search(r"(^|[^0-9])_|_($|[^0-9])", raw):

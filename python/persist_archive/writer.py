@@ -73,8 +73,11 @@ def write_archive(path: str | os.PathLike, values: dict[str, Any], *, force: boo
             written.append(arrays_name)
         if not as_module and emitter.uses_runtime:
             write_file(os.path.join(staging, RUNTIME_FILE), runtime_bytes())
-        write_file(os.path.join(staging, decl_name), declarations(list(values), single_item).encode())
+        decl_text = declarations(list(values), single_item).encode()
+        write_file(os.path.join(staging, decl_name), decl_text)
         written.append(decl_name)
+        if not as_module:  # index.d.mts pairs with index.mjs; index.d.ts serves node10 resolution
+            write_file(os.path.join(staging, "index.d.mts"), decl_text)
         if not as_module:
             write_file(os.path.join(staging, "package.json"), package_json(name).encode())
         write_file(os.path.join(staging, entry_name), text.encode("utf-8", errors="surrogatepass"))
@@ -166,7 +169,7 @@ def package_json(name: str) -> str:
         "private": True,
         "type": "module",
         "description": "Archive written by persist-archive. Import it, or load() it safely.",
-        "exports": {".": {"types": "./index.d.ts", "import": "./index.mjs"}},
+        "exports": {".": {"types": "./index.d.mts", "import": "./index.mjs"}},
         "main": "./index.mjs",
         "types": "./index.d.ts",
     }
