@@ -1189,6 +1189,15 @@ class Reader:
                 return JSBoxed(args[0]), p, True
             if path == "Object.assign":
                 args, created, p = self.arguments(q + 1, pos)
+                if (
+                    len(args) == 2
+                    and created[0]
+                    and created[1]
+                    and isinstance(args[0], np.ndarray)
+                    and id(args[0]) in self._ctors
+                    and _is_array(args[1])
+                ):
+                    return self.fill_typed(args[0], args[1], pos), p, True
                 if len(args) != 2 or not created[0] or not isinstance(args[1], dict) or not created[1]:
                     raise self.fail("`Object.assign` needs a new value and an object literal", pos)
                 return self.object_assign(args[0], args[1], pos), p, True
@@ -1208,6 +1217,17 @@ class Reader:
         ):
             raise self.fail(f"`{path}` is not an allowed global", pos)
         return JSFunction(path), p, False
+
+    def fill_typed(self, target: np.ndarray, items: list, at: int) -> np.ndarray:
+        """`Object.assign(new Uint8Array(buffer), [1, 2, 3])`: the first elements set from a literal
+        (how a resizable buffer gets its contents)."""
+        if len(items) > target.size:
+            raise self.format_error("`Object.assign(...)`: more elements than the typed array holds", at)
+        values = self.typed_from_list(items, self._ctors[id(target)], target.dtype, at)
+        if not target.flags.writeable:
+            raise self.format_error("`Object.assign(...)`: the typed array is read-only", at)
+        target[: len(values)] = values
+        return target
 
     def object_assign(self, target: Any, source: dict, at: int) -> Any:
         if "__proto__" in source:
@@ -1390,6 +1410,13 @@ class Reader:
                 v = _truthy(a0) if n else False
             return JSBoxed(v)
         if callee == "ArrayBuffer":
+            # `new ArrayBuffer(n, { maxByteLength: m })` is a resizable buffer in JS; Python keeps
+            # its bytes (a bytearray, which can grow anyway).
+            if n == 2 and isinstance(args[1], dict) and set(args[1]) <= {"maxByteLength"}:
+                m = args[1].get("maxByteLength", a0)
+                if not _is_index(m) or (_is_index(a0) and m < a0):
+                    raise bad("takes a byte length and { maxByteLength } at least as large")
+                n = 1
             if n != 1 or not _is_index(a0):
                 raise bad("takes a byte length")
             if not self.budget.charge(a0):
@@ -1638,7 +1665,9 @@ def _buffer_of(arr: np.ndarray) -> bytearray:
     base = arr
     while isinstance(base, np.ndarray) and base.base is not None:
         base = base.base
-    if isinstance(base, bytearray) and arr.nbytes == len(base):
+    if isinstance(base, memoryview):  # np.frombuffer keeps a memoryview of the bytearray
+        base = base.obj
+    if isinstance(base, bytearray):  # a view on a buffer the archive made: that same buffer
         return base
     return bytearray(np.ascontiguousarray(arr).tobytes())
 

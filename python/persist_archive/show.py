@@ -119,6 +119,52 @@ def summarize(value: Any, kinds: dict[int, str]) -> dict[str, Any]:
     return {"kind": "object"}
 
 
+def nested_arrays(value: Any, name: str, kinds: dict[int, str], limit: int = 1000) -> list[dict[str, Any]]:
+    """Arrays inside an export below its top level, depth first, with their paths (as
+    nestedArrays in src/cli/describe.ts): `results.field`, `runs[2]`, `m.get("k")`."""
+    out: list[dict[str, Any]] = []
+
+    def children(v: Any, path: str) -> list[tuple[Any, str]]:
+        if isinstance(v, Instance):
+            return [(a, f"{path}.args[{i}]") for i, a in enumerate(v.args)]
+        if isinstance(v, JSMap) or (isinstance(v, dict) and kinds.get(id(v)) == "Map"):
+            items = list(v) if isinstance(v, JSMap) else list(v.items())
+            res = []
+            for i, (k, x) in enumerate(items):
+                key = json.dumps(k, ensure_ascii=False) if isinstance(k, str) else number_to_string(k) if isinstance(k, (int, float)) and not isinstance(k, bool) else f"#{i}"
+                res.append((x, f"{path}.get({key})"))
+            return res
+        if isinstance(v, (set, JSSet)):
+            return [(x, f"{path}.values[{i}]") for i, x in enumerate(v)]
+        if isinstance(v, list):
+            return [(x, f"{path}[{i}]") for i, x in enumerate(v) if x is not HOLE]
+        if isinstance(v, dict):
+            return [(x, f"{path}.{k}" if re.fullmatch(r"[A-Za-z_$][\w$]*", k, re.ASCII) else f"{path}[{json.dumps(k, ensure_ascii=False)}]") for k, x in v.items()]
+        return []
+
+    if not _is_object(value) or isinstance(value, np.ndarray):
+        return out
+    seen = {id(value)}
+    stack = list(reversed(children(value, name)))
+    visited = 0
+    while stack and len(out) < limit and visited < 100_000:
+        visited += 1
+        v, path = stack.pop()
+        if not _is_object(v) or id(v) in seen:
+            continue
+        seen.add(id(v))
+        if isinstance(v, np.ndarray):
+            s = summarize(v, kinds)
+            out.append({"path": path, "kind": s["kind"], "dtype": s.get("dtype", ""), "shape": s.get("shape", [])})
+            continue
+        stack.extend(reversed(children(v, path)))
+    return out
+
+
+def _is_object(v: Any) -> bool:
+    return not (v is None or v is UNDEFINED or v is HOLE or isinstance(v, (bool, int, float, str, JSSymbol, JSFunction)))
+
+
 def summary_text(s: dict[str, Any]) -> str:
     parts = [s["kind"]]
     if "dtype" in s:
@@ -254,7 +300,9 @@ def show_archive(full: str, as_json: bool, out: Any) -> int:
     default = None
     if "default" in exports:
         default = next((n for n in names if n != "default" and exports[n] is exports["default"]), None)
-    items = [dict(name=n, **summarize(exports[n], kinds)) for n in names if not (n == "default" and default is not None)]
+    shown_names = [n for n in names if not (n == "default" and default is not None)]
+    items = [dict(name=n, **summarize(exports[n], kinds)) for n in shown_names]
+    nested = [a for n in shown_names for a in nested_arrays(exports[n], n, kinds)]
     total = sum(b for _, b in files)
     if as_json:
         shown = {
@@ -266,12 +314,17 @@ def show_archive(full: str, as_json: bool, out: Any) -> int:
             "bytes": total,
             "files": [{"path": os.path.relpath(p, home), "bytes": b} for p, b in files],
             "items": items,
+            "arrays": nested,
         }
         out.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
         return 0
     arrays = f", external arrays: {data_format}" if data_format else ""
     out.write(f"archive {entry} ({'package' if package else 'module'} layout{arrays}, {len(files)} files, {format_bytes(total)})\n")
-    _table(out, [[i["name"] + (" (default)" if i["name"] == default else ""), summary_text(i)] for i in items])
+    rows = []
+    for i in items:  # each export, then the arrays nested in it
+        rows.append([i["name"] + (" (default)" if i["name"] == default else ""), summary_text(i)])
+        rows.extend([a["path"], summary_text(a)] for a in nested if a["path"].startswith(i["name"]) and a["path"][len(i["name"]) : len(i["name"]) + 1] in (".", "["))
+    _table(out, rows)
     return 0
 
 
@@ -321,7 +374,7 @@ def show_dataset(full: str, as_json: bool, out: Any, err: Any) -> int:
     for i in broken:
         err.write(f"persist show: item {i['name']}: {i['error']}\n")
     if as_json:
-        out.write(json.dumps({"type": "dataset", "path": full, "bytes": total, "items": items}, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps({"type": "dataset", "path": full, "bytes": total, "count": len(items), "items": items}, indent=2, ensure_ascii=False) + "\n")
     else:
         out.write(f"DataSet {full} ({len(items)} items, {format_bytes(total)})\n")
         rows = [[i["name"], summary_text(i), format_bytes(i["bytes"]), f"info: {short_text(infos[n])}"] for n, i in enumerate(items)]

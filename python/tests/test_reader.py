@@ -113,7 +113,17 @@ def test_typed_arrays_buffers_and_ndarrays():
     )
     ex["f"][0] = 1.0  # views share their buffer, as in JS
     assert ex["u"][8:].tobytes() == np.float64(1.0).tobytes()
-    assert isinstance(ex["d"], JSDataView) and ex["d"].buffer is ex["u"].base or True
+    assert isinstance(ex["d"], JSDataView) and ex["d"].buffer is ex["u"].base.obj
+    # resizable buffers (with contents), lone subarrays, length-tracking views
+    rs = read(
+        "const _g0 = Object.assign(new Uint8Array(new ArrayBuffer(8, { maxByteLength: 64 })), [1, 2, 3]).buffer;\n"
+        "export const b = _g0;\n"
+        "export const tail = new Uint8Array(_g0, 3);\n"
+        "export const lone = new Uint16Array(new Uint16Array([10, 20, 30, 40]).buffer, 2, 2);\n"
+        "export const v = new Float64Array(_g0, 0, 1).buffer;\n"
+    )
+    assert rs["b"] == bytearray([1, 2, 3, 0, 0, 0, 0, 0]) and rs["tail"].size == 5 and rs["v"] is rs["b"]
+    assert rs["lone"].tolist() == [20, 30]
     nd = read(
         'import { NDArray as _NDArray } from "./_persist_runtime.v1.mjs";\n'
         'export const a = new _NDArray(new Float64Array([1, 2, 3, 4, 5, 6]), [2, 3], { order: "F" });\n'

@@ -59,7 +59,9 @@ def test_usage_and_errors(tmp):
 
 @needs_node
 def test_same_listing_as_persist_show(sample):
-    for target in ("run1", "sweep.ds"):
-        for extra in ([], ["--json"]):
-            path = os.path.join(sample, target)
-            assert show(path, *extra)[:2] == persist_show(path, *extra)[:2], (target, extra)
+    save(os.path.join(sample, "nested"), cfg={"w": np.arange(3), "q": [np.zeros((2, 2))]}, m={1: np.ones(2)})
+    for target in ("run1", "sweep.ds", "nested"):
+        path = os.path.join(sample, target)
+        assert show(path)[:2] == persist_show(path)[:2], target  # the text listing, byte for byte
+        mine, theirs = show(path, "--json"), persist_show(path, "--json")
+        assert mine[0] == theirs[0] and json.loads(mine[1]) == json.loads(theirs[1]), target

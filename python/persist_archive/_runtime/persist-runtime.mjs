@@ -9,10 +9,12 @@
 // Plain JavaScript on purpose (it is shipped as-is into archives); checked by tsc via JSDoc.
 // It must only import Node built-ins (plus a dynamic import of h5wasm, only for HDF5 files).
 
-import { open, readdir } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { constants } from "node:fs";
+import { open, readdir, realpath } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { inflateRawSync } from "node:zlib";
+import * as zlib from "node:zlib";
 
 const BRAND = Symbol.for("persist-archive.ndarray");
 // Errors thrown here carry this brand (its value: "format" or "argument"), so the library's
@@ -35,6 +37,7 @@ export class NDArrayError extends RangeError {
 }
 
 /**
+ * Every TypedArray class an archive and an NDArray can hold (numpy dtypes map onto these).
  * @typedef {Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array |
  *   Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array} TypedArray
  */
@@ -107,9 +110,99 @@ export function nativeDescr(info) {
   return (info.itemsize / info.lanes === 1 ? "|" : "<") + info.kind;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Typed arrays, classified by their real internal type. `constructor`, `length`, `buffer` and
+// friends can be overridden by own properties (`Object.assign(new Uint8Array(160), { constructor:
+// { name: "Float64Array" } })`), so everything that decides how many bytes to read or write goes
+// through %TypedArray%.prototype's own getters, which read the internal slots.
+
+const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype);
+/** @param {string | symbol} key @returns {(this: unknown) => any} */
+const intrinsicGetter = (key) =>
+  /** @type {any} */ (Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)).get;
+const TA_NAME = intrinsicGetter(Symbol.toStringTag);
+const TA_BUFFER = intrinsicGetter("buffer");
+const TA_BYTE_OFFSET = intrinsicGetter("byteOffset");
+const TA_BYTE_LENGTH = intrinsicGetter("byteLength");
+const TA_LENGTH = intrinsicGetter("length");
+/** The real TypedArray constructors by name, captured before any user code can replace them. */
+const TYPED_ARRAY_CLASSES = /** @type {Record<string, any>} */ ({
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+});
+
+/**
+ * The [[TypedArrayName]] of a TypedArray ("Float64Array", ...), or undefined for anything else
+ * (including objects that only pretend to be one).
+ * @param {unknown} value
+ * @returns {string | undefined}
+ */
+export function typedArrayName(value) {
+  return TA_NAME.call(value);
+}
+
 /** @param {unknown} value @returns {value is TypedArray} */
 export function isTypedArray(value) {
-  return ArrayBuffer.isView(value) && !(value instanceof DataView);
+  return TA_NAME.call(value) !== undefined;
+}
+
+/**
+ * The bytes a TypedArray really covers, from its internal slots.
+ * @param {TypedArray} data
+ * @returns {{ buffer: ArrayBufferLike, byteOffset: number, byteLength: number, length: number }}
+ */
+export function typedArrayBytes(data) {
+  return {
+    buffer: TA_BUFFER.call(data),
+    byteOffset: TA_BYTE_OFFSET.call(data),
+    byteLength: TA_BYTE_LENGTH.call(data),
+    length: TA_LENGTH.call(data),
+  };
+}
+
+/** The real constructor of a TypedArray class name. @param {string} name */
+function typedArrayClass(name) {
+  return TYPED_ARRAY_CLASSES[name];
+}
+
+/**
+ * Checks that `array` is a consistent NDArray (its data really is the TypedArray class its
+ * dtype needs, with exactly shape × lanes elements) and returns what a writer needs, all read
+ * from internal slots. Writers call this rather than trusting the fields: NDArray's fields can
+ * be reassigned and `instanceof NDArray` only checks a brand.
+ * @param {NDArray} array
+ * @param {string} where
+ * @returns {{ info: DtypeInfo, shape: number[], order: "C" | "F", size: number,
+ *   buffer: ArrayBufferLike, byteOffset: number, byteLength: number }}
+ */
+export function checkedArray(array, where) {
+  const checked = new NDArray(array?.data, array?.shape, {
+    order: array?.order,
+    dtype: array?.dtype,
+  });
+  const parsed = /** @type {{ info: DtypeInfo }} */ (parseDescr(checked.dtype));
+  const bytes = typedArrayBytes(checked.data);
+  if (bytes.byteLength !== checked.size * parsed.info.itemsize) {
+    throw new NDArrayError(`${where}: array data does not match its dtype and shape`);
+  }
+  return {
+    info: parsed.info,
+    shape: [...checked.shape],
+    order: checked.order,
+    size: checked.size,
+    buffer: bytes.buffer,
+    byteOffset: bytes.byteOffset,
+    byteLength: bytes.byteLength,
+  };
 }
 
 /**
@@ -128,6 +221,7 @@ export class NDArray {
     if (!isTypedArray(data)) throw new NDArrayError("NDArray: data must be a TypedArray");
     if (!Array.isArray(shape))
       throw new NDArrayError("NDArray: shape must be an array of integers");
+    if (options === null || typeof options !== "object") options = {};
     let size = 1;
     for (const n of shape) {
       if (!Number.isSafeInteger(n) || n < 0) {
@@ -137,7 +231,7 @@ export class NDArray {
     }
     const order = options.order ?? "C";
     if (order !== "C" && order !== "F") throw new NDArrayError(`NDArray: order must be "C" or "F"`);
-    const ctorName = data.constructor.name;
+    const ctorName = /** @type {string} */ (typedArrayName(data));
     const descr =
       options.dtype ??
       `${ctorName === "Uint8Array" || ctorName === "Int8Array" || ctorName === "Uint8ClampedArray" ? "|" : "<"}${DEFAULT_KIND[ctorName]}`;
@@ -150,9 +244,10 @@ export class NDArray {
     ) {
       throw new NDArrayError(`NDArray: dtype ${descr} needs a ${expectedCtor}, got a ${ctorName}`);
     }
-    if (data.length !== size * parsed.info.lanes) {
+    const length = TA_LENGTH.call(data);
+    if (length !== size * parsed.info.lanes) {
       throw new NDArrayError(
-        `NDArray: shape ${JSON.stringify(shape)} needs ${size * parsed.info.lanes} elements of ${ctorName}, data has ${data.length}`,
+        `NDArray: shape ${JSON.stringify(shape)} needs ${size * parsed.info.lanes} elements of ${ctorName}, data has ${length}`,
       );
     }
     /** @type {T} */
@@ -429,20 +524,23 @@ export function parsePythonLiteral(text, where) {
 }
 
 /**
- * Turns the data bytes of an npy file into an NDArray. Views the buffer without copying when
- * the bytes are little-endian (or one byte wide) and aligned for the element size.
+ * Turns the data bytes of an npy file into an NDArray. Views the bytes without copying only when
+ * they are the whole of their buffer's tail (`ownBuffer`), little-endian (or one byte wide) and
+ * aligned; otherwise copies into a buffer of exactly the data's size, so `.buffer` of the result
+ * never exposes unrelated memory (a slice of Node's Buffer pool, the caller's other data).
  * @param {Uint8Array} data  exactly header.dataBytes bytes
  * @param {NpyHeader} header
+ * @param {boolean} [ownBuffer]  true when data's buffer holds nothing but this npy file
  */
-export function npyDataToNDArray(data, header) {
+export function npyDataToNDArray(data, header, ownBuffer = false) {
   const { info } = header;
   const laneBytes = info.itemsize / info.lanes;
   const length = header.count * info.lanes;
-  const Ctor = /** @type {any} */ (globalThis)[info.ctor];
+  const Ctor = typedArrayClass(info.ctor);
   const swap = laneBytes > 1 && (header.byteOrder === ">") === HOST_LITTLE_ENDIAN;
   /** @type {TypedArray} */
   let typed;
-  if (!swap && data.byteOffset % laneBytes === 0) {
+  if (ownBuffer && !swap && data.byteOffset % laneBytes === 0) {
     typed = new Ctor(data.buffer, data.byteOffset, length);
   } else {
     const copy = new Uint8Array(data.byteLength);
@@ -476,33 +574,154 @@ function byteSwap(bytes, width) {
 }
 
 /**
- * Decodes a whole .npy file held in memory (versions 1.0, 2.0, 3.0).
+ * Decodes a whole .npy file held in memory (versions 1.0, 2.0, 3.0). The result views `bytes`
+ * only when `bytes` spans its entire buffer (then that buffer is exactly the file); a subarray
+ * of a larger buffer is copied out.
  * @param {Uint8Array} bytes
  * @param {string} [where]  file name for error messages
  * @returns {NDArray}
  */
 export function decodeNpy(bytes, where = "npy data") {
-  if (!(bytes instanceof Uint8Array))
+  if (typedArrayName(bytes) !== "Uint8Array")
     throw new NDArrayError("decodeNpy: bytes must be a Uint8Array");
-  const { version, headerStart, headerLength } = parseNpyPrefix(bytes, where);
+  const own = typedArrayBytes(bytes);
+  const whole = new Uint8Array(own.buffer, own.byteOffset, own.byteLength);
+  const { version, headerStart, headerLength } = parseNpyPrefix(whole, where);
   if (headerLength > NPY_MAX_HEADER) {
     fail(where, `npy header of ${headerLength} bytes is larger than ${NPY_MAX_HEADER} bytes`);
   }
   const dataOffset = headerStart + headerLength;
-  if (dataOffset > bytes.length) {
+  if (dataOffset > whole.length) {
     fail(
       where,
-      `npy header length ${headerLength} goes beyond the end of the data (${bytes.length} bytes)`,
+      `npy header length ${headerLength} goes beyond the end of the data (${whole.length} bytes)`,
     );
   }
   const header = parseNpyHeader(
-    bytes.subarray(headerStart, dataOffset),
+    whole.subarray(headerStart, dataOffset),
     version,
     dataOffset,
-    bytes.length,
+    whole.length,
     where,
   );
-  return npyDataToNDArray(bytes.subarray(dataOffset), header);
+  const ownBuffer = own.byteOffset === 0 && own.byteLength === own.buffer.byteLength;
+  return npyDataToNDArray(whole.subarray(dataOffset), header, ownBuffer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading limits: which files, and how much memory a file may make us allocate.
+
+/**
+ * @typedef {object} ArrayReadOptions
+ * @property {number} [maxExpansion]  bytes of array data one data file may produce per byte of
+ *   its own size (default DEFAULT_MAX_EXPANSION). Raise it for files you trust.
+ * @property {string} [root]  folder every data file must really lie in (after symlinks)
+ * @property {(path: string) => Promise<{ handle: import("node:fs/promises").FileHandle,
+ *   size: number }>} [open]  opens a data file (the library passes its confined opener);
+ *   replaces the checks of `root`
+ * @property {number} [blockBytes]  HDF5: bytes moved through the wasm heap per call
+ */
+
+/**
+ * Deflate cannot expand data more than 1032 times (a 258-byte match costs at least 2 bits), so
+ * no honest npz or gzip-filtered HDF5 file produces more than this many bytes per byte of file.
+ * Beyond it, only tricks do: zip entries sharing one deflate stream, sizes that lie, HDF5
+ * chunks that were never written. Compressed all-zero arrays approach the limit, so it is the
+ * default rather than anything lower.
+ */
+export const DEFAULT_MAX_EXPANSION = 1032;
+
+/** @param {number} n */
+function bytesText(n) {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
+  return `${n} bytes`;
+}
+
+/**
+ * The allocation budget of one data file: `maxExpansion` × its size, summed over every array
+ * read from it.
+ * @param {number} fileSize
+ * @param {ArrayReadOptions | undefined} options
+ * @param {string} where
+ */
+export function makeBudget(fileSize, options, where) {
+  const ratio = options?.maxExpansion ?? DEFAULT_MAX_EXPANSION;
+  if (typeof ratio !== "number" || !(ratio >= 1)) {
+    throw new NDArrayError(`maxExpansion must be a number >= 1, got ${String(ratio)}`);
+  }
+  // A floor so that tiny files (a few hundred bytes of zip or HDF5 headers) are never the issue.
+  const allowed = Math.max(fileSize, 4096) * ratio;
+  let used = 0;
+  return {
+    /** True when the caller chose the bound (then it is the only one). */
+    explicit: options?.maxExpansion !== undefined,
+    ratio,
+    /** @param {number} bytes @param {string} array */
+    charge(bytes, array) {
+      used += bytes;
+      if (used > allowed) {
+        fail(
+          where,
+          `array ${array} would make the arrays read from this ${bytesText(fileSize)} file take ${bytesText(used)}, more than maxExpansion (${ratio}× the file size) allows; if you trust the file, pass { maxExpansion: ${Math.ceil(used / Math.max(1, fileSize))} } or more`,
+          array,
+        );
+      }
+    },
+  };
+}
+
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/** @param {string} root @param {string} path  both real and absolute */
+function isInsideDir(root, path) {
+  const rel = relative(root, path);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * Opens a data file for reading: only a regular file (checked on the open descriptor; opened
+ * non-blocking, so a FIFO cannot hang the thread pool), and with `root`, only one whose real path
+ * lies inside `root`. The caller closes the handle.
+ * @param {string} path
+ * @param {ArrayReadOptions | undefined} options
+ * @returns {Promise<{ handle: import("node:fs/promises").FileHandle, size: number }>}
+ */
+export async function openDataFile(path, options) {
+  if (options?.open) return options.open(path);
+  let target = path;
+  let flags = constants.O_RDONLY | O_NONBLOCK;
+  if (options?.root !== undefined) {
+    const [root, real] = await Promise.all([realpath(options.root), realpath(path)]);
+    if (!isInsideDir(root, real)) {
+      fail(
+        path,
+        `resolves to ${real}, outside the archive folder ${root}; data files must lie inside it (replace the symlink with the file)`,
+      );
+    }
+    target = real;
+    flags |= O_NOFOLLOW;
+  }
+  const handle = await open(target, flags);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      const kind = info.isDirectory()
+        ? "a directory"
+        : info.isFIFO()
+          ? "a FIFO (named pipe)"
+          : info.isCharacterDevice() || info.isBlockDevice()
+            ? "a device"
+            : "not a regular file";
+      fail(path, `is ${kind}, not a regular data file`);
+    }
+    return { handle, size: info.size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,9 +730,34 @@ export function decodeNpy(bytes, where = "npy data") {
 const READ_CHUNK = 1 << 30; // one read call moves at most 1 GiB (fs reads are capped near 2 GiB)
 
 /**
+ * Reads `length` bytes at `position` of an open file into `buffer` at `offset`, through views of
+ * at most `chunk` bytes (one Uint8Array cannot exceed 4 GiB on Node 20). Fails on a short read.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} position
+ * @param {ArrayBufferLike} buffer
+ * @param {number} offset
+ * @param {number} length
+ * @param {string} where
+ * @param {number} [chunk]
+ */
+async function readInto(handle, position, buffer, offset, length, where, chunk = READ_CHUNK) {
+  let done = 0;
+  while (done < length) {
+    const n = Math.min(chunk, length - done);
+    const { bytesRead } = await handle.read(
+      new Uint8Array(buffer, offset + done, n),
+      0,
+      n,
+      position + done,
+    );
+    if (bytesRead === 0) fail(where, `file ended early (wanted ${length} bytes at ${position})`);
+    done += bytesRead;
+  }
+}
+
+/**
  * Reads `length` bytes at `position` of an open file into a fresh ArrayBuffer of exactly that
- * size (so the data can be viewed without copying). Any size: it is filled through views of at
- * most `chunk` bytes, as one Uint8Array cannot exceed 4 GiB on Node 20. Fails on a short read.
+ * size (so the data can be viewed without copying). Fails on a short read.
  * @param {import("node:fs/promises").FileHandle} handle
  * @param {number} position
  * @param {number} length
@@ -523,13 +767,7 @@ const READ_CHUNK = 1 << 30; // one read call moves at most 1 GiB (fs reads are c
  */
 export async function readIntoBuffer(handle, position, length, where, chunk = READ_CHUNK) {
   const buffer = new ArrayBuffer(length);
-  let done = 0;
-  while (done < length) {
-    const n = Math.min(chunk, length - done);
-    const { bytesRead } = await handle.read(new Uint8Array(buffer, done, n), 0, n, position + done);
-    if (bytesRead === 0) fail(where, `file ended early (wanted ${length} bytes at ${position})`);
-    done += bytesRead;
-  }
+  await readInto(handle, position, buffer, 0, length, where, chunk);
   return buffer;
 }
 
@@ -573,8 +811,101 @@ export async function readNpyHeaderAt(handle, base, size, where) {
 }
 
 /**
+ * Byte ranges of the data section (relative to its start, ascending, disjoint) that hold rows
+ * [lo, hi) along axis 0, in the order they appear in the result. C order: one range. Fortran
+ * order: one range per column (the rows of each column are contiguous), merged when whole.
+ * @param {NpyHeader | { shape: number[], fortran: boolean, info: DtypeInfo }} header
+ * @param {number} lo
+ * @param {number} hi
+ * @returns {Iterable<[number, number]>}
+ */
+export function rowRanges(header, lo, hi) {
+  const { shape, info } = header;
+  const n = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
+  const total = shape.reduce((a, b) => a * b, 1);
+  const itemsize = info.itemsize;
+  if (total === 0 || hi <= lo) return [];
+  if (!header.fortran || shape.length < 2 || (lo === 0 && hi === n)) {
+    const rowBytes = (total / n) * itemsize;
+    return [[lo * rowBytes, hi * rowBytes]];
+  }
+  const columns = total / n;
+  return (function* () {
+    for (let j = 0; j < columns; j++)
+      yield/** @type {[number, number]} */ ([(j * n + lo) * itemsize, (j * n + hi) * itemsize]);
+  })();
+}
+
+/** The shape of rows [lo, hi) of `shape`. @param {readonly number[]} shape @param {number} lo @param {number} hi */
+function rowsShape(shape, lo, hi) {
+  return shape.length > 0 ? [hi - lo, ...shape.slice(1)] : [];
+}
+
+/** Window for gathering many small ranges (Fortran-order rows) with few read calls. */
+const GATHER_WINDOW = 4 << 20;
+
+/**
+ * Reads `ranges` of the bytes at `base` of an open file, one after another, into a new buffer of
+ * exactly `length` bytes. Large ranges are read straight into the result; small ones through a
+ * reused window, so many tiny ranges cost few reads.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} base
+ * @param {number} limit  bytes readable from `base` (the data section's size)
+ * @param {Iterable<[number, number]>} ranges
+ * @param {number} length
+ * @param {string} where
+ */
+export async function gatherRanges(handle, base, limit, ranges, length, where) {
+  const out = new ArrayBuffer(length);
+  /** @type {Uint8Array | undefined} */
+  let window;
+  let wStart = 0;
+  let wEnd = 0;
+  let at = 0;
+  for (const [s, e] of ranges) {
+    const len = e - s;
+    if (len >= GATHER_WINDOW / 4) {
+      await readInto(handle, base + s, out, at, len, where);
+    } else {
+      if (s < wStart || e > wEnd) {
+        wStart = s;
+        wEnd = Math.min(limit, s + GATHER_WINDOW);
+        window ??= new Uint8Array(GATHER_WINDOW);
+        await readInto(handle, base + wStart, window.buffer, 0, wEnd - wStart, where);
+      }
+      new Uint8Array(out, at, len).set(
+        /** @type {Uint8Array} */ (window).subarray(s - wStart, e - wStart),
+      );
+    }
+    at += len;
+  }
+  if (at !== length) fail(where, "internal error: gathered ranges do not fill the result");
+  return out;
+}
+
+/**
+ * The NDArray for native-order bytes `buffer` read from an npy of `header` (byte-swapped here in
+ * place when the file is big-endian).
+ * @param {ArrayBuffer} buffer
+ * @param {NpyHeader} header
+ * @param {number[]} shape
+ */
+function toNDArray(buffer, header, shape) {
+  const { info } = header;
+  const laneBytes = info.itemsize / info.lanes;
+  if (laneBytes > 1 && (header.byteOrder === ">") === HOST_LITTLE_ENDIAN)
+    byteSwap(buffer, laneBytes);
+  const Ctor = typedArrayClass(info.ctor);
+  return new NDArray(new Ctor(buffer), shape, {
+    order: header.fortran ? "F" : "C",
+    dtype: nativeDescr(info),
+  });
+}
+
+/**
  * Reads the data of an npy at `base` (header from {@link readNpyHeaderAt}) — all of it, or rows
- * [rowStart, rowStop) along axis 0 — into its own buffer, converted to native byte order.
+ * [rowStart, rowStop) along axis 0 (either memory order) — into a buffer of exactly its size,
+ * converted to native byte order.
  * @param {import("node:fs/promises").FileHandle} handle
  * @param {number} base
  * @param {NpyHeader} header
@@ -583,36 +914,31 @@ export async function readNpyHeaderAt(handle, base, size, where) {
  * @param {number} [rowStop]
  */
 export async function readNpyDataAt(handle, base, header, where, rowStart, rowStop) {
-  const { info, shape } = header;
+  const { shape } = header;
   const rows = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
-  const first = rowStart ?? 0;
-  const stop = rowStop ?? rows;
-  const rowBytes = rows === 0 ? 0 : header.dataBytes / rows;
-  const buffer = await readIntoBuffer(
+  const lo = rowStart ?? 0;
+  const hi = rowStop ?? rows;
+  const outShape = rowsShape(shape, lo, hi);
+  const length = outShape.reduce((a, b) => a * b, 1) * header.info.itemsize;
+  const buffer = await gatherRanges(
     handle,
-    base + header.dataOffset + first * rowBytes,
-    (stop - first) * rowBytes,
+    base + header.dataOffset,
+    header.dataBytes,
+    rowRanges(header, lo, hi),
+    length,
     where,
   );
-  const laneBytes = info.itemsize / info.lanes;
-  if (laneBytes > 1 && (header.byteOrder === ">") === HOST_LITTLE_ENDIAN)
-    byteSwap(buffer, laneBytes);
-  const outShape = shape.length > 0 ? [stop - first, ...shape.slice(1)] : [];
-  const Ctor = /** @type {any} */ (globalThis)[info.ctor];
-  return new NDArray(new Ctor(buffer), outShape, {
-    order: header.fortran ? "F" : "C",
-    dtype: nativeDescr(info),
-  });
+  return toNDArray(buffer, header, outShape);
 }
 
 /**
  * Reads a whole .npy file: header first, then the data into a buffer of exactly its size.
  * @param {string} path
+ * @param {ArrayReadOptions} [options]
  */
-export async function readNpyFile(path) {
-  const handle = await open(path, "r");
+export async function readNpyFile(path, options) {
+  const { handle, size } = await openDataFile(path, options);
   try {
-    const { size } = await handle.stat();
     return await readNpyDataAt(handle, 0, await readNpyHeaderAt(handle, 0, size, path), path);
   } finally {
     await handle.close();
@@ -625,22 +951,63 @@ function isMissing(err) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// CRC-32 (zip). node:zlib has crc32 from Node 20.15 / 22.2; the engines field allows older 20.x,
+// where this small table version (the zip polynomial, 0xEDB88320 reflected) takes over.
+
+/** @type {Uint32Array | undefined} */
+let crcTable;
+/**
+ * @param {Uint8Array} bytes
+ * @param {number} [value]  the CRC so far (0 to start)
+ * @returns {number}
+ */
+export function crc32(bytes, value = 0) {
+  const native = /** @type {any} */ (zlib).crc32;
+  if (typeof native === "function") return native(bytes, value);
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = ~value >>> 0;
+  for (let i = 0; i < bytes.length; i++)
+    c = /** @type {number} */ (crcTable[(c ^ /** @type {number} */ (bytes[i])) & 0xff]) ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** CRC-32 of `length` bytes of `buffer` at `offset`, in slices under 4 GiB. @param {ArrayBufferLike} buffer @param {number} offset @param {number} length @param {number} value */
+function crc32Of(buffer, offset, length, value) {
+  for (let at = 0; at < length; at += READ_CHUNK) {
+    value = crc32(new Uint8Array(buffer, offset + at, Math.min(READ_CHUNK, length - at)), value);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
 // npz: a zip of .npy files. Read with Node built-ins only (archives need no library): the central
 // directory is parsed here, including the zip64 fields numpy always writes; entries are read
-// with positional reads, stored ones straight into their own buffer, deflated ones inflated.
+// with positional reads, stored ones straight into their own buffer, deflated ones inflated as a
+// stream into a buffer of the declared size, never past it. Every entry's local header must
+// agree with the central directory, entries may not share bytes, and the CRC-32 is checked
+// whenever an entry is read whole.
 
 /**
  * @typedef {object} ZipEntry
  * @property {string} name
  * @property {number} method
  * @property {number} flags
+ * @property {number} crc
  * @property {number} compressedSize
  * @property {number} size
  * @property {number} localOffset
  */
 
 /**
- * Lists the entries of a zip file from its central directory.
+ * Lists the entries of a zip file from its central directory, and checks that their local
+ * records lie one after another, without overlap, before the directory.
  * @param {import("node:fs/promises").FileHandle} handle
  * @param {number} fileSize
  * @param {string} where
@@ -680,6 +1047,7 @@ export async function readZipDirectory(handle, fileSize, where) {
   const decoder = new TextDecoder();
   /** @type {ZipEntry[]} */
   const entries = [];
+  const names = new Set();
   let p = 0;
   for (let n = 0; n < count; n++) {
     if (p + 46 > cdSize || v.getUint32(p, true) !== 0x02014b50)
@@ -694,6 +1062,7 @@ export async function readZipDirectory(handle, fileSize, where) {
       name: decoder.decode(cd.subarray(p + 46, p + 46 + nameLen)),
       flags: v.getUint16(p + 8, true),
       method: v.getUint16(p + 10, true),
+      crc: v.getUint32(p + 16, true),
       compressedSize: v.getUint32(p + 20, true),
       size: v.getUint32(p + 24, true),
       localOffset: v.getUint32(p + 42, true),
@@ -713,66 +1082,290 @@ export async function readZipDirectory(handle, fileSize, where) {
       }
       e += 4 + len;
     }
+    if (names.has(entry.name))
+      fail(where, `zip has two entries named ${JSON.stringify(entry.name)}`);
+    names.add(entry.name);
     entries.push(entry);
     p += 46 + nameLen + extraLen + commentLen;
+  }
+  // Each entry needs at least its 30-byte local header plus its compressed bytes before the next
+  // one starts: two entries pointing into one deflate stream (a 1 MB file "holding" 4 GiB) or
+  // into the directory are refused here, before anything is read or allocated.
+  const sorted = [...entries].sort((a, b) => a.localOffset - b.localOffset);
+  for (let i = 0; i < sorted.length; i++) {
+    const e = /** @type {ZipEntry} */ (sorted[i]);
+    const next =
+      i + 1 < sorted.length ? /** @type {ZipEntry} */ (sorted[i + 1]).localOffset : cdOffset;
+    if (e.localOffset + 30 + e.compressedSize > next) {
+      fail(
+        where,
+        `zip entry ${JSON.stringify(e.name)} overlaps ${i + 1 < sorted.length ? "the next entry" : "the central directory"} (entries may not share data)`,
+      );
+    }
   }
   return entries;
 }
 
 /**
- * Reads and decodes one .npy entry of an npz file.
+ * Checks an entry's local header against the central directory and returns where its data
+ * starts.
  * @param {import("node:fs/promises").FileHandle} handle
  * @param {number} fileSize
  * @param {ZipEntry} entry
- * @param {string} where
- * @param {string} array
+ * @param {string} at
  */
-async function readNpzEntry(handle, fileSize, entry, where, array) {
-  const at = `${where} (array ${array})`;
-  try {
-    if (entry.flags & 1) fail(at, "encrypted zip entries are not supported");
-    if (entry.localOffset + 30 > fileSize) fail(at, "zip entry lies beyond the end of the file");
-    const local = await readExactly(handle, entry.localOffset, 30, where);
-    const lv = new DataView(local.buffer);
-    if (lv.getUint32(0, true) !== 0x04034b50) fail(at, "corrupt zip local header");
-    const start = entry.localOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
-    if (start + entry.compressedSize > fileSize) fail(at, "zip entry data is truncated");
-    if (entry.method === 0) {
-      // Stored: the npy sits in the file as is; read its data straight into its own buffer.
-      if (entry.compressedSize !== entry.size) fail(at, "stored zip entry has mismatched sizes");
-      const header = await readNpyHeaderAt(handle, start, entry.size, at);
-      return await readNpyDataAt(handle, start, header, at);
-    }
-    if (entry.method !== 8) {
-      fail(at, `zip compression method ${entry.method} is not supported (stored or deflate only)`);
-    }
-    const raw = await readExactly(handle, start, entry.compressedSize, where);
-    /** @type {Uint8Array} */
-    let bytes;
-    try {
-      // The output limit stops a zip bomb; one Buffer holds at most 4 GiB here anyway.
-      bytes = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
-    } catch (err) {
-      return fail(at, `cannot inflate zip entry: ${/** @type {Error} */ (err).message}`);
-    }
-    if (bytes.length !== entry.size) fail(at, "inflated zip entry has the wrong size");
-    return decodeNpy(bytes, at);
-  } catch (err) {
-    if (err instanceof PersistFormatError) err.array = array;
-    throw err;
+async function zipEntryStart(handle, fileSize, entry, at) {
+  if (entry.flags & 1) fail(at, "encrypted zip entries are not supported");
+  if (entry.method !== 0 && entry.method !== 8) {
+    fail(at, `zip compression method ${entry.method} is not supported (stored or deflate only)`);
   }
+  if (entry.localOffset + 30 > fileSize) fail(at, "zip entry lies beyond the end of the file");
+  const local = await readExactly(handle, entry.localOffset, 30, at);
+  const lv = new DataView(local.buffer);
+  if (lv.getUint32(0, true) !== 0x04034b50) fail(at, "corrupt zip local header");
+  const nameLen = lv.getUint16(26, true);
+  const start = entry.localOffset + 30 + nameLen + lv.getUint16(28, true);
+  if (start + entry.compressedSize > fileSize) fail(at, "zip entry data is truncated");
+  const name = new TextDecoder().decode(
+    await readExactly(handle, entry.localOffset + 30, nameLen, at),
+  );
+  if (lv.getUint16(8, true) !== entry.method || name !== entry.name) {
+    fail(at, "zip local header disagrees with the central directory (name or method)");
+  }
+  // Without a data descriptor (flag bit 3) the local header repeats CRC and sizes (0xFFFFFFFF:
+  // in a zip64 extra field, which the central directory's values already cover).
+  if (!(lv.getUint16(6, true) & 8)) {
+    const lcrc = lv.getUint32(14, true);
+    const lcomp = lv.getUint32(18, true);
+    const lsize = lv.getUint32(22, true);
+    if (
+      lcrc !== entry.crc ||
+      (lcomp !== 0xffffffff && lcomp !== entry.compressedSize) ||
+      (lsize !== 0xffffffff && lsize !== entry.size)
+    ) {
+      fail(at, "zip local header disagrees with the central directory (CRC or sizes)");
+    }
+  }
+  if (entry.method === 0 && entry.compressedSize !== entry.size)
+    fail(at, "stored zip entry has mismatched sizes");
+  if (entry.method === 8 && entry.size > entry.compressedSize * DEFAULT_MAX_EXPANSION + 1024) {
+    fail(
+      at,
+      `deflated zip entry declares ${entry.size} bytes from ${entry.compressedSize}: more than deflate can produce`,
+    );
+  }
+  return start;
+}
+
+const INFLATE_READ = 1 << 20;
+
+/**
+ * Inflates a deflated zip entry as a stream, calling `consume(chunk, offset)` with each piece of
+ * output (offset within the entry's uncompressed bytes) until it returns false. Never lets the
+ * output exceed `entry.size`; when the stream was read to the end, checks its length and CRC.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} start
+ * @param {ZipEntry} entry
+ * @param {string} at
+ * @param {(chunk: Uint8Array, offset: number) => boolean} consume
+ */
+export async function inflateEntry(handle, start, entry, at, consume) {
+  async function* compressed() {
+    for (let p = 0; p < entry.compressedSize; p += INFLATE_READ) {
+      yield await readExactly(
+        handle,
+        start + p,
+        Math.min(INFLATE_READ, entry.compressedSize - p),
+        at,
+      );
+    }
+  }
+  const source = Readable.from(compressed(), { objectMode: false });
+  const inflater = zlib.createInflateRaw({ chunkSize: 1 << 16 });
+  source.on("error", (err) => inflater.destroy(err));
+  source.pipe(inflater);
+  let offset = 0;
+  let crc = 0;
+  let complete = true;
+  try {
+    for await (const chunk of inflater) {
+      const bytes = /** @type {Uint8Array} */ (chunk);
+      if (offset + bytes.length > entry.size) {
+        fail(at, `inflated zip entry is larger than its declared ${entry.size} bytes`);
+      }
+      crc = crc32(bytes, crc);
+      const more = consume(bytes, offset);
+      offset += bytes.length;
+      if (!more) {
+        complete = offset === entry.size;
+        if (!complete) break;
+      }
+    }
+  } catch (err) {
+    if (err instanceof PersistFormatError) throw err;
+    fail(at, `cannot inflate zip entry: ${/** @type {Error} */ (err).message}`);
+  } finally {
+    source.destroy();
+    inflater.destroy();
+  }
+  if (complete) {
+    if (offset !== entry.size)
+      fail(
+        at,
+        `inflated zip entry has ${offset} bytes, not the declared ${entry.size} (truncated or corrupt)`,
+      );
+    if (crc !== entry.crc) fail(at, "zip entry fails its CRC-32 check (corrupt data)");
+  }
+}
+
+/**
+ * An npy inside a zip entry, known from its header.
+ * @typedef {object} NpzMember
+ * @property {ZipEntry} entry
+ * @property {number} start  file offset of the entry's data
+ * @property {NpyHeader} header
+ * @property {Uint8Array} [head]  stored entries: the npy bytes before the data (for the CRC)
+ */
+
+/**
+ * Reads the npy header of an entry (without its data): positionally when stored, from the first
+ * inflated bytes when deflated.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} fileSize
+ * @param {ZipEntry} entry
+ * @param {string} at
+ * @returns {Promise<NpzMember>}
+ */
+export async function openNpzMember(handle, fileSize, entry, at) {
+  const start = await zipEntryStart(handle, fileSize, entry, at);
+  if (entry.method === 0) {
+    const header = await readNpyHeaderAt(handle, start, entry.size, at);
+    return { entry, start, header };
+  }
+  /** @type {Uint8Array[]} */
+  const parts = [];
+  let have = 0;
+  /** @type {NpyHeader | undefined} */
+  let header;
+  await inflateEntry(handle, start, entry, at, (chunk) => {
+    parts.push(chunk);
+    have += chunk.length;
+    const bytes = concat(parts, have);
+    if (bytes.length < 12 && have < entry.size) return true;
+    const prefix = parseNpyPrefix(bytes, at);
+    if (prefix.headerLength > NPY_MAX_HEADER) {
+      fail(at, `npy header of ${prefix.headerLength} bytes is larger than ${NPY_MAX_HEADER} bytes`);
+    }
+    const dataOffset = prefix.headerStart + prefix.headerLength;
+    if (dataOffset > entry.size) {
+      fail(
+        at,
+        `npy header length ${prefix.headerLength} goes beyond the end of the data (${entry.size} bytes)`,
+      );
+    }
+    if (have < dataOffset) return true;
+    header = parseNpyHeader(
+      bytes.subarray(prefix.headerStart, dataOffset),
+      prefix.version,
+      dataOffset,
+      entry.size,
+      at,
+    );
+    return false;
+  });
+  if (!header) fail(at, "zip entry ended inside the npy header");
+  return { entry, start, header };
+}
+
+/** @param {Uint8Array[]} parts @param {number} length */
+function concat(parts, length) {
+  if (parts.length === 1) return /** @type {Uint8Array} */ (parts[0]);
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  parts.length = 0;
+  parts.push(out);
+  return out;
+}
+
+/**
+ * Reads rows [lo, hi) (all rows when omitted) of an npz member into a buffer of exactly their
+ * size. Stored: positional reads. Deflated: streamed, stopping after the last byte needed. A whole
+ * read checks the CRC-32.
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {NpzMember} member
+ * @param {string} at
+ * @param {number} [lo]
+ * @param {number} [hi]
+ */
+export async function readNpzMember(handle, member, at, lo, hi) {
+  const { entry, start, header } = member;
+  const rows = header.shape.length > 0 ? /** @type {number} */ (header.shape[0]) : 1;
+  const first = lo ?? 0;
+  const stop = hi ?? rows;
+  const whole = first === 0 && stop === rows;
+  const outShape = rowsShape(header.shape, first, stop);
+  const length = outShape.reduce((a, b) => a * b, 1) * header.info.itemsize;
+  const ranges = rowRanges(header, first, stop);
+  if (entry.method === 0) {
+    const out = await gatherRanges(
+      handle,
+      start + header.dataOffset,
+      header.dataBytes,
+      ranges,
+      length,
+      at,
+    );
+    if (whole) {
+      const head = await readExactly(handle, start, header.dataOffset, at);
+      if (crc32Of(out, 0, out.byteLength, crc32(head)) !== entry.crc) {
+        fail(at, "zip entry fails its CRC-32 check (corrupt data)");
+      }
+    }
+    return toNDArray(out, header, outShape);
+  }
+  const out = new ArrayBuffer(length);
+  const iterator = ranges[Symbol.iterator]();
+  let range = iterator.next();
+  let at2 = 0; // bytes of `out` filled
+  const dataStart = header.dataOffset;
+  await inflateEntry(handle, start, entry, at, (chunk, offset) => {
+    const cStart = offset - dataStart;
+    const cEnd = cStart + chunk.length;
+    while (!range.done) {
+      const [s, e] = range.value;
+      if (s >= cEnd) return true;
+      const from = Math.max(s, cStart);
+      const to = Math.min(e, cEnd);
+      if (to > from) {
+        new Uint8Array(out, at2 + (from - s), to - from).set(
+          chunk.subarray(from - cStart, to - cStart),
+        );
+      }
+      if (e > cEnd) return true;
+      at2 += e - s;
+      range = iterator.next();
+    }
+    return whole; // a whole read goes on to the end for the length and CRC checks
+  });
+  if (!range.done) fail(at, "zip entry ended before the rows asked for");
+  return toNDArray(out, header, outShape);
 }
 
 /**
  * Reads arrays from an .npz file (numpy savez / savez_compressed, or ours).
  * @param {string} path
  * @param {string[]} [names]  array names (entry names without ".npy"); all when omitted
+ * @param {ArrayReadOptions} [options]
  * @returns {Promise<Record<string, NDArray>>}
  */
-export async function readNpz(path, names) {
-  const handle = await open(path, "r");
+export async function readNpz(path, names, options) {
+  const { handle, size } = await openDataFile(path, options);
   try {
-    const { size } = await handle.stat();
+    const budget = makeBudget(size, options, path);
     const entries = await readZipDirectory(handle, size, path);
     const byName = new Map(
       entries.filter((e) => e.name.endsWith(".npy")).map((e) => [e.name.slice(0, -4), e]),
@@ -782,7 +1375,15 @@ export async function readNpz(path, names) {
     for (const name of names ?? byName.keys()) {
       const entry = byName.get(name);
       if (!entry) fail(path, `has no array ${JSON.stringify(name)} (no entry ${name}.npy)`, name);
-      out[name] = await readNpzEntry(handle, size, entry, path, name);
+      const at = `${path} (array ${name})`;
+      try {
+        const member = await openNpzMember(handle, size, entry, at);
+        budget.charge(member.header.dataBytes, name);
+        out[name] = await readNpzMember(handle, member, at);
+      } catch (err) {
+        if (err instanceof PersistFormatError) err.array = name;
+        throw err;
+      }
     }
     return out;
   } finally {
@@ -804,9 +1405,10 @@ export async function readNpz(path, names) {
  * @returns {T}
  */
 export function reorder(data, shape, lanes, toFortran) {
-  const Ctor = /** @type {any} */ (data.constructor);
+  const Ctor = typedArrayClass(/** @type {string} */ (typedArrayName(data)));
+  const length = TA_LENGTH.call(data);
   /** @type {T} */
-  const out = new Ctor(data.length);
+  const out = new Ctor(length);
   const n = shape.length;
   if (n < 2) {
     out.set(/** @type {any} */ (data));
@@ -826,10 +1428,10 @@ export function reorder(data, shape, lanes, toFortran) {
   const axes = [...shape.keys()];
   if (!toFortran) axes.reverse();
   const index = new Array(n).fill(0);
-  const total = data.length / lanes;
+  const total = length / lanes;
   let src = 0;
   for (let j = 0; j < total; j++) {
-    for (let l = 0; l < lanes; l++) out[j * lanes + l] = /** @type {any} */ (data[src * lanes + l]);
+    for (let l = 0; l < lanes; l++) out[j * lanes + l] = /** @type {any} */ (data)[src * lanes + l];
     for (const d of axes) {
       const stride = /** @type {number} */ (strides[d]);
       src += stride;
@@ -912,17 +1514,134 @@ function hdf5Kind(md, dtypeAttr, at) {
 }
 
 /**
- * Reads one dataset of an open h5wasm File into an NDArray, in row blocks under the wasm heap
- * limit. Refuses datasets compressed with filters the wasm build cannot decode (h5wasm would
- * otherwise return garbage).
- * @param {any} h5  the h5wasm/node module
- * @param {any} file  an open h5wasm File
+ * h5wasm opens files by path, and HDF5 opens further files on its own to follow external links,
+ * external raw-data storage and virtual dataset sources. This filter on h5wasm's file system
+ * (installed once per h5wasm instance) refuses every open but the one file being read while a
+ * read is in progress, so no HDF5 feature can make a read leave that file — the link and layout
+ * checks below name the problem; this makes sure nothing they miss gets through.
+ * @param {any} h5
+ * @returns {{ allowed: string | null, refused: string | null }}
+ */
+function guardH5wasm(h5) {
+  const FS = h5.FS;
+  const key = Symbol.for("persist-archive.h5wasm-open-guard");
+  if (FS[key]) return FS[key];
+  const state = {
+    allowed: /** @type {string | null} */ (null),
+    refused: /** @type {string | null} */ (null),
+  };
+  const original = FS.open;
+  FS.open = function (/** @type {unknown} */ path, /** @type {unknown[]} */ ...rest) {
+    if (state.allowed !== null && path !== state.allowed) {
+      state.refused = String(path);
+      throw new FS.ErrnoError(2); // EACCES in emscripten's numbering
+    }
+    return original.call(this, path, ...rest);
+  };
+  Object.defineProperty(FS, key, { value: state });
+  return state;
+}
+
+/**
+ * An open HDF5 file for the duration of `fn` (synchronous: h5wasm is), confined to itself.
+ * @template T
+ * @param {string} path
+ * @param {ArrayReadOptions | undefined} options
+ * @param {(h5: any, file: any, size: number, guard: { refused: string | null }) => T} fn
+ * @returns {Promise<T>}
+ */
+async function withHdf5File(path, options, fn) {
+  const { handle, size } = await openDataFile(path, options);
+  try {
+    await checkHdf5Signature(handle, size, path); // a clear error before h5wasm sees the file
+    const h5 = await importH5wasm(path);
+    const guard = guardH5wasm(h5);
+    // The descriptor we checked, reopened by h5wasm through /proc on Linux (so the file h5wasm
+    // reads is the one that passed the checks); the resolved path elsewhere.
+    const h5path = process.platform === "linux" ? `/proc/self/fd/${handle.fd}` : resolve(path);
+    guard.allowed = h5path;
+    guard.refused = null;
+    try {
+      const file = new h5.File(h5path, "r");
+      if (!(file.file_id > 0n)) fail(path, "h5wasm cannot open this HDF5 file");
+      try {
+        return fn(h5, file, size, guard);
+      } finally {
+        file.close();
+      }
+    } finally {
+      guard.allowed = null;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A small attribute's value, or undefined (a huge attribute is not read into memory).
+ * @param {any} attrs
+ * @param {string} name
+ */
+function smallAttr(attrs, name) {
+  const attr = attrs[name];
+  if (!attr) return undefined;
+  const md = attr.metadata;
+  const count = (md?.shape ?? []).reduce(
+    (/** @type {number} */ a, /** @type {number} */ b) => a * b,
+    1,
+  );
+  if (count !== 1 || !(md?.size <= 64)) return undefined;
+  return attr.value;
+}
+
+/**
+ * @typedef {object} Hdf5Dataset
+ * @property {any} ds
+ * @property {string} name
+ * @property {DtypeInfo} info
+ * @property {number[]} shape
+ * @property {boolean} fortran
+ * @property {boolean} filtered
+ * @property {number} bytes
+ */
+
+/** Link names at the root of an open file (cached per file object). @param {any} file @returns {string[]} */
+function rootNames(file) {
+  const key = Symbol.for("persist-archive.h5-root-names");
+  if (!file[key]) Object.defineProperty(file, key, { value: file.keys() });
+  return file[key];
+}
+
+/**
+ * Finds dataset `name` and checks it can be read from this file alone: reached through hard
+ * links only (an external link would open another file, a soft link may lead to one), not
+ * virtual, compressed only with filters the wasm build decodes, of a numpy number type.
+ * @param {any} h5
+ * @param {any} file
  * @param {string} name
  * @param {string} where
- * @param {number} [blockBytes]  bytes per read call (tests make it small to cover blocking)
+ * @returns {Hdf5Dataset}
  */
-export function readHdf5Dataset(h5, file, name, where, blockBytes = HDF5_BLOCK_BYTES) {
+export function hdf5Dataset(h5, file, name, where) {
   const at = `${where} (dataset ${name})`;
+  const M = h5.Module;
+  // Only datasets at the root, and only names the root really has (asking HDF5 about a missing
+  // name prints diagnostics to stderr).
+  if (typeof name !== "string" || name.includes("/") || !rootNames(file).includes(name)) {
+    fail(where, `has no dataset named ${JSON.stringify(name)} at its root`, name);
+  }
+  const external = M.get_external_link(file.file_id, `/${name}`);
+  if (external?.filename !== undefined) {
+    fail(
+      at,
+      `is an HDF5 external link to ${JSON.stringify(`${external.filename}:${external.obj_path}`)}; external links are refused (data is read from the file itself only)`,
+      name,
+    );
+  }
+  const soft = M.get_symbolic_link(file.file_id, `/${name}`);
+  if (soft !== null && soft !== undefined) {
+    fail(at, `is an HDF5 soft link to ${JSON.stringify(soft)}; links are not followed`, name);
+  }
   /** @type {any} */
   let ds = null;
   try {
@@ -932,6 +1651,10 @@ export function readHdf5Dataset(h5, file, name, where, blockBytes = HDF5_BLOCK_B
   }
   if (!(ds instanceof h5.Dataset))
     fail(where, `has no dataset named ${JSON.stringify(name)}`, name);
+  const md = ds.metadata;
+  if (md.virtual_sources) {
+    fail(at, "is an HDF5 virtual dataset (its data lives in other files); refused", name);
+  }
   for (const filter of ds.filters) {
     if (!HDF5_FILTERS_OK.has(filter.id)) {
       fail(
@@ -941,101 +1664,240 @@ export function readHdf5Dataset(h5, file, name, where, blockBytes = HDF5_BLOCK_B
       );
     }
   }
-  const md = ds.metadata;
   if (!md.shape) fail(at, "has no data (null dataspace)", name);
   const attrs = ds.attrs;
-  const kind = hdf5Kind(md, attrs[HDF5_DTYPE_ATTR]?.value, at);
+  const kind = hdf5Kind(md, smallAttr(attrs, HDF5_DTYPE_ATTR), at);
   const info = /** @type {DtypeInfo} */ (DTYPES[kind]);
   const shape = /** @type {number[]} */ (md.shape.map(Number));
-  const total = shape.reduce((a, b) => a * b, 1);
+  const bytes = shape.reduce((a, b) => a * b, 1) * info.itemsize;
+  if (!Number.isSafeInteger(bytes)) fail(at, "has a shape too large to read", name);
+  return {
+    ds,
+    name,
+    info,
+    shape,
+    fortran: smallAttr(attrs, HDF5_ORDER_ATTR) === "F",
+    filtered: ds.filters.some((/** @type {{ id: number }} */ f) => f.id === 1),
+    bytes,
+  };
+}
+
+/**
+ * Charges a dataset to the file's budget. Uncompressed data must really be in the file: an
+ * uncompressed dataset larger than the whole file has chunks that were never written (they
+ * would read as the fill value), so it is refused unless the caller set maxExpansion.
+ * @param {Hdf5Dataset} d
+ * @param {ReturnType<typeof makeBudget>} budget
+ * @param {{ raw: number }} tally  uncompressed bytes charged so far
+ * @param {number} fileSize
+ * @param {string} where
+ */
+function chargeHdf5(d, budget, tally, fileSize, where) {
+  if (!d.filtered && !budget.explicit) {
+    tally.raw += d.bytes;
+    if (tally.raw > fileSize) {
+      fail(
+        `${where} (dataset ${d.name})`,
+        `declares ${bytesText(d.bytes)} of uncompressed data, more than the ${bytesText(fileSize)} file holds (chunks never written would read as the fill value); if you trust the file, pass { maxExpansion: ${Math.ceil(tally.raw / Math.max(1, fileSize))} } or more`,
+        d.name,
+      );
+    }
+  }
+  budget.charge(d.bytes, d.name);
+}
+
+/**
+ * Reads rows [lo, hi) (all when omitted) of a dataset into an NDArray, in row blocks under the
+ * wasm heap limit (hyperslab reads).
+ * @param {any} h5
+ * @param {any} file
+ * @param {Hdf5Dataset} d
+ * @param {string} where
+ * @param {{ refused: string | null }} guard
+ * @param {number} [blockBytes]
+ * @param {number} [lo]
+ * @param {number} [hi]
+ */
+export function readHdf5Rows(h5, file, d, where, guard, blockBytes = HDF5_BLOCK_BYTES, lo, hi) {
+  const at = `${where} (dataset ${d.name})`;
+  const { info, shape } = d;
+  const rows = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
+  const first = lo ?? 0;
+  const stop = hi ?? rows;
+  const outShape = rowsShape(shape, first, stop);
+  const total = outShape.reduce((a, b) => a * b, 1);
   const out = new ArrayBuffer(total * info.itemsize);
   const M = h5.Module;
   if (total > 0) {
-    const rows = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
-    const rowBytes = (total / rows) * info.itemsize;
+    const rowBytes = (total / (stop - first || 1)) * info.itemsize;
     const perBlock = Math.max(1, Math.floor(blockBytes / rowBytes));
-    for (let r = 0; r < rows; r += perBlock) {
-      const n = Math.min(perBlock, rows - r);
+    for (let r = first; r < stop; r += perBlock) {
+      const n = Math.min(perBlock, stop - r);
       const nbytes = n * rowBytes;
       const ptr = M._malloc(nbytes);
-      if (!ptr) fail(at, `cannot allocate ${nbytes} bytes in the wasm heap`, name);
+      if (!ptr) fail(at, `cannot allocate ${nbytes} bytes in the wasm heap`, d.name);
       try {
         const ranked = shape.length > 0;
-        const status = M.get_dataset_data(
-          file.file_id,
-          ds.path,
-          ranked ? [BigInt(n), ...shape.slice(1).map(BigInt)] : null,
-          ranked ? [BigInt(r), ...shape.slice(1).map(() => 0n)] : null,
-          ranked ? shape.map(() => 1n) : null,
-          BigInt(ptr),
+        let status;
+        try {
+          status = M.get_dataset_data(
+            file.file_id,
+            d.ds.path,
+            ranked ? [BigInt(n), ...shape.slice(1).map(BigInt)] : null,
+            ranked ? [BigInt(r), ...shape.slice(1).map(() => 0n)] : null,
+            ranked ? shape.map(() => 1n) : null,
+            BigInt(ptr),
+          );
+        } catch (err) {
+          status = -1;
+          if (!guard.refused) throw err;
+        }
+        if (guard.refused) {
+          fail(
+            at,
+            `makes HDF5 open another file (${guard.refused}): external storage, an external link or a virtual dataset; refused (data is read from the file itself only)`,
+            d.name,
+          );
+        }
+        if (status < 0) fail(at, "HDF5 read failed", d.name);
+        new Uint8Array(out, (r - first) * rowBytes, nbytes).set(
+          M.HEAPU8.subarray(ptr, ptr + nbytes),
         );
-        if (status < 0) fail(at, "HDF5 read failed", name);
-        new Uint8Array(out, r * rowBytes, nbytes).set(M.HEAPU8.subarray(ptr, ptr + nbytes));
       } finally {
         M._free(ptr);
       }
     }
   }
-  const Ctor = /** @type {any} */ (globalThis)[info.ctor];
+  const Ctor = typedArrayClass(info.ctor);
   /** @type {TypedArray} */
   let data = new Ctor(out, 0, total * info.lanes);
-  const fortran = attrs[HDF5_ORDER_ATTR]?.value === "F";
-  if (fortran) data = reorder(data, shape, info.lanes, true);
-  return new NDArray(data, shape, { order: fortran ? "F" : "C", dtype: nativeDescr(info) });
+  if (d.fortran) data = reorder(data, outShape, info.lanes, true);
+  return new NDArray(data, outShape, { order: d.fortran ? "F" : "C", dtype: nativeDescr(info) });
+}
+
+/**
+ * Reads one dataset of an open h5wasm File into an NDArray (no budget: for callers that did
+ * their own checks).
+ * @param {any} h5
+ * @param {any} file
+ * @param {string} name
+ * @param {string} where
+ * @param {number} [blockBytes]
+ */
+export function readHdf5Dataset(h5, file, name, where, blockBytes = HDF5_BLOCK_BYTES) {
+  const d = hdf5Dataset(h5, file, name, where);
+  return readHdf5Rows(h5, file, d, where, guardH5wasm(h5), blockBytes);
 }
 
 /**
  * Checks for the HDF5 superblock signature, which sits at offset 0, 512, 1024, 2048, ...
+ * @param {import("node:fs/promises").FileHandle} handle
+ * @param {number} size
  * @param {string} path
  */
-async function checkHdf5Signature(path) {
-  const handle = await open(path, "r");
-  try {
-    const { size } = await handle.stat();
-    const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
-      const head = await readExactly(handle, at, 8, path);
-      if (sig.every((b, i) => head[i] === b)) return;
-    }
-  } finally {
-    await handle.close();
+async function checkHdf5Signature(handle, size, path) {
+  const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+  for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+    const head = await readExactly(handle, at, 8, path);
+    if (sig.every((b, i) => head[i] === b)) return;
   }
   fail(path, "not an HDF5 file (no HDF5 signature)");
+}
+
+/**
+ * Runs `fn` on a dataset's checked description, turning h5wasm's own exceptions into format
+ * errors that name the dataset.
+ * @template T
+ * @param {string} path
+ * @param {string} name
+ * @param {() => T} fn
+ * @returns {T}
+ */
+function hdf5Errors(path, name, fn) {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof PersistFormatError) throw err;
+    return fail(
+      path,
+      `HDF5 error reading dataset ${name}: ${/** @type {Error} */ (err)?.message ?? err}`,
+      name,
+    );
+  }
 }
 
 /**
  * Reads datasets from an HDF5 file (h5py's or ours).
  * @param {string} path
  * @param {string[]} [names]  dataset names at the root; all datasets when omitted
- * @param {number} [blockBytes]  bytes per read call
+ * @param {ArrayReadOptions} [options]
  * @returns {Promise<Record<string, NDArray>>}
  */
-export async function readHdf5(path, names, blockBytes = HDF5_BLOCK_BYTES) {
-  await checkHdf5Signature(path); // a clear error before h5wasm sees a missing or foreign file
-  const h5 = await importH5wasm(path);
-  const file = new h5.File(resolve(path), "r");
-  if (!(file.file_id > 0n)) fail(path, "h5wasm cannot open this HDF5 file");
-  try {
+export async function readHdf5(path, names, options) {
+  return withHdf5File(path, options, (h5, file, size, guard) => {
+    const budget = makeBudget(size, options, path);
+    const tally = { raw: 0 };
+    // Without names: every root dataset; links are listed too, so that reading refuses them.
+    const all =
+      names ??
+      hdf5Errors(path, "(listing)", () =>
+        rootNames(file).filter(
+          (/** @type {string} */ k) =>
+            h5.Module.get_external_link(file.file_id, `/${k}`)?.filename !== undefined ||
+            h5.Module.get_symbolic_link(file.file_id, `/${k}`) != null ||
+            file.get(k) instanceof h5.Dataset,
+        ),
+      );
     /** @type {Record<string, NDArray>} */
     const out = Object.create(null);
-    const all =
-      names ?? file.keys().filter((/** @type {string} */ k) => file.get(k) instanceof h5.Dataset);
     for (const name of all) {
-      try {
-        out[name] = readHdf5Dataset(h5, file, name, path, blockBytes);
-      } catch (err) {
-        if (err instanceof PersistFormatError) throw err;
-        fail(
-          path,
-          `HDF5 error reading dataset ${name}: ${/** @type {Error} */ (err)?.message ?? err}`,
-          name,
-        );
-      }
+      out[name] = hdf5Errors(path, name, () => {
+        const d = hdf5Dataset(h5, file, name, path);
+        chargeHdf5(d, budget, tally, size, path);
+        return readHdf5Rows(h5, file, d, path, guard, options?.blockBytes);
+      });
     }
     return out;
-  } finally {
-    file.close();
-  }
+  });
+}
+
+/**
+ * Describes datasets of an HDF5 file without reading their data (for lazy arrays), charging
+ * each to the file's budget.
+ * @param {string} path
+ * @param {string[]} names
+ * @param {ArrayReadOptions} [options]
+ * @returns {Promise<{ name: string, info: DtypeInfo, shape: number[], fortran: boolean }[]>}
+ */
+export async function describeHdf5(path, names, options) {
+  return withHdf5File(path, options, (h5, file, size) => {
+    const budget = makeBudget(size, options, path);
+    const tally = { raw: 0 };
+    return names.map((name) =>
+      hdf5Errors(path, name, () => {
+        const d = hdf5Dataset(h5, file, name, path);
+        chargeHdf5(d, budget, tally, size, path);
+        return { name, info: d.info, shape: d.shape, fortran: d.fortran };
+      }),
+    );
+  });
+}
+
+/**
+ * Reads rows [lo, hi) of one dataset (hyperslab), checking it again.
+ * @param {string} path
+ * @param {string} name
+ * @param {number} lo
+ * @param {number} hi
+ * @param {ArrayReadOptions} [options]
+ */
+export async function readHdf5DatasetRows(path, name, lo, hi, options) {
+  return withHdf5File(path, options, (h5, file, _size, guard) =>
+    hdf5Errors(path, name, () => {
+      const d = hdf5Dataset(h5, file, name, path);
+      return readHdf5Rows(h5, file, d, path, guard, options?.blockBytes, lo, hi);
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1047,9 +1909,10 @@ const ARRAY_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
  * Reads the .npy files of a directory.
  * @param {string} dir
  * @param {string[]} [names]  without ".npy"; every .npy file when omitted
+ * @param {ArrayReadOptions} [options]
  * @returns {Promise<Record<string, NDArray>>}
  */
-export async function readNpyDirectory(dir, names) {
+export async function readNpyDirectory(dir, names, options) {
   const all =
     names ??
     (await readdir(dir))
@@ -1060,7 +1923,7 @@ export async function readNpyDirectory(dir, names) {
   for (const name of all) {
     const path = join(dir, `${name}.npy`);
     try {
-      out[name] = await readNpyFile(path);
+      out[name] = await readNpyFile(path, options);
     } catch (err) {
       if (isMissing(err)) fail(path, `data file of array ${JSON.stringify(name)} is missing`, name);
       if (err instanceof PersistFormatError) err.array = name;
@@ -1071,25 +1934,46 @@ export async function readNpyDirectory(dir, names) {
 }
 
 /**
- * Loads the external arrays of a saved archive.
- * @param {string} moduleUrl  `import.meta.url` of the archive module
- * @param {string} location  relative to the module's directory: a directory of `<name>.npy`
- *   files, or an `.npz` / `.h5` file
- * @param {"npy" | "npz" | "hdf5"} format
+ * Where a saved archive's arrays are, checked: `location` resolved against the module's folder
+ * must stay inside it, and the names must be plain file names.
+ * @param {string} moduleUrl
+ * @param {string} location
  * @param {string[]} names
- * @returns {Promise<Record<string, NDArray>>}
  */
-export async function loadArrays(moduleUrl, location, format, names) {
-  const path = resolve(dirname(fileURLToPath(moduleUrl)), location);
+export function arrayLocation(moduleUrl, location, names) {
+  const root = dirname(fileURLToPath(moduleUrl));
+  const path = resolve(root, String(location));
+  if (!isInsideDir(root, path) || path === root) {
+    fail(path, `array location ${JSON.stringify(location)} is outside the archive's folder`);
+  }
+  if (!Array.isArray(names)) fail(path, "array names must be a list");
   for (const name of names) {
     if (typeof name !== "string" || !ARRAY_NAME.test(name)) {
       fail(path, `bad array name ${JSON.stringify(name)}`);
     }
   }
+  return { root, path };
+}
+
+/**
+ * Loads the external arrays of a saved archive. Data files must really lie inside the module's
+ * folder (after symlinks), be regular files, and stay within the memory bound of
+ * `options.maxExpansion`.
+ * @param {string} moduleUrl  `import.meta.url` of the archive module
+ * @param {string} location  relative to the module's directory: a directory of `<name>.npy`
+ *   files, or an `.npz` / `.h5` file
+ * @param {"npy" | "npz" | "hdf5"} format
+ * @param {string[]} names
+ * @param {ArrayReadOptions} [options]  what `load()` passes (native imports use the defaults)
+ * @returns {Promise<Record<string, NDArray>>}
+ */
+export async function loadArrays(moduleUrl, location, format, names, options) {
+  const { root, path } = arrayLocation(moduleUrl, location, names);
+  const opts = { root, ...options };
   try {
-    if (format === "npy") return await readNpyDirectory(path, names);
-    if (format === "npz") return await readNpz(path, names);
-    if (format === "hdf5") return await readHdf5(path, names);
+    if (format === "npy") return await readNpyDirectory(path, names, opts);
+    if (format === "npz") return await readNpz(path, names, opts);
+    if (format === "hdf5") return await readHdf5(path, names, opts);
   } catch (err) {
     if (isMissing(err)) fail(path, `data file is missing (needed by ${fileURLToPath(moduleUrl)})`);
     throw err;
