@@ -50,6 +50,8 @@ export interface SaveOptions {
   force?: boolean;
   /** With force, keep the replaced files as `*.bak`; default false. */
   backup?: boolean;
+  /** For `s3://bucket/prefix` targets: how to reach the store (default: the AWS_* variables). */
+  s3?: import("./store/s3-store.js").S3Options;
 }
 
 /** What {@link Archive.save} wrote. */
@@ -182,6 +184,11 @@ export class Archive {
 
   /** Saves the archive as a package (default) or a module in `dir`. See SaveOptions. */
   async save(dir: string, options: SaveOptions = {}): Promise<SaveResult> {
+    if (typeof dir === "string" && dir.startsWith("s3://")) {
+      // Object storage (store/s3-archive.ts): a local save, uploaded; loaded only when used.
+      const { saveToS3 } = await import("./store/s3-archive.js");
+      return saveToS3(this, dir, options);
+    }
     const name = options.name ?? (this.singleItem ? this.names()[0] : undefined);
     if (name === undefined) {
       throw new ArchiveError(

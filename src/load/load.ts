@@ -23,6 +23,8 @@ export interface LoadOptions {
    * files are symlinks into a folder you trust.
    */
   root?: string;
+  /** For `s3://bucket/prefix/run1` paths: how to reach the store (default: the AWS_* variables). */
+  s3?: import("../store/s3-store.js").S3Options;
 }
 
 export interface InterpretSourceOptions {
@@ -78,6 +80,12 @@ export async function load<T = Record<string, unknown>>(
   path: string,
   options: LoadOptions = {},
 ): Promise<T> {
+  if (typeof path === "string" && path.startsWith("s3://")) {
+    // Object storage (store/s3-archive.ts): downloaded to a temp folder, then loaded from there.
+    const { withDownloadedArchive } = await import("../store/s3-archive.js");
+    const { s3, ...rest } = options;
+    return withDownloadedArchive(path, s3, (local) => load<T>(local, rest));
+  }
   const { entry, root } = await entryModule(path, options.root);
   if (options.trusted) return (await importTrusted(entry, options.modules)) as T;
   const text = await readConfinedText(entry, {
