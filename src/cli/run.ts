@@ -25,6 +25,27 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   }
   const out = new Printer(io.stdout);
   try {
+    if ("path" in parsed && parsed.path.startsWith("s3://") && parsed.command !== "convert") {
+      // S3 (store/s3-archive.ts): a DataSet is read in place, an archive from a downloaded copy.
+      const { isS3DataSet, withDownloadedArchive } = await import("../store/s3-archive.js");
+      if (!(await isS3DataSet(parsed.path))) {
+        const url = parsed.path;
+        return await withDownloadedArchive(url, undefined, (local) => {
+          // Messages name the archive's address, not the temp copy.
+          const home = local.replace(/[\\/](index\.mjs)?$/, "");
+          const remote = url.replace(/\/(index\.mjs)?$/, "");
+          const named = (stream: Io["stdout"]): Io["stdout"] =>
+            Object.assign(Object.create(stream), {
+              write: (text: string) => stream.write(text.split(home).join(remote)),
+            });
+          const localIo = { stdout: named(io.stdout), stderr: named(io.stderr) };
+          return runCli(
+            [...argv].map((a) => (a === url ? local : a)),
+            localIo,
+          );
+        });
+      }
+    }
     switch (parsed.command) {
       case "help":
         out.json(parsed.text); // this program's own text

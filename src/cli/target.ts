@@ -41,6 +41,8 @@ export type Target = ArchiveTarget | DataSetTarget;
 
 /** Classifies `path`; NotFoundError when it does not exist, ArchiveError when it is neither. */
 export async function resolveTarget(path: string): Promise<Target> {
+  // A DataSet on object storage (s3-dataset.ts): DataSet.open() takes the address as it is.
+  if (path.startsWith("s3://")) return { type: "dataset", path };
   const full = resolve(path);
   const info = await stat(full).catch(() => undefined);
   if (!info) {

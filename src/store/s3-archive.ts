@@ -133,3 +133,9 @@ export async function withDownloadedArchive<T>(
     return use(join(tmp, ...entry.split("/")));
   });
 }
+
+/** True when `url` is the prefix of a DataSet on object storage (it has the DataSet marker). */
+export async function isS3DataSet(url: string, s3?: S3Options): Promise<boolean> {
+  const store = new S3Store(url, s3);
+  return (await store.get(".persist-dataset.json")) !== undefined;
+}
