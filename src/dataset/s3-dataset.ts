@@ -205,7 +205,14 @@ export class S3DataSet implements DataSetSurface {
     });
     const uploads: string[] = [];
     try {
-      for (const value of values) uploads.push(await this.upload(value, `${prefix}?`));
+      // Eight uploads in flight: object stores are latency-bound per request.
+      for (let i = 0; i < values.length; i += 8) {
+        const batch = values.slice(i, i + 8).map((value) => this.upload(value, `${prefix}?`));
+        const settled = await Promise.allSettled(batch);
+        for (const r of settled) if (r.status === "fulfilled") uploads.push(r.value);
+        const failed = settled.find((r) => r.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+      }
       const started = Date.now();
       return await this.log.commit(() => {
         this.mustNotBeStale(started);

@@ -1,0 +1,135 @@
+/**
+ * S3 DataSet speed against a local Ceph radosgw (the one S3_* describes, or one started here with
+ * ci/rgw/start.sh, memstore): single-writer inserts/s, 4 writer processes' combined inserts/s, and
+ * infos() of 10,000 items from a fresh reader (one snapshot + the log tail). Baseline in the same
+ * run: a DataSet in a local folder, one writer.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DataSet } from "../src/index.js";
+import { S3Store } from "../src/store/s3-store.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const PER_WRITER = 60;
+
+function gatewayEnv(): { stop: () => void } {
+  if (process.env.S3_ENDPOINT) return { stop: () => {} };
+  console.log("  (starting a memstore radosgw with ci/rgw/start.sh)");
+  const out = execFileSync("bash", [join(here, "../ci/rgw/start.sh")], {
+    env: { ...process.env, RGW_OBJECTSTORE: "memstore" },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  for (const m of out.matchAll(/([A-Z0-9_]+)=(\S+)/g)) process.env[m[1] as string] = m[2];
+  return {
+    stop: () => execFileSync("bash", [join(here, "../ci/rgw/stop.sh"), process.env.RGW_DIR ?? ""]),
+  };
+}
+
+/** Start `writers` processes, release them together, return the combined inserts/s. */
+async function writersRate(url: string, writers: number): Promise<number> {
+  const children = Array.from({ length: writers }, (_, w) =>
+    spawn(
+      process.execPath,
+      ["--import", "tsx", join(here, "_s3-writer.ts"), url, `w${w}`, String(PER_WRITER)],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    ),
+  );
+  const lines = children.map(
+    (c) =>
+      new Promise<string[]>((resolve) => {
+        let text = "";
+        c.stdout.on("data", (d) => {
+          text += d;
+        });
+        c.on("exit", () => resolve(text.trim().split("\n")));
+      }),
+  );
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.stdout.once("data", () => resolve());
+        }),
+    ),
+  );
+  const t0 = performance.now();
+  for (const c of children) c.stdin.write("go\n");
+  await Promise.all(lines);
+  const wall = performance.now() - t0;
+  return (writers * PER_WRITER) / (wall / 1000);
+}
+
+export async function run(): Promise<void> {
+  console.log("\nS3 DataSet (local Ceph radosgw; machine shared, so compare ratios)");
+  const gateway = gatewayEnv();
+  const options = {
+    endpoint: process.env.S3_ENDPOINT,
+    credentials: {
+      accessKeyId: process.env.S3_ACCESS_KEY ?? "",
+      secretAccessKey: process.env.S3_SECRET_KEY ?? "",
+    },
+  };
+  const base = `s3://${process.env.S3_BUCKET}/bench-${Date.now().toString(36)}`;
+  const dir = await mkdtemp(join(tmpdir(), "persist-bench-"));
+  try {
+    // Baseline: a DataSet in a local folder, one writer, same items.
+    const local = await DataSet.open(join(dir, "ds"), { mode: "w", arrayThreshold: 10 });
+    let t0 = performance.now();
+    for (let i = 0; i < PER_WRITER; i++) {
+      await local.insert({ i, data: new Float64Array(64).fill(i) }, { info: { i } });
+    }
+    const localRate = PER_WRITER / ((performance.now() - t0) / 1000);
+    const one = await writersRate(`${base}/one`, 1);
+    const four = await writersRate(`${base}/four`, 4);
+    console.log(
+      `  folder DataSet, 1 writer        ${localRate.toFixed(0).padStart(6)} inserts/s  (baseline)`,
+    );
+    console.log(
+      `  S3 DataSet, 1 writer process    ${one.toFixed(0).padStart(6)} inserts/s  ${(one / localRate).toFixed(2)}× folder`,
+    );
+    console.log(
+      `  S3 DataSet, 4 writer processes  ${four.toFixed(0).padStart(6)} inserts/s  ${(four / one).toFixed(2)}× one S3 writer`,
+    );
+
+    // infos() of 10,000 items: 200 commits of 50 (snapshots every 64 commits).
+    const big = (await DataSet.open(`${base}/big`, { mode: "w", s3: options })) as unknown as {
+      insertMany(v: unknown[], o: { infos: unknown[] }): Promise<string[]>;
+    };
+    t0 = performance.now();
+    for (let c = 0; c < 200; c++) {
+      const values = Array.from({ length: 50 }, (_, i) => c * 50 + i);
+      await big.insertMany(values, {
+        infos: values.map((v) => ({ v, mu: v / 7, tag: `t${v % 13}` })),
+      });
+    }
+    const fill = performance.now() - t0;
+    const reads: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      t0 = performance.now();
+      const reader = (await DataSet.open(`${base}/big`, { s3: options })) as unknown as {
+        infos(): Promise<Record<string, unknown>>;
+      };
+      const infos = await reader.infos();
+      if (Object.keys(infos).length !== 10_000) throw new Error("infos() lost items");
+      reads.push(performance.now() - t0);
+    }
+    console.log(`  10,000 items inserted in 200 insertMany commits: ${(fill / 1000).toFixed(1)} s`);
+    console.log(
+      `  open + infos() of 10,000 items (fresh reader)   ${Math.min(...reads).toFixed(0)} ms best of 3`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    const store = new S3Store(base, options);
+    const keys = (await store.list("")).map((e) => e.key);
+    for (let i = 0; i < keys.length; i += 64) {
+      await Promise.all(keys.slice(i, i + 64).map((k) => store.delete(k)));
+    }
+    gateway.stop();
+  }
+}
