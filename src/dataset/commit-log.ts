@@ -187,11 +187,20 @@ export class CommitLog {
    * Commit the records `build` makes from the current state, retrying on lost races: `build` runs
    * again after each, against the newer state (it throws to give up, e.g. NotFoundError).
    * Returns what the winning `build` returned.
+   *
+   * With `optimistic`, the first attempt uses the state this handle already has (no LIST): a
+   * stale state only costs a lost race, since the number it claims then exists. After a lost race
+   * the writer reads just the entry that beat it and tries the next number: one GET and one PUT
+   * per lost race. Without `optimistic` (operations that may fail on the state, like delete of a
+   * missing item), the state is refreshed first so that the failure is not a stale one.
    */
-  async commit<T>(build: () => { records: LogRecord[]; result: T }): Promise<T> {
+  async commit<T>(
+    build: () => { records: LogRecord[]; result: T },
+    options: { optimistic?: boolean } = {},
+  ): Promise<T> {
     const id = randomBytes(12).toString("hex");
+    if (!options.optimistic || !this.loaded) await this.refresh();
     for (let conflicts = 0; ; conflicts++) {
-      await this.refresh();
       const { records, result } = build();
       const n = this.entry + 1;
       const body = encoder.encode(
@@ -205,8 +214,12 @@ export class CommitLog {
       if (conflicts > 10_000) {
         throw new ArchiveError(`${this.store.location}: gave up committing after 10000 lost races`);
       }
-      // Lost the race: back off a little (randomly, so racing writers spread out), then retry.
-      const ms = Math.random() * Math.min(2 ** Math.min(conflicts, 6), 50);
+      // Lost the race: apply the entry that won (or catch up fully if it cannot be read), then
+      // back off a little (randomly, so racing writers spread out) when losing repeatedly.
+      const winner = await this.store.get(logKey(n));
+      if (winner === undefined) await this.refresh();
+      else this.apply(n, this.parseEntry(winner, n));
+      const ms = Math.random() * Math.min(5 * 2 ** Math.min(conflicts, 4), 50);
       await new Promise((r) => setTimeout(r, ms));
     }
   }

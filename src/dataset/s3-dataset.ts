@@ -37,6 +37,8 @@ export interface S3DataSetStoreOptions extends S3Options {
 const MARKER = ".persist-dataset.json";
 const MARKER_BODY = `${JSON.stringify({ format: "persist-archive dataset on object storage", version: 1 })}\n`;
 const ITEM = "item";
+/** Inserts and sets cannot fail on a stale state: skip the LIST, a stale state loses a race. */
+const OPTIMISTIC = { optimistic: true } as const;
 /** Writers look for stale uploads at open and every this many of their commits. */
 const CLEAN_EVERY = 256;
 
@@ -171,10 +173,13 @@ export class S3DataSet implements DataSetSurface {
     checkItemName(name, this.path);
     const info = options.info === undefined ? undefined : infoExpression(options.info, name);
     await this.withUpload(value, name, (item) =>
-      this.log.commit(() => ({
-        records: [{ op: "set", name, item, ...(info === undefined ? {} : { info }) }],
-        result: undefined,
-      })),
+      this.log.commit(
+        () => ({
+          records: [{ op: "set", name, item, ...(info === undefined ? {} : { info }) }],
+          result: undefined,
+        }),
+        OPTIMISTIC,
+      ),
     );
   }
 
@@ -224,7 +229,7 @@ export class S3DataSet implements DataSetSurface {
           item: uploads[i] as string,
         }));
         return { records, result: names };
-      });
+      }, OPTIMISTIC);
     } catch (err) {
       await Promise.all(uploads.map((u) => this.removeUpload(u).catch(() => undefined)));
       throw err;
