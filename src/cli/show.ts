@@ -131,7 +131,10 @@ function orderUnderExports(rows: string[][], exports: number): string[][] {
 }
 
 /** Every item's info, one read of the index where the DataSet supports it. */
-async function allInfos(ds: DataSet, keys: readonly string[]): Promise<Map<string, unknown>> {
+export async function allInfos(
+  ds: DataSet,
+  keys: readonly string[],
+): Promise<Map<string, unknown>> {
   const withInfos = ds as unknown as { infos?: () => Promise<Record<string, unknown>> };
   if (typeof withInfos.infos === "function") {
     const infos = await withInfos.infos();

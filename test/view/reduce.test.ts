@@ -1,0 +1,70 @@
+/** The viewer's reductions: min/max per column keeps every peak; heatmap block means. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { NDArray } from "../../src/runtime/persist-runtime.mjs";
+import { heatmap, numberReader, reduceLine, reduceTyped } from "../../src/view/reduce.js";
+
+const decode = (b64: string, Type: typeof Float64Array | typeof Float32Array) => {
+  const bytes = Buffer.from(b64, "base64");
+  return Array.from(
+    new Type(bytes.buffer, bytes.byteOffset, bytes.byteLength / Type.BYTES_PER_ELEMENT),
+  );
+};
+
+test("min/max per pixel column: every spike survives, raw values when narrow", () => {
+  const data = new Float64Array(1_000_000);
+  data[123_457] = 9;
+  data[999_999] = -4;
+  const line = reduceTyped(data, 0, data.length, 1000);
+  assert.equal(line.step, 1000);
+  const max = decode(line.max!, Float64Array);
+  const min = decode(line.min, Float64Array);
+  assert.equal(max.length, 1000);
+  assert.equal(max[123], 9);
+  assert.equal(Math.max(...max), 9);
+  assert.equal(min[999], -4);
+  // the generic reader gives the same
+  const generic = reduceLine((i) => data[i]!, 0, data.length, 1000);
+  assert.deepEqual(decode(generic.max!, Float64Array), max);
+  // zoomed in: raw values
+  const raw = reduceTyped(data, 123_400, 123_500, 1000);
+  assert.equal(raw.step, 1);
+  assert.equal(raw.max, undefined);
+  assert.equal(decode(raw.min, Float64Array)[57], 9);
+});
+
+test("complex parts, bigints and half floats are read as numbers", () => {
+  const z = new NDArray(Float64Array.from([3, 4, 0, -2]), [2], { dtype: "<c16" });
+  assert.deepEqual([0, 1].map(numberReader(z, "abs")), [5, 2]);
+  assert.deepEqual([0, 1].map(numberReader(z, "phase")), [Math.atan2(4, 3), -Math.PI / 2]);
+  assert.deepEqual([0, 1].map(numberReader(z, "im")), [4, -2]);
+  const big = new NDArray(BigInt64Array.from([5n, -7n]), [2]);
+  assert.deepEqual([0, 1].map(numberReader(big)), [5, -7]);
+  const half = new NDArray(Uint16Array.from([0x3c00, 0xc000]), [2], { dtype: "<f2" });
+  assert.deepEqual([0, 1].map(numberReader(half)), [1, -2]);
+});
+
+test("heatmap: block means of C and Fortran arrays, NaN-aware range", () => {
+  // 4 × 6, value = row * 10 + col
+  const c = new NDArray(
+    Float64Array.from({ length: 24 }, (_, k) => Math.floor(k / 6) * 10 + (k % 6)),
+    [4, 6],
+  );
+  const full = heatmap(c, 100, 100);
+  assert.deepEqual([full.rows, full.cols, full.lo, full.hi], [4, 6, 0, 35]);
+  const blocks = heatmap(c, 2, 3);
+  assert.deepEqual(decode(blocks.cells, Float32Array), [5.5, 7.5, 9.5, 25.5, 27.5, 29.5]);
+  const f = new NDArray(
+    Float64Array.from({ length: 24 }, (_, k) => (k % 4) * 10 + Math.floor(k / 4)),
+    [4, 6],
+    { order: "F" },
+  );
+  assert.deepEqual(
+    decode(heatmap(f, 2, 3).cells, Float32Array),
+    decode(blocks.cells, Float32Array),
+  );
+  const nan = new NDArray(Float64Array.from([Number.NaN, 1, 2, Number.NaN]), [2, 2]);
+  const h = heatmap(nan, 2, 2);
+  assert.deepEqual([h.lo, h.hi], [1, 2]);
+  assert.ok(Number.isNaN(decode(h.cells, Float32Array)[0]));
+});
