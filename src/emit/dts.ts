@@ -77,6 +77,12 @@ class TypeWriter {
         return Object.getPrototypeOf(v).constructor.name;
       case "arraybuffer":
         return "ArrayBuffer";
+      case "url":
+        return "URL";
+      case "searchparams":
+        return "URLSearchParams";
+      case "nodebuffer":
+        return "Uint8Array"; // a Buffer in Node; a Uint8Array where there is no Buffer
       case "dataview":
         return "DataView";
       case "ndarray": {

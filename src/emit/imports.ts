@@ -30,7 +30,7 @@ export class ImportTable {
   }
 
   /** Local name of a runtime export (`NDArray`, `loadArrays`). */
-  runtime(exportName: "NDArray" | "loadArrays"): string {
+  runtime(exportName: "NDArray" | "loadArrays" | "NodeBuffer"): string {
     return this.alias({ module: RUNTIME_SPECIFIER, exportName });
   }
 

@@ -492,6 +492,18 @@ class Emitter {
         return this.imports.alias(node.importRef as ImportRef);
       case "global":
         return node.globalPath!;
+      case "url":
+        return `new URL(${stringLiteral((v as unknown as URL).href)})`;
+      case "searchparams":
+        return `new URLSearchParams(${stringLiteral(String(v))})`;
+      case "nodebuffer": {
+        // Its bytes only: a small Buffer's .buffer is Node's shared pool, not its own memory.
+        if (this.tree) return this.treeOnly(node, "a Node Buffer");
+        const bytes = v as unknown as Uint8Array;
+        const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const items = this.fill("[", typedArrayItems(view), "]", level);
+        return `${this.imports.runtime("NodeBuffer")}.from(new Uint8Array(${items}))`;
+      }
     }
   }
 

@@ -73,6 +73,8 @@ export function builtinArgsProblem(
   } else if (ctor === Number || ctor === String || ctor === Boolean) {
     const t = typeof a0;
     if (n > 1 || t === "object" || t === "function" || t === "symbol") return "takes one primitive";
+  } else if (ctor === URL || ctor === URLSearchParams) {
+    if (n !== 1 || typeof a0 !== "string") return "takes one string";
   } else if (ctor === ArrayBuffer) {
     // `new ArrayBuffer(n, { maxByteLength: m })`: a resizable buffer. Only its current length is
     // allocated (and charged); the maximum is reserved address space.

@@ -38,6 +38,8 @@ export const CONSTRUCTORS: ReadonlyMap<string, Ctor> = new Map(
     "Float64Array",
     "BigInt64Array",
     "BigUint64Array",
+    "URL",
+    "URLSearchParams",
   ]
     .filter((name) => typeof (globalThis as Record<string, unknown>)[name] === "function")
     .map((name) => [name, (globalThis as Record<string, unknown>)[name] as Ctor]),

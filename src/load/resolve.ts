@@ -34,6 +34,7 @@ export function runtimeLoadArrays(): LoadArrays | undefined {
 function runtimeExport(name: string): unknown {
   if (name === "NDArray") return runtime.NDArray;
   if (name === "loadArrays") return runtimeLoadArrays();
+  if (name === "NodeBuffer") return (runtime as Record<string, unknown>).NodeBuffer;
   return undefined;
 }
 

@@ -1982,3 +1982,17 @@ export async function loadArrays(moduleUrl, location, format, names, options) {
   }
   return fail(path, `unknown array format ${JSON.stringify(format)} (npy, npz or hdf5)`);
 }
+
+/**
+ * How archives rebuild a Node Buffer: `_NodeBuffer.from(new Uint8Array([...]))` gives a Buffer
+ * where the platform has one (Node, Deno, Bun) and the Uint8Array itself elsewhere (browsers).
+ */
+export class NodeBuffer {
+  /** @param {Uint8Array} bytes */
+  static from(bytes) {
+    const B = globalThis.Buffer;
+    return typeof B === "function" && typeof B.from === "function"
+      ? B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      : bytes;
+  }
+}

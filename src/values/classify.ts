@@ -22,6 +22,9 @@ export type ObjectKind =
   | "typedarray"
   | "dataview"
   | "ndarray"
+  | "url"
+  | "searchparams"
+  | "nodebuffer"
   | "instance"
   | "import"
   | "global";
@@ -85,11 +88,45 @@ function moduleOf(fn: Function): string | undefined {
   return typeof m === "string" && m !== "" ? m : undefined;
 }
 
+/** `a Model`, `an Object from another realm`: the value's real class, for messages. */
 function describe(value: object): string {
-  const ctor = (value as { constructor?: unknown }).constructor;
-  return typeof ctor === "function" && ctor.name
-    ? `a ${ctor.name}`
-    : "an object with a custom prototype";
+  let name: string | undefined;
+  try {
+    const ctor = (value as { constructor?: unknown }).constructor;
+    if (typeof ctor === "function" && ctor.name) name = ctor.name;
+  } catch {
+    // a throwing `constructor` getter: fall through to the tag
+  }
+  name ??= /^\[object (.+)\]$/.exec(Object.prototype.toString.call(value))?.[1];
+  if (!name || name === "Object") {
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto !== Object.prototype && proto !== null) return "an object with a custom prototype";
+  }
+  const article = /^[AEIOU]/i.test(name ?? "") ? "an" : "a";
+  return `${article} ${name}`;
+}
+
+const NodeBuffer = (globalThis as { Buffer?: { prototype: object } }).Buffer;
+
+/**
+ * Plain objects and arrays made in another realm (`vm.runInNewContext("({ a: 1 })")`, an iframe)
+ * have that realm's Object.prototype / Array.prototype: recognised by shape, archived as plain.
+ */
+function foreignKind(value: object, proto: object): "object" | "array" | undefined {
+  if (Object.getPrototypeOf(proto) !== null) return undefined;
+  if (Array.isArray(value)) return undefined; // arrays: Array.prototype is not a root prototype
+  const ctor = Object.getOwnPropertyDescriptor(proto, "constructor")?.value as
+    | { name?: unknown; prototype?: unknown }
+    | undefined;
+  if (typeof ctor !== "function" || ctor.name !== "Object" || ctor.prototype !== proto) {
+    return undefined;
+  }
+  return Object.prototype.toString.call(value) === "[object Object]" ? "object" : undefined;
+}
+
+function foreignArray(value: object, proto: object): boolean {
+  // Another realm's Array.prototype is itself an array whose prototype is that realm's root.
+  return Array.isArray(value) && Array.isArray(proto) && proto !== Array.prototype;
 }
 
 function classifyFunction(fn: Function): Classified {
@@ -190,6 +227,16 @@ export function classify(value: object): Classified {
     }
     return { kind: "boxed" };
   }
+  if (NodeBuffer !== undefined && proto === NodeBuffer.prototype) return { kind: "nodebuffer" };
+  if (typeof URL === "function" && proto === URL.prototype) return { kind: "url" };
+  if (typeof URLSearchParams === "function" && proto === URLSearchParams.prototype) {
+    return { kind: "searchparams" };
+  }
+  if (proto !== null && foreignArray(value, proto)) return { kind: "array" };
+  if (proto !== null) {
+    const foreign = foreignKind(value, proto);
+    if (foreign) return { kind: foreign };
+  }
   if (proto === ArrayBuffer.prototype) {
     if (isDetached(value as ArrayBuffer)) {
       return {
@@ -224,7 +271,16 @@ export function classify(value: object): Classified {
       fix: "archive a copy on purpose, e.g. new Uint8Array(sab).slice().buffer",
     };
   }
-  return { kind: "unsupported", what: describe(value), fix: FIX_CLASS };
+  const what = describe(value);
+  const global = (globalThis as Record<string, unknown>)[what.replace(/^an? /, "")];
+  if (typeof global === "function" && (global as { prototype?: unknown }).prototype !== proto) {
+    return {
+      kind: "unsupported",
+      what: `${what} from another realm (a vm context or frame)`,
+      fix: "only plain objects and arrays are recognised across realms; rebuild it in this realm (e.g. new Map(foreignMap))",
+    };
+  }
+  return { kind: "unsupported", what, fix: FIX_CLASS };
 }
 
 /** How the archive can name a symbol: registered (`Symbol.for(key)`) or well-known (`Symbol.iterator`). */
