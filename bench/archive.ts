@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { uneval } from "devalue";
 import { Archive } from "../src/index.js";
+import { SHAPES } from "./shapes.js";
 import { best, printTable } from "./util.js";
 
 function makeGraph(nodes: number) {
@@ -26,7 +27,51 @@ function makeGraph(nodes: number) {
   return { rows, shared };
 }
 
+/**
+ * Issue 11's three shapes (bench/shapes.ts), each measured in the same run: toString() against
+ * JSON.stringify and devalue.uneval, native import() of the saved module against V8's floor (the
+ * same data as one JSON-literal module). Ratios, not absolute times: the machine may be shared.
+ */
+async function runShapes(): Promise<void> {
+  for (const [shape, make] of Object.entries(SHAPES)) {
+    const value = make();
+    const archive = new Archive();
+    archive.insert({ value });
+    const tJson = await best(() => JSON.stringify(value));
+    const tDevalue = await best(() => uneval(value));
+    const tOurs = await best(() => archive.toString());
+    const dir = await mkdtemp(join(tmpdir(), "persist-bench-"));
+    try {
+      const file = join(dir, "m.mjs");
+      await writeFile(file, archive.toString());
+      const literal = join(dir, "literal.mjs");
+      await writeFile(literal, `export default ${JSON.stringify(value)};\n`);
+      let n = 0;
+      const tImport = await best(async () => {
+        await import(`${pathToFileURL(file).href}?v=${n++}`);
+      });
+      const tFloor = await best(async () => {
+        await import(`${pathToFileURL(literal).href}?v=${n++}`);
+      });
+      printTable(`Archive core, shape "${shape}" (issue 11)`, [
+        ["JSON.stringify", tJson, "1.00x (baseline)"],
+        ["devalue.uneval", tDevalue, `${(tDevalue / tJson).toFixed(2)}x JSON`],
+        [
+          "Archive.toString()",
+          tOurs,
+          `${(tOurs / tJson).toFixed(2)}x JSON (goal <= 8x); ${(tDevalue / tOurs).toFixed(2)}x devalue's speed (goal >= 2x)`,
+        ],
+        ["import of JSON literal", tFloor, "1.00x (V8 floor)"],
+        ["native import()", tImport, `${(tImport / tFloor).toFixed(2)}x the floor (goal <= 1.2x)`],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 export async function run(): Promise<void> {
+  await runShapes();
   const nodes = Number(process.env.PERSIST_BENCH_NODES ?? 100_000);
   const graph = makeGraph(nodes);
   const archive = new Archive();
