@@ -87,10 +87,13 @@ class _Journal:
             raise self.error(number, 'expected `info["name"] = …;` or `delete info["name"];`')
 
     def name(self, literal: str, number: int) -> str:
-        try:
-            name = json.loads(literal)
-        except ValueError:
-            raise self.error(number, f"{literal} is not a string literal") from None
+        if "\\" not in literal:
+            name: Any = literal[1:-1]
+        else:
+            try:
+                name = json.loads(literal)
+            except ValueError:
+                raise self.error(number, f"{literal} is not a string literal") from None
         if not isinstance(name, str) or not _ITEM_NAME.fullmatch(name):
             raise self.error(number, f"{literal} is not an item name")
         m = _NUMBERED.fullmatch(name)

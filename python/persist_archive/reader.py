@@ -74,6 +74,7 @@ _ELEMENT = re.compile(
     re.ASCII,
 )
 _KEYWORDS = {"true": True, "false": False, "null": None}
+_PATCH_FAST = re.compile(r'\["([^"\\\n\r]*)"\][ \t]*=[ \t]*(?![=>])')
 
 RESERVED = frozenset(
     (
@@ -583,6 +584,12 @@ class Reader:
 
     def patch_statement(self, at: int, name: str, pos: int) -> int:
         target = self.patch_target(name, at)
+        m = _PATCH_FAST.match(self.text, pos)
+        if m is not None and m.group(1) != "__proto__":
+            # `ID["key"] = ` in one match: every line of a DataSet index is one of these.
+            value, end, _ = self.expression(m.end())
+            self.assign(target, name, m.group(1), value, at)
+            return self.end_statement(end)
         after = self.ws(pos)
         if not self.text.startswith((".", "["), after):
             raise self.unexpected(after, "`.` or `[`")
