@@ -1157,7 +1157,9 @@ async function zipEntryStart(handle, fileSize, entry, at) {
   return start;
 }
 
-const INFLATE_READ = 1 << 20;
+// Compressed bytes per read while inflating: small, because zlib turns each one into output at
+// once (up to ~1000× for zeros), and that output is what a partial read must not pile up.
+const INFLATE_READ = 64 << 10;
 
 /**
  * Inflates a deflated zip entry as a stream, calling `consume(chunk, offset)` with each piece of
@@ -1943,7 +1945,7 @@ export async function readNpyDirectory(dir, names, options) {
 export function arrayLocation(moduleUrl, location, names) {
   const root = dirname(fileURLToPath(moduleUrl));
   const path = resolve(root, String(location));
-  if (!isInsideDir(root, path) || path === root) {
+  if (!isInsideDir(root, path)) {
     fail(path, `array location ${JSON.stringify(location)} is outside the archive's folder`);
   }
   if (!Array.isArray(names)) fail(path, "array names must be a list");
@@ -1979,4 +1981,18 @@ export async function loadArrays(moduleUrl, location, format, names, options) {
     throw err;
   }
   return fail(path, `unknown array format ${JSON.stringify(format)} (npy, npz or hdf5)`);
+}
+
+/**
+ * How archives rebuild a Node Buffer: `_NodeBuffer.from(new Uint8Array([...]))` gives a Buffer
+ * where the platform has one (Node, Deno, Bun) and the Uint8Array itself elsewhere (browsers).
+ */
+export class NodeBuffer {
+  /** @param {Uint8Array} bytes */
+  static from(bytes) {
+    const B = globalThis.Buffer;
+    return typeof B === "function" && typeof B.from === "function"
+      ? B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      : bytes;
+  }
 }
