@@ -4,7 +4,7 @@
  * values as trees, source text, and arrays reduced for plots. Everything is read with the safe
  * loader (stand-ins for imported classes, as in the CLI); nothing is ever written.
  */
-import { readdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { shortText, summarize, summaryText } from "../cli/describe.js";
 import { isRowSource, type RowSource } from "../cli/json-stream.js";
@@ -82,8 +82,8 @@ export class ViewModel {
     if (this.target.type !== "dataset") return "archive";
     const dir = this.target.path;
     const parts: string[] = [];
-    for (const name of (await readdir(dir)).sort()) {
-      if (!name.startsWith("index.")) continue;
+    // the index files only (a readdir of a 100k-item folder per request would be slow)
+    for (const name of ["index.journal", "index.mjs"]) {
       const info = await stat(join(dir, name)).catch(() => undefined);
       if (info) parts.push(`${name}:${info.size}:${info.mtimeMs}`);
     }
