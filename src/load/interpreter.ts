@@ -5,6 +5,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { confinedReads } from "../arrays/containers.js";
 import { ArchiveError, NotFoundError } from "../errors.js";
 import { checkConfined } from "../store/confined.js";
 import {
@@ -57,6 +58,8 @@ export interface InterpretOptions {
   modules?: ModuleMap | undefined;
   /** Folder external array files must really lie in (after symlinks). */
   root: string;
+  /** Bytes of array data one data file may produce per byte of its size (runtime default). */
+  maxExpansion?: number | undefined;
 }
 
 export class Interpreter extends ExpressionReader {
@@ -65,12 +68,14 @@ export class Interpreter extends ExpressionReader {
   readonly fileUrl: string;
   private readonly file: string;
   private readonly root: string;
+  private readonly maxExpansion: number | undefined;
 
   constructor(text: string, options: InterpretOptions) {
     super(text, options.file);
     this.modules = options.modules;
     this.file = options.file;
     this.root = options.root;
+    this.maxExpansion = options.maxExpansion;
     this.fileUrl = pathToFileURL(options.file).href;
   }
 
@@ -116,7 +121,15 @@ export class Interpreter extends ExpressionReader {
     let arrays: unknown;
     try {
       await checkArrayFiles(this.file, this.root, pending);
-      arrays = await loadArrays(this.fileUrl, pending.location, pending.format, pending.names);
+      // Data files are opened through store/confined.ts (inside root, non-blocking, regular files
+      // only, descriptor re-checked): no window between the check above and the open.
+      arrays = await loadArrays(
+        this.fileUrl,
+        pending.location,
+        pending.format,
+        pending.names,
+        confinedReads({ root: this.root, maxExpansion: this.maxExpansion }),
+      );
     } catch (error) {
       if (error instanceof ArchiveError) throw error;
       const why = error instanceof Error ? error.message : String(error);

@@ -25,6 +25,12 @@ export interface LoadOptions {
   root?: string;
   /** For `s3://bucket/prefix/run1` paths: how to reach the store (default: the AWS_* variables). */
   s3?: import("../store/s3-store.js").S3Options;
+  /**
+   * Bytes of array data one external data file may produce per byte of its own size. Default
+   * 1032 (the most deflate can expand): a small npz or HDF5 file cannot declare gigabytes. Raise
+   * it (e.g. `Infinity`) for trusted files, such as an HDF5 file whose chunks were never written.
+   */
+  maxExpansion?: number;
 }
 
 export interface InterpretSourceOptions {
@@ -33,6 +39,8 @@ export interface InterpretSourceOptions {
   modules?: ModuleMap | undefined;
   /** Folder external array files must lie in; default: the directory of `file`. */
   root?: string | undefined;
+  /** See LoadOptions.maxExpansion. */
+  maxExpansion?: number | undefined;
 }
 
 /**
@@ -51,6 +59,7 @@ export async function interpretSource(
       file,
       modules: options.modules,
       root: options.root ?? dirname(file),
+      maxExpansion: options.maxExpansion,
     });
     for (;;) {
       const pending = interpreter.run();
@@ -93,7 +102,12 @@ export async function load<T = Record<string, unknown>>(
     what: "archive module",
     maxBytes: MAX_MODULE_BYTES,
   });
-  return (await interpretSource(text, { file: entry, modules: options.modules, root })) as T;
+  return (await interpretSource(text, {
+    file: entry,
+    modules: options.modules,
+    root,
+    maxExpansion: options.maxExpansion,
+  })) as T;
 }
 
 /**

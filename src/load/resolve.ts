@@ -5,6 +5,7 @@
  */
 
 import { RUNTIME_SPECIFIER } from "../emit/imports.js";
+import type { ArrayReadOptions } from "../runtime/persist-runtime.mjs";
 import * as runtime from "../runtime/persist-runtime.mjs";
 import { findRegistered } from "../values/registry.js";
 import { FORBIDDEN_FUNCTIONS } from "./globals.js";
@@ -19,6 +20,7 @@ type LoadArrays = (
   location: string,
   format: string,
   names: readonly string[],
+  options?: ArrayReadOptions,
 ) => Promise<Record<string, unknown>>;
 
 /**

@@ -6,10 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cp, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { cp, mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { test } from "node:test";
-import { type ArchiveError, FormatError, NotFoundError } from "../../src/errors.js";
+import yazl from "yazl";
+import { ArchiveError, FormatError, NotFoundError } from "../../src/errors.js";
 import { Archive } from "../../src/index.js";
 import { load } from "../../src/load/index.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -225,11 +228,40 @@ test("directories where files belong are FormatErrors", async () => {
   await refused(pkg, /package\.json is a directory/);
 });
 
-test("a missing array file is still reported by the runtime, naming the array", async () => {
+test("a missing array file is a typed error naming it", async () => {
   const npy = await saved("missing-npy");
   await rm(join(npy, "_arrays", "array_0.npy"));
-  await refused(npy, /array "array_0" is missing/);
+  await refused(npy, /array_0/, ArchiveError);
   const gone = await saved("missing-entry");
   await rm(join(gone, "index.mjs"));
   await refused(gone, /no entry module/, NotFoundError);
+});
+
+test("maxExpansion is passed to the array readers; the error names the option", async () => {
+  // An npz whose one entry is deflated: 2 MiB of zeros in a few KiB.
+  const archive = new Archive({ arrayThreshold: 2 });
+  archive.insert({ zeros: new Float64Array(1 << 18) });
+  const { entry } = await archive.save(join(base, "expansion"), { name: "pkg", dataFormat: "npz" });
+  const dir = join(entry, "..");
+  const zeros = new Archive({ arrayThreshold: 2 });
+  zeros.insert({ zeros: new Float64Array(1 << 18) });
+  const npyEntry = (await zeros.save(join(base, "expansion-src"), { name: "pkg" })).entry;
+  const npyBytes = await readFile(join(npyEntry, "..", "_arrays", "array_0.npy"));
+  const zip = new yazl.ZipFile();
+  zip.addBuffer(npyBytes, "array_0.npy", { compress: true });
+  zip.end();
+  await pipeline(zip.outputStream, createWriteStream(join(dir, "_arrays.npz")));
+  assert.ok((await stat(join(dir, "_arrays.npz"))).size < 64 << 10);
+  // Honest files load with the default bound.
+  assert.equal(((await load(dir)).zeros as Float64Array).length, 1 << 18);
+  // A bound below its real expansion is refused, naming the option to raise.
+  await assert.rejects(load(dir, { maxExpansion: 2 }), (e: unknown) => {
+    assert.ok(e instanceof FormatError, String(e));
+    assert.match((e as Error).message, /maxExpansion/);
+    return true;
+  });
+  assert.equal(
+    ((await load(dir, { maxExpansion: Infinity })).zeros as Float64Array).length,
+    1 << 18,
+  );
 });
