@@ -6,6 +6,7 @@
  */
 import { UnsupportedValueError } from "../errors.js";
 import type { NDArray } from "../runtime/persist-runtime.mjs";
+import { coversFixedBuffer, isResizable, viewProblem } from "../values/buffers.js";
 import {
   type Classified,
   classify,
@@ -13,7 +14,6 @@ import {
   type ObjectKind,
   symbolName,
 } from "../values/classify.js";
-import { coversFixedBuffer, isResizable, viewProblem } from "../values/buffers.js";
 import { hasRegistration } from "../values/registry.js";
 import { checkConstructorChains } from "./constructor-chains.js";
 import { EdgeKind, type PathLink, pathOf } from "./path.js";

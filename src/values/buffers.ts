@@ -103,8 +103,6 @@ export function isLengthTracking(view: ArrayBufferView): boolean {
 /** True when a view spans its whole (fixed-length) buffer, so it can be written by its elements. */
 export function coversFixedBuffer(view: ArrayBufferView): boolean {
   return (
-    view.byteOffset === 0 &&
-    view.byteLength === view.buffer.byteLength &&
-    !isResizable(view.buffer)
+    view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && !isResizable(view.buffer)
   );
 }

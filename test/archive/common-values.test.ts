@@ -91,5 +91,8 @@ test("messages name the real class: a Model, an Item, a class from another realm
         err.valuePath === "x.v",
     );
   }
-  assert.throws(() => new Archive().insert({ m: vm.runInNewContext("new Map()") }), /it is a Map from another realm/);
+  assert.throws(
+    () => new Archive().insert({ m: vm.runInNewContext("new Map()") }),
+    /it is a Map from another realm/,
+  );
 });

@@ -1987,6 +1987,7 @@ export async function loadArrays(moduleUrl, location, format, names, options) {
  * How archives rebuild a Node Buffer: `_NodeBuffer.from(new Uint8Array([...]))` gives a Buffer
  * where the platform has one (Node, Deno, Bun) and the Uint8Array itself elsewhere (browsers).
  */
+// biome-ignore lint/complexity/noStaticOnlyClass: archives name it as a class-like factory (`_NodeBuffer.from(...)`), mirroring Buffer.from
 export class NodeBuffer {
   /** @param {Uint8Array} bytes */
   static from(bytes) {
