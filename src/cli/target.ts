@@ -2,12 +2,13 @@
  * What a PATH on the command line is: a DataSet directory, or an archive in the package or module
  * layout (see src/store/layout.ts), with the data files its entry module reads.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { ArrayFormat } from "../arrays/containers.js";
 import { itemFilesOnDisk } from "../dataset/codec.js";
 import { MARKER_FILE } from "../dataset/layout.js";
 import { ArchiveError, NotFoundError } from "../errors.js";
+import { readConfinedText } from "../store/confined.js";
 
 /** The external arrays an entry module loads: where, in which format, under which names. */
 export interface DataFiles {
@@ -95,8 +96,14 @@ const LOAD_ARRAYS =
 export async function dataFilesOf(moduleFile: string): Promise<DataFiles | undefined> {
   let text: string;
   try {
-    text = await readFile(moduleFile, "utf8");
+    // Confined to the module's own folder, regular files only: a FIFO or a link out must not hang
+    // or leak what the CLI prints (the loader applies the same rule).
+    text = await readConfinedText(moduleFile, {
+      root: dirname(moduleFile),
+      what: "archive module",
+    });
   } catch (error) {
+    if (error instanceof ArchiveError) throw error;
     throw new NotFoundError(`cannot read ${moduleFile}: ${(error as Error).message}`, {
       file: moduleFile,
       cause: error,
