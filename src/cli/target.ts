@@ -89,8 +89,26 @@ async function archiveTarget(
 // The statement Archive.save emits to load external arrays, e.g.
 //   const _arrays = await _loadArrays(import.meta.url, "./_arrays", "npy", ["array_0", "array_1"]);
 // Read as text (never executed): the CLI needs to know the data files without loading them.
-const LOAD_ARRAYS =
-  /\bawait\s+[A-Za-z_$][\w$]*\(\s*import\.meta\.url\s*,\s*("(?:[^"\\\n]|\\.)*")\s*,\s*"(npy|npz|hdf5)"\s*,\s*(\[[^\]]*\])\s*\)/;
+// Matched in two steps so that hostile text cannot make it quadratic: the prefix up to the names
+// list's "[" (its string is bounded), then the list's "]" found by indexOf and remembered, so each
+// character is scanned a bounded number of times however many prefixes there are.
+const LOAD_ARRAYS_PREFIX =
+  /\bawait\s+[A-Za-z_$][\w$]*\(\s*import\.meta\.url\s*,\s*("(?:[^"\\\n]|\\.){0,4096}")\s*,\s*"(npy|npz|hdf5)"\s*,\s*\[/g;
+const CALL_END = /\s*\)/y;
+
+/** [location literal, format, names literal] of the first loadArrays statement, or undefined. */
+function findLoadArrays(text: string): [string, string, string] | undefined {
+  LOAD_ARRAYS_PREFIX.lastIndex = 0;
+  let close = -1;
+  for (let m = LOAD_ARRAYS_PREFIX.exec(text); m; m = LOAD_ARRAYS_PREFIX.exec(text)) {
+    const open = LOAD_ARRAYS_PREFIX.lastIndex - 1;
+    if (close < open) close = text.indexOf("]", open);
+    if (close < 0) return undefined; // no "]" after here: no later prefix can match either
+    CALL_END.lastIndex = close + 1;
+    if (CALL_END.test(text)) return [m[1]!, m[2]!, text.slice(open, close + 1)];
+  }
+  return undefined;
+}
 
 /** The data files an archive module (entry or DataSet item) loads, from its text. */
 export async function dataFilesOf(moduleFile: string): Promise<DataFiles | undefined> {
@@ -109,19 +127,19 @@ export async function dataFilesOf(moduleFile: string): Promise<DataFiles | undef
       cause: error,
     });
   }
-  const match = LOAD_ARRAYS.exec(text);
+  const match = findLoadArrays(text);
   if (!match) return undefined;
   let location: unknown;
   let names: unknown;
   try {
-    location = JSON.parse(match[1]!);
-    names = JSON.parse(match[3]!);
+    location = JSON.parse(match[0]);
+    names = JSON.parse(match[2]);
   } catch {
     return undefined; // not the form Archive.save writes; load() reports what is wrong with it
   }
   if (typeof location !== "string" || !Array.isArray(names)) return undefined;
   return {
-    format: match[2] as ArrayFormat,
+    format: match[1] as ArrayFormat,
     location: resolve(dirname(moduleFile), location),
     names: names.filter((n): n is string => typeof n === "string"),
     root: dirname(moduleFile),

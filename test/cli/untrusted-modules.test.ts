@@ -32,3 +32,29 @@ for (const command of ["show", "verify"]) {
     assert.doesNotMatch(result.stdout, /secret/);
   });
 }
+
+// The data-file scan over module text must stay linear: 4 MiB of loadArrays prefixes with no "]"
+// (or no closing quote) took minutes with the old single regex. This finishes in well under a second;
+// a quadratic scan would hang the test run.
+test("dataFilesOf: hostile repeated loadArrays prefixes are scanned in linear time", async () => {
+  const { dataFilesOf } = await import("../../src/cli/target.js");
+  const dir = await tempDir();
+  const cases = [
+    'await f(import.meta.url, "a", "npy", ['.repeat(100_000),
+    'await f(import.meta.url, "aaaa'.repeat(130_000),
+    `${'await f(import.meta.url, "a", "npy", ['.repeat(100_000)}"x"]`,
+  ];
+  for (const [i, text] of cases.entries()) {
+    const file = join(dir, `m${i}.mjs`);
+    await writeFile(file, text);
+    assert.equal(await dataFilesOf(file), undefined);
+  }
+  const good = join(dir, "good.mjs");
+  await writeFile(
+    good,
+    'const _arrays = await _loadArrays(import.meta.url, "./_a", "npz", ["array_0"]);\n',
+  );
+  const found = await dataFilesOf(good);
+  assert.equal(found?.format, "npz");
+  assert.deepEqual(found?.names, ["array_0"]);
+});
