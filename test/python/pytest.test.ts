@@ -4,12 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import { PYTHON, repoRoot, requirePythonModules } from "./python.js";
 
-test("python/tests pass under pytest (persist_archive: reader, save, DataSet, lock, show)", (t) => {
+test("python/tests pass under pytest (persist_archive: reader, save, DataSet, lock, show)", async (t) => {
   if (!requirePythonModules(t, ["numpy", "pytest"])) return;
-  const res = spawnSync(PYTHON, ["-m", "pytest", "-q", "-p", "no:cacheprovider", "python/tests"], {
+  // pytest's own temp root (pytest-of-<user>) goes in a folder this test file removes.
+  const basetemp = join(await tempDir("persist-pytest-"), "base");
+  const args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", `--basetemp=${basetemp}`];
+  const res = spawnSync(PYTHON, [...args, "python/tests"], {
     cwd: repoRoot,
     env: { ...process.env, PYTHONPATH: `${repoRoot}python`, PYTHONDONTWRITEBYTECODE: "1" },
     encoding: "utf8",

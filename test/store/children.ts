@@ -1,6 +1,9 @@
 /** Real child processes for concurrency and crash tests: spawn a TypeScript fixture through tsx. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -26,10 +29,23 @@ export interface Child {
   stderr(): string;
 }
 
+let childTmp: string | undefined;
+function childrenTmp(): string {
+  if (childTmp === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "persist-children-"));
+    childTmp = dir;
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return childTmp;
+}
+
 /** Start `node --import tsx <fixture> ...args` with the repo as working directory. */
 export function startChild(fixture: string, args: string[]): Child {
   const proc = spawn(process.execPath, ["--import", "tsx", fixture, ...args], {
     cwd: repoRoot,
+    // A child killed with SIGKILL cannot remove its own temp folders: give children a temp dir that
+    // this process removes when it exits.
+    env: { ...process.env, TMPDIR: childrenTmp() },
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(proc);
