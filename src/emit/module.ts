@@ -12,7 +12,13 @@ import { ArchiveError, UnsupportedValueError } from "../errors.js";
 import { type Graph, type GraphNode, SPARSE_MIN_LENGTH, sparseIndices } from "../graph/build.js";
 import { MAX_NESTING } from "../graph/constructor-chains.js";
 import { nodePath } from "../graph/path.js";
-import { DEFAULT_KIND, DTYPES, type NDArray, nativeDescr } from "../runtime/persist-runtime.mjs";
+import {
+  DEFAULT_KIND,
+  DTYPES,
+  type NDArray,
+  nativeDescr,
+  typedArrayName,
+} from "../runtime/persist-runtime.mjs";
 import {
   coversFixedBuffer,
   isLengthTracking,
@@ -709,7 +715,8 @@ class Emitter {
   }
 
   private typedArray(node: GraphNode, v: Float64Array, level: number): Out {
-    const ctor = Object.getPrototypeOf(v).constructor.name as string;
+    // The internal [[TypedArrayName]], never a `constructor` the value (or its prototype) could fake.
+    const ctor = typedArrayName(v) as string;
     // The walk met the buffer next; take its node in the same order.
     const buffer = this.nodeOf(v.buffer);
     if (node.external) {
@@ -786,5 +793,5 @@ function wholeBufferAs(v: ArrayBufferView): boolean {
 
 /** The dtype an NDArray gets from its data class alone; written out only when it differs. */
 function defaultDtype(data: NDArray["data"]): string {
-  return nativeDescr(DTYPES[DEFAULT_KIND[data.constructor.name]!]!);
+  return nativeDescr(DTYPES[DEFAULT_KIND[typedArrayName(data) as string]!]!);
 }
