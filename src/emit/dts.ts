@@ -1,9 +1,16 @@
 /**
  * TypeScript declarations of an archive's exports, derived from the values themselves, so an
  * archive imported from TypeScript is typed without the library.
+ *
+ * Exports that no `declare const` may bind (`eval`, `arguments`) or that would shadow a global the
+ * declarations refer to (`typeof Math.sin`, `typeof Symbol.for`, `typeof globalThis…`) are
+ * declared under a private name and exported by name, as the module does:
+ * `declare const _eval: number; export { _eval as eval };`.
  */
 import type { Graph, GraphNode } from "../graph/build.js";
-import type { NDArray } from "../runtime/persist-runtime.mjs";
+import { type NDArray, typedArrayName } from "../runtime/persist-runtime.mjs";
+import { EMITTED_GLOBALS } from "../values/globals.js";
+import { EXPORT_ONLY_NAMES, privateBindings } from "../values/names.js";
 import { propertyKey, stringLiteral } from "./literals.js";
 
 const MAX_DEPTH = 8;
@@ -73,8 +80,9 @@ class TypeWriter {
         return "RegExp";
       case "error":
       case "boxed":
-      case "typedarray":
         return Object.getPrototypeOf(v).constructor.name;
+      case "typedarray":
+        return typedArrayName(v) as string;
       case "arraybuffer":
         return "ArrayBuffer";
       case "url":
@@ -88,7 +96,7 @@ class TypeWriter {
       case "ndarray": {
         const data = (v as unknown as NDArray).data;
         // Structural, so the archive needs no declaration file for its runtime.
-        return `{ readonly data: ${Object.getPrototypeOf(data).constructor.name}; readonly shape: readonly number[]; readonly order: "C" | "F"; readonly dtype: string; readonly size: number }`;
+        return `{ readonly data: ${typedArrayName(data)}; readonly shape: readonly number[]; readonly order: "C" | "F"; readonly dtype: string; readonly size: number }`;
       }
       case "instance": {
         const { module, exportName } = node.instance!.ref;
@@ -104,6 +112,11 @@ class TypeWriter {
   }
 }
 
+/** Exports declared under a private name: see the file comment. */
+function needsPrivateBinding(name: string): boolean {
+  return EXPORT_ONLY_NAMES.has(name) || EMITTED_GLOBALS.has(name) || name === "globalThis";
+}
+
 /** The `.d.ts` text for the exports `roots` (and `export default` for single-item archives). */
 export function emitDeclarations(
   roots: readonly (readonly [string, unknown])[],
@@ -111,10 +124,24 @@ export function emitDeclarations(
   singleItem: boolean,
 ): string {
   const writer = new TypeWriter(graph);
+  const locals = privateBindings(
+    roots.map(([name]) => name),
+    needsPrivateBinding,
+  );
   const lines = ["// Types of the archive's exports, written by persist-archive."];
-  for (const [name, value] of roots)
-    lines.push(`export declare const ${name}: ${writer.of(value, 0)};`);
-  if (singleItem && roots.length === 1) lines.push(`export default ${roots[0]![0]};`);
+  for (const [name, value] of roots) {
+    const type = writer.of(value, 0);
+    const local = locals.get(name);
+    if (local === undefined) {
+      lines.push(`export declare const ${name}: ${type};`);
+    } else {
+      lines.push(`declare const ${local}: ${type};`, `export { ${local} as ${name} };`);
+    }
+  }
+  if (singleItem && roots.length === 1) {
+    const name = roots[0]![0];
+    lines.push(`export default ${locals.get(name) ?? name};`);
+  }
   return `${lines.join("\n")}\n`;
 }
 

@@ -27,7 +27,7 @@ import {
 } from "../values/buffers.js";
 import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
 import { EMITTED_GLOBALS } from "../values/globals.js";
-import { EXPORT_ONLY_NAMES } from "../values/names.js";
+import { EXPORT_ONLY_NAMES, privateBindings } from "../values/names.js";
 import { ImportTable } from "./imports.js";
 import { fillList, joinList, MAX_LINE } from "./layout.js";
 import {
@@ -84,18 +84,14 @@ export const ARCHIVE_END = "// persist-archive: end of archive";
 
 /** Writes the entry module of an archive. */
 export function emitModule(options: ModuleOptions): string {
-  const reserved = new Set(options.roots.map(([name]) => name));
   // Exports named like a global the module refers to (`Map`, `Symbol`, `Math`) or like a name no
   // `const` may bind (`undefined`, `eval`) get a private binding: `const _Map = …;` plus
   // `export { _Map as Map };`. Every other export keeps the plain `export const name = …;`.
-  const locals = new Map<string, string>();
-  for (const [name] of options.roots) {
-    if (!EMITTED_GLOBALS.has(name) && !EXPORT_ONLY_NAMES.has(name)) continue;
-    let local = `_${name}`;
-    for (let i = 1; reserved.has(local); i++) local = `_${name}_${i}`;
-    reserved.add(local);
-    locals.set(name, local);
-  }
+  const locals = privateBindings(
+    options.roots.map(([name]) => name),
+    (name) => EMITTED_GLOBALS.has(name) || EXPORT_ONLY_NAMES.has(name),
+  );
+  const reserved = new Set([...options.roots.map(([name]) => name), ...locals.values()]);
   const emitter = new Emitter(options.graph, reserved, false, undefined, locals);
   for (const [name, value] of options.roots) emitter.emitRoot(name, value);
   return emitter.finish(options);

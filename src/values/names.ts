@@ -61,3 +61,24 @@ export function checkArchiveName(name: unknown, allowed: ReadonlySet<string>, wh
     );
   }
 }
+
+/**
+ * Private bindings for the exports that need one (`Map` → `_Map`, `eval` → `_eval`), so that a
+ * module or declaration file can write `const _Map = …; export { _Map as Map };`. A private name
+ * never collides with another export: it gets a `_1`, `_2` … suffix while it would.
+ */
+export function privateBindings(
+  exportNames: readonly string[],
+  needsOne: (name: string) => boolean,
+): Map<string, string> {
+  const taken = new Set(exportNames);
+  const locals = new Map<string, string>();
+  for (const name of exportNames) {
+    if (!needsOne(name)) continue;
+    let local = `_${name}`;
+    for (let i = 1; taken.has(local); i++) local = `_${name}_${i}`;
+    taken.add(local);
+    locals.set(name, local);
+  }
+  return locals;
+}

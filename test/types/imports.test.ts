@@ -6,22 +6,14 @@
  * (an untyped import would make them unused, which is itself an error).
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { Archive, DataSet, NDArray } from "../../src/index.js";
 import { tempDir } from "../helpers/tmp.js";
+import { COMPILERS, compile, compileMatrix, RESOLUTIONS } from "./compile.js";
 
 const ROOT = process.cwd();
-const COMPILERS = ["typescript-5.9", "typescript-6.0", "typescript-7.0"];
-const RESOLUTIONS = [
-  { module: "node16", moduleResolution: "node16" },
-  { module: "nodenext", moduleResolution: "nodenext" },
-  { module: "esnext", moduleResolution: "bundler" },
-];
-
 /** Saves a package archive, a module archive and a DataSet; returns the consumer's directory. */
 async function saveEverything(): Promise<string> {
   const dir = await tempDir("persist-types-");
@@ -95,40 +87,6 @@ const s: string = results.n;
 export { n, s };
 `;
 
-async function compile(
-  compiler: string,
-  dir: string,
-  file: string,
-  r: { module: string; moduleResolution: string },
-) {
-  const tsc = join(ROOT, "node_modules", compiler, "bin", "tsc");
-  // A tsconfig per run: what a user's project has, and the only way to say `types: []` to tsc.
-  const config = `tsconfig.${compiler}.${r.moduleResolution}.${file}.json`;
-  const compilerOptions = {
-    noEmit: true,
-    strict: true,
-    noUncheckedIndexedAccess: true,
-    exactOptionalPropertyTypes: true,
-    target: "es2022",
-    // No DOM, and the standard library is not re-checked: keeps 9 compiler runs affordable.
-    lib: ["es2022"],
-    skipDefaultLibCheck: true,
-    module: r.module,
-    moduleResolution: r.moduleResolution,
-    types: [],
-    pretty: false,
-  };
-  await writeFile(join(dir, config), JSON.stringify({ compilerOptions, files: [file] }));
-  const args = [tsc, "-p", config];
-  try {
-    await promisify(execFile)(process.execPath, args, { cwd: dir, encoding: "utf8" });
-    return { ok: true, output: "" };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, output: `${e.stdout ?? ""}${e.stderr ?? ""}` || e.message };
-  }
-}
-
 test("the test compilers are the versions they are named after", async () => {
   for (const compiler of COMPILERS) {
     const pkg = JSON.parse(
@@ -147,17 +105,9 @@ test("archives and DataSets are typed by path: TypeScript 5.9/6.0/7.0 × node16/
   for (const file of ["out/run1/index.d.mts", "out/run2.d.mts", "sweep.ds/index.d.mts"]) {
     assert.match(await readFile(join(dir, file), "utf8"), /export declare const/, file);
   }
-  const failures: string[] = [];
-  for (const compiler of COMPILERS) {
-    for (const r of RESOLUTIONS) {
-      const files =
-        r.moduleResolution === "bundler" ? ["consumer.mts", "bundler.mts"] : ["consumer.mts"];
-      for (const file of files) {
-        const res = await compile(compiler, dir, file, r);
-        if (!res.ok) failures.push(`${compiler} ${r.moduleResolution} ${file}:\n${res.output}`);
-      }
-    }
-  }
+  const failures = await compileMatrix(dir, (r) =>
+    r.moduleResolution === "bundler" ? ["consumer.mts", "bundler.mts"] : ["consumer.mts"],
+  );
   assert.deepEqual(failures, []);
 });
 
