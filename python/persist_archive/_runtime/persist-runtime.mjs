@@ -7,14 +7,47 @@
 // archive is `instanceof NDArray` for the library too.
 //
 // Plain JavaScript on purpose (it is shipped as-is into archives); checked by tsc via JSDoc.
-// It must only import Node built-ins (plus a dynamic import of h5wasm, only for HDF5 files).
+// It imports Node built-ins only where there are any (Node, Deno, Bun), and dynamically, so that
+// it also imports in a browser: there a saved archive served over http(s) fetches its data files
+// relative to the archive module's URL (plus a dynamic import of h5wasm, only for HDF5 files).
 
-import { constants } from "node:fs";
-import { open, readdir, realpath } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
-import * as zlib from "node:zlib";
+/**
+ * The Node built-ins this file uses, or undefined where there are none (browsers). Imported here,
+ * once, so that every path-based reader can use them synchronously.
+ */
+const NODE = await importBuiltins();
+
+async function importBuiltins() {
+  const g = /** @type {any} */ (globalThis);
+  const nodeLike =
+    typeof g.process?.versions?.node === "string" ||
+    typeof g.Deno?.version?.deno === "string" ||
+    typeof g.Bun?.version === "string";
+  if (!nodeLike) return undefined;
+  const [fs, fsp, path, stream, url, zlib] = await Promise.all([
+    import("node:fs"),
+    import("node:fs/promises"),
+    import("node:path"),
+    import("node:stream"),
+    import("node:url"),
+    import("node:zlib"),
+  ]);
+  return { fs, fsp, path, stream, url, zlib };
+}
+
+/**
+ * The Node built-ins, or a format error naming `where` in a runtime without a filesystem.
+ * @param {string} where
+ */
+function builtins(where) {
+  if (!NODE) {
+    fail(
+      where,
+      "reading a data file by path needs a filesystem (Node, Deno or Bun); in a browser, import the archive from an http(s) URL so that its data files are fetched",
+    );
+  }
+  return NODE;
+}
 
 const BRAND = Symbol.for("persist-archive.ndarray");
 // Errors thrown here carry this brand (its value: "format" or "argument"), so the library's
@@ -609,6 +642,36 @@ export function decodeNpy(bytes, where = "npy data") {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Open data files
+
+/**
+ * What the readers need of an open data file: positional reads and close. A Node FileHandle is
+ * one; so are the bytes of a fetched file ({@link fetchDataFile}).
+ * @typedef {object} DataHandle
+ * @property {(buffer: Uint8Array, offset: number, length: number, position: number) =>
+ *   Promise<{ bytesRead: number }>} read
+ * @property {() => Promise<void>} close
+ * @property {number} [fd]  a real file's descriptor (HDF5 reopens it through /proc on Linux)
+ */
+
+/**
+ * A data file's bytes, already in memory, read like a file.
+ * @param {Uint8Array} bytes
+ * @returns {DataHandle & { bytes: Uint8Array }}
+ */
+function bytesHandle(bytes) {
+  return {
+    bytes,
+    async read(buffer, offset, length, position) {
+      const n = Math.max(0, Math.min(length, bytes.length - position));
+      buffer.set(bytes.subarray(position, position + n), offset);
+      return { bytesRead: n };
+    },
+    async close() {},
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reading limits: which files, and how much memory a file may make us allocate.
 
 /**
@@ -616,8 +679,8 @@ export function decodeNpy(bytes, where = "npy data") {
  * @property {number} [maxExpansion]  bytes of array data one data file may produce per byte of
  *   its own size (default DEFAULT_MAX_EXPANSION). Raise it for files you trust.
  * @property {string} [root]  folder every data file must really lie in (after symlinks)
- * @property {(path: string) => Promise<{ handle: import("node:fs/promises").FileHandle,
- *   size: number }>} [open]  opens a data file (the library passes its confined opener);
+ * @property {(path: string) => Promise<{ handle: DataHandle, size: number }>} [open]  opens a
+ *   data file (the library passes its confined opener; archives served over http(s) a fetch);
  *   replaces the checks of `root`
  * @property {number} [blockBytes]  HDF5: bytes moved through the wasm heap per call
  */
@@ -672,11 +735,9 @@ export function makeBudget(fileSize, options, where) {
   };
 }
 
-const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
-const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-
 /** @param {string} root @param {string} path  both real and absolute */
 function isInsideDir(root, path) {
+  const { relative, sep, isAbsolute } = builtins(path).path;
   const rel = relative(root, path);
   return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
@@ -687,14 +748,16 @@ function isInsideDir(root, path) {
  * lies inside `root`. The caller closes the handle.
  * @param {string} path
  * @param {ArrayReadOptions | undefined} options
- * @returns {Promise<{ handle: import("node:fs/promises").FileHandle, size: number }>}
+ * @returns {Promise<{ handle: DataHandle, size: number }>}
  */
 export async function openDataFile(path, options) {
   if (options?.open) return options.open(path);
+  const { fs, fsp } = builtins(path);
+  const { constants } = fs;
   let target = path;
-  let flags = constants.O_RDONLY | O_NONBLOCK;
+  let flags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
   if (options?.root !== undefined) {
-    const [root, real] = await Promise.all([realpath(options.root), realpath(path)]);
+    const [root, real] = await Promise.all([fsp.realpath(options.root), fsp.realpath(path)]);
     if (!isInsideDir(root, real)) {
       fail(
         path,
@@ -702,9 +765,9 @@ export async function openDataFile(path, options) {
       );
     }
     target = real;
-    flags |= O_NOFOLLOW;
+    flags |= constants.O_NOFOLLOW ?? 0;
   }
-  const handle = await open(target, flags);
+  const handle = await fsp.open(target, flags);
   try {
     const info = await handle.stat();
     if (!info.isFile()) {
@@ -732,7 +795,7 @@ const READ_CHUNK = 1 << 30; // one read call moves at most 1 GiB (fs reads are c
 /**
  * Reads `length` bytes at `position` of an open file into `buffer` at `offset`, through views of
  * at most `chunk` bytes (one Uint8Array cannot exceed 4 GiB on Node 20). Fails on a short read.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} position
  * @param {ArrayBufferLike} buffer
  * @param {number} offset
@@ -758,7 +821,7 @@ async function readInto(handle, position, buffer, offset, length, where, chunk =
 /**
  * Reads `length` bytes at `position` of an open file into a fresh ArrayBuffer of exactly that
  * size (so the data can be viewed without copying). Fails on a short read.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} position
  * @param {number} length
  * @param {string} where
@@ -773,7 +836,7 @@ export async function readIntoBuffer(handle, position, length, where, chunk = RE
 
 /**
  * {@link readIntoBuffer} as a Uint8Array (so for less than 4 GiB).
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} position
  * @param {number} length
  * @param {string} where
@@ -787,7 +850,7 @@ export async function readExactly(handle, position, length, where, chunk = READ_
  * Reads and validates the header of an npy stored in bytes [base, base + size) of an open file
  * (a whole .npy file, or a stored npz entry). Nothing is allocated from the header's numbers
  * before they are checked against `size`.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} base
  * @param {number} size
  * @param {string} where
@@ -848,7 +911,7 @@ const GATHER_WINDOW = 4 << 20;
  * Reads `ranges` of the bytes at `base` of an open file, one after another, into a new buffer of
  * exactly `length` bytes. Large ranges are read straight into the result; small ones through a
  * reused window, so many tiny ranges cost few reads.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} base
  * @param {number} limit  bytes readable from `base` (the data section's size)
  * @param {Iterable<[number, number]>} ranges
@@ -906,7 +969,7 @@ function toNDArray(buffer, header, shape) {
  * Reads the data of an npy at `base` (header from {@link readNpyHeaderAt}) — all of it, or rows
  * [rowStart, rowStop) along axis 0 (either memory order) — into a buffer of exactly its size,
  * converted to native byte order.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} base
  * @param {NpyHeader} header
  * @param {string} where
@@ -962,7 +1025,7 @@ let crcTable;
  * @returns {number}
  */
 export function crc32(bytes, value = 0) {
-  const native = /** @type {any} */ (zlib).crc32;
+  const native = /** @type {any} */ (NODE?.zlib)?.crc32;
   if (typeof native === "function") return native(bytes, value);
   if (!crcTable) {
     crcTable = new Uint32Array(256);
@@ -1008,7 +1071,7 @@ function crc32Of(buffer, offset, length, value) {
 /**
  * Lists the entries of a zip file from its central directory, and checks that their local
  * records lie one after another, without overlap, before the directory.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} fileSize
  * @param {string} where
  * @returns {Promise<ZipEntry[]>}
@@ -1109,7 +1172,7 @@ export async function readZipDirectory(handle, fileSize, where) {
 /**
  * Checks an entry's local header against the central directory and returns where its data
  * starts.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} fileSize
  * @param {ZipEntry} entry
  * @param {string} at
@@ -1157,41 +1220,91 @@ async function zipEntryStart(handle, fileSize, entry, at) {
   return start;
 }
 
-// Compressed bytes per read while inflating: small, because zlib turns each one into output at
-// once (up to ~1000× for zeros), and that output is what a partial read must not pile up.
+// Compressed bytes per read while inflating: small, because the inflater turns each one into
+// output at once (up to ~1000× for zeros), and that output is what a partial read must not pile up.
 const INFLATE_READ = 64 << 10;
+// Browsers' DecompressionStream queues all the output of one input chunk before we see any of
+// it, so it gets smaller pieces: at most ~16 MiB of output can be pending.
+const INFLATE_READ_WEB = 16 << 10;
+
+/**
+ * Raw-deflate decompression of `compressed`, as a sequence of output chunks: node:zlib where
+ * there is one (its streams push back once the output is not read), DecompressionStream
+ * ("deflate-raw") elsewhere. Stopping the iteration early releases both.
+ * @param {(piece: number) => AsyncGenerator<Uint8Array>} compressed  yields the compressed bytes
+ *   in pieces of the given size
+ * @param {string} at
+ * @returns {AsyncGenerator<Uint8Array>}
+ */
+async function* inflateRaw(compressed, at) {
+  if (NODE) {
+    const source = NODE.stream.Readable.from(compressed(INFLATE_READ), { objectMode: false });
+    const inflater = NODE.zlib.createInflateRaw({ chunkSize: 1 << 16 });
+    source.on("error", (err) => inflater.destroy(err));
+    source.pipe(inflater);
+    try {
+      for await (const chunk of inflater) yield/** @type {Uint8Array} */ (chunk);
+    } finally {
+      source.destroy();
+      inflater.destroy();
+    }
+    return;
+  }
+  if (typeof DecompressionStream !== "function") {
+    fail(at, "this runtime has neither node:zlib nor DecompressionStream to inflate zip entries");
+  }
+  const input = compressed(INFLATE_READ_WEB);
+  // Pulled one piece at a time (highWaterMark 0), so compressed bytes are read only as fast as
+  // the output is consumed.
+  const source = new ReadableStream(
+    {
+      async pull(controller) {
+        const { value, done } = await input.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      async cancel() {
+        await input.return(undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const reader = source
+    .pipeThrough(/** @type {any} */ (new DecompressionStream(/** @type {any} */ ("deflate-raw"))))
+    .getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      yield/** @type {Uint8Array} */ (value);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
 
 /**
  * Inflates a deflated zip entry as a stream, calling `consume(chunk, offset)` with each piece of
  * output (offset within the entry's uncompressed bytes) until it returns false. Never lets the
  * output exceed `entry.size`; when the stream was read to the end, checks its length and CRC.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} start
  * @param {ZipEntry} entry
  * @param {string} at
  * @param {(chunk: Uint8Array, offset: number) => boolean} consume
  */
 export async function inflateEntry(handle, start, entry, at, consume) {
-  async function* compressed() {
-    for (let p = 0; p < entry.compressedSize; p += INFLATE_READ) {
-      yield await readExactly(
-        handle,
-        start + p,
-        Math.min(INFLATE_READ, entry.compressedSize - p),
-        at,
-      );
+  /** @param {number} piece */
+  async function* compressed(piece) {
+    for (let p = 0; p < entry.compressedSize; p += piece) {
+      yield await readExactly(handle, start + p, Math.min(piece, entry.compressedSize - p), at);
     }
   }
-  const source = Readable.from(compressed(), { objectMode: false });
-  const inflater = zlib.createInflateRaw({ chunkSize: 1 << 16 });
-  source.on("error", (err) => inflater.destroy(err));
-  source.pipe(inflater);
   let offset = 0;
   let crc = 0;
   let complete = true;
   try {
-    for await (const chunk of inflater) {
-      const bytes = /** @type {Uint8Array} */ (chunk);
+    for await (const bytes of inflateRaw(compressed, at)) {
       if (offset + bytes.length > entry.size) {
         fail(at, `inflated zip entry is larger than its declared ${entry.size} bytes`);
       }
@@ -1206,9 +1319,6 @@ export async function inflateEntry(handle, start, entry, at, consume) {
   } catch (err) {
     if (err instanceof PersistFormatError) throw err;
     fail(at, `cannot inflate zip entry: ${/** @type {Error} */ (err).message}`);
-  } finally {
-    source.destroy();
-    inflater.destroy();
   }
   if (complete) {
     if (offset !== entry.size)
@@ -1232,7 +1342,7 @@ export async function inflateEntry(handle, start, entry, at, consume) {
 /**
  * Reads the npy header of an entry (without its data): positionally when stored, from the first
  * inflated bytes when deflated.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} fileSize
  * @param {ZipEntry} entry
  * @param {string} at
@@ -1297,7 +1407,7 @@ function concat(parts, length) {
  * Reads rows [lo, hi) (all rows when omitted) of an npz member into a buffer of exactly their
  * size. Stored: positional reads. Deflated: streamed, stopping after the last byte needed. A whole
  * read checks the CRC-32.
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {NpzMember} member
  * @param {string} at
  * @param {number} [lo]
@@ -1462,11 +1572,16 @@ export async function importH5wasm(where) {
   /** @type {any} */
   let mod;
   try {
-    mod = await import("h5wasm/node");
+    // Node, Deno and Bun find the package in node_modules; a browser only through an import map
+    // that maps the bare name "h5wasm" to the package's ES module build.
+    mod = NODE ? await import("h5wasm/node") : await import("h5wasm");
   } catch (err) {
+    const why = /** @type {Error} */ (err).message;
     fail(
       where,
-      `reading HDF5 needs the h5wasm package, which cannot be imported here (${/** @type {Error} */ (err).message}); run "npm install h5wasm" beside the archive, or convert it to npy`,
+      NODE
+        ? `reading HDF5 needs the h5wasm package, which cannot be imported here (${why}); run "npm install h5wasm" beside the archive, or convert it to npy`
+        : `reading HDF5 in a browser needs h5wasm, which cannot be imported here (${why}); give the page an import map that maps "h5wasm" to the URL of h5wasm's dist/esm/hdf5_hl.js, or convert the archive to npz (persist convert)`,
     );
   }
   await mod.ready;
@@ -1544,6 +1659,9 @@ function guardH5wasm(h5) {
   return state;
 }
 
+/** Names of fetched HDF5 files put into h5wasm's in-memory file system, made unique. */
+let memoryFiles = 0;
+
 /**
  * An open HDF5 file for the duration of `fn` (synchronous: h5wasm is), confined to itself.
  * @template T
@@ -1558,9 +1676,22 @@ async function withHdf5File(path, options, fn) {
     await checkHdf5Signature(handle, size, path); // a clear error before h5wasm sees the file
     const h5 = await importH5wasm(path);
     const guard = guardH5wasm(h5);
-    // The descriptor we checked, reopened by h5wasm through /proc on Linux (so the file h5wasm
-    // reads is the one that passed the checks); the resolved path elsewhere.
-    const h5path = process.platform === "linux" ? `/proc/self/fd/${handle.fd}` : resolve(path);
+    /** @type {string} */
+    let h5path;
+    let forget = () => {};
+    if (NODE && handle.fd !== undefined) {
+      // The descriptor we checked, reopened by h5wasm through /proc on Linux (so the file h5wasm
+      // reads is the one that passed the checks); the resolved path elsewhere.
+      h5path =
+        globalThis.process?.platform === "linux"
+          ? `/proc/self/fd/${handle.fd}`
+          : NODE.path.resolve(path);
+    } else {
+      // No file h5wasm could open (a fetched one): its bytes go into h5wasm's in-memory files.
+      h5path = `/persist-data-${++memoryFiles}.h5`;
+      h5.FS.writeFile(h5path, await readExactly(handle, 0, size, path));
+      forget = () => h5.FS.unlink(h5path);
+    }
     guard.allowed = h5path;
     guard.refused = null;
     try {
@@ -1573,6 +1704,7 @@ async function withHdf5File(path, options, fn) {
       }
     } finally {
       guard.allowed = null;
+      forget();
     }
   } finally {
     await handle.close();
@@ -1793,7 +1925,7 @@ export function readHdf5Dataset(h5, file, name, where, blockBytes = HDF5_BLOCK_B
 
 /**
  * Checks for the HDF5 superblock signature, which sits at offset 0, 512, 1024, 2048, ...
- * @param {import("node:fs/promises").FileHandle} handle
+ * @param {DataHandle} handle
  * @param {number} size
  * @param {string} path
  */
@@ -1915,15 +2047,28 @@ const ARRAY_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
  * @returns {Promise<Record<string, NDArray>>}
  */
 export async function readNpyDirectory(dir, names, options) {
+  const { fsp, path } = builtins(dir);
   const all =
     names ??
-    (await readdir(dir))
+    (await fsp.readdir(dir))
       .filter((f) => f.endsWith(".npy") && !f.startsWith("."))
       .map((f) => f.slice(0, -4));
+  return readNpyFiles(
+    all.map((name) => [name, path.join(dir, `${name}.npy`)]),
+    options,
+  );
+}
+
+/**
+ * Reads one .npy file per array: `files` lists [array name, path or URL].
+ * @param {[string, string][]} files
+ * @param {ArrayReadOptions} [options]
+ * @returns {Promise<Record<string, NDArray>>}
+ */
+async function readNpyFiles(files, options) {
   /** @type {Record<string, NDArray>} */
   const out = Object.create(null);
-  for (const name of all) {
-    const path = join(dir, `${name}.npy`);
+  for (const [name, path] of files) {
     try {
       out[name] = await readNpyFile(path, options);
     } catch (err) {
@@ -1935,32 +2080,109 @@ export async function readNpyDirectory(dir, names, options) {
   return out;
 }
 
+/** @param {URL} root  a folder URL (ending in "/") @param {URL} url */
+function isInsideUrl(root, url) {
+  return url.origin === root.origin && url.pathname.startsWith(root.pathname);
+}
+
+/**
+ * The URLs of an archive module's folder and of `location` in it, for a module imported over
+ * http(s). Each segment of `location` is percent-encoded, so that "?", "#", "%" or "\" in a name
+ * are characters of the name, as in a file path, never URL syntax; "." and ".." keep their
+ * meaning and the result must stay inside the folder.
+ * @param {URL} moduleUrl
+ * @param {string} location
+ */
+function webArrayLocation(moduleUrl, location) {
+  if (moduleUrl.protocol !== "http:" && moduleUrl.protocol !== "https:") {
+    fail(
+      moduleUrl.href,
+      `an archive module loaded from a ${moduleUrl.protocol} URL cannot locate its data files; import it from a file, or serve its folder over http(s)`,
+    );
+  }
+  const root = new URL(".", moduleUrl);
+  const encoded = String(location)
+    .split("/")
+    .map((segment) => (segment === "." || segment === ".." ? segment : encodeURIComponent(segment)))
+    .join("/");
+  const url = new URL(encoded, root);
+  if (!isInsideUrl(root, url)) {
+    fail(url.href, `array location ${JSON.stringify(location)} is outside the archive's folder`);
+  }
+  return { root: root.href, path: url.href };
+}
+
 /**
  * Where a saved archive's arrays are, checked: `location` resolved against the module's folder
- * must stay inside it, and the names must be plain file names.
+ * must stay inside it, and the names must be plain file names. For a module imported from a
+ * file, `root` and `path` are file paths; for one imported over http(s) (`web`), URLs.
  * @param {string} moduleUrl
  * @param {string} location
  * @param {string[]} names
+ * @returns {{ root: string, path: string, web: boolean }}
  */
 export function arrayLocation(moduleUrl, location, names) {
-  const root = dirname(fileURLToPath(moduleUrl));
-  const path = resolve(root, String(location));
-  if (!isInsideDir(root, path)) {
-    fail(path, `array location ${JSON.stringify(location)} is outside the archive's folder`);
+  const url = new URL(moduleUrl);
+  /** @type {{ root: string, path: string }} */
+  let where;
+  if (url.protocol === "file:") {
+    const { path, url: nodeUrl } = builtins(moduleUrl);
+    const root = path.dirname(nodeUrl.fileURLToPath(url));
+    where = { root, path: path.resolve(root, String(location)) };
+    if (!isInsideDir(root, where.path)) {
+      fail(
+        where.path,
+        `array location ${JSON.stringify(location)} is outside the archive's folder`,
+      );
+    }
+  } else {
+    where = webArrayLocation(url, location);
   }
-  if (!Array.isArray(names)) fail(path, "array names must be a list");
+  if (!Array.isArray(names)) fail(where.path, "array names must be a list");
   for (const name of names) {
     if (typeof name !== "string" || !ARRAY_NAME.test(name)) {
-      fail(path, `bad array name ${JSON.stringify(name)}`);
+      fail(where.path, `bad array name ${JSON.stringify(name)}`);
     }
   }
-  return { root, path };
+  return { ...where, web: url.protocol !== "file:" };
+}
+
+/**
+ * Fetches a data file of an archive served over http(s), whole (range requests would rule out
+ * servers that ignore them), and hands its bytes to the same checked readers as a file on disk.
+ * Only a successful response from inside the archive's folder `root` (after redirects) counts.
+ * @param {string} url
+ * @param {string} root  the folder URL
+ * @returns {Promise<{ handle: DataHandle, size: number }>}
+ */
+export async function fetchDataFile(url, root) {
+  /** @type {Response} */
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    return fail(url, `cannot fetch the data file (${/** @type {Error} */ (err).message})`);
+  }
+  const problem = !response.ok
+    ? response.status === 404 || response.status === 410
+      ? `data file is missing (HTTP ${response.status})`
+      : `cannot fetch the data file (HTTP ${response.status} ${response.statusText})`
+    : response.url && !isInsideUrl(new URL(root), new URL(response.url))
+      ? `was redirected to ${response.url}, outside the archive folder ${root}`
+      : undefined;
+  if (problem) {
+    await response.body?.cancel().catch(() => {});
+    fail(url, problem);
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  return { handle: bytesHandle(bytes), size: bytes.length };
 }
 
 /**
  * Loads the external arrays of a saved archive. Data files must really lie inside the module's
  * folder (after symlinks), be regular files, and stay within the memory bound of
- * `options.maxExpansion`.
+ * `options.maxExpansion`. A module imported over http(s) fetches them (relative to its URL),
+ * with the same checks on their contents.
  * @param {string} moduleUrl  `import.meta.url` of the archive module
  * @param {string} location  relative to the module's directory: a directory of `<name>.npy`
  *   files, or an `.npz` / `.h5` file
@@ -1970,14 +2192,31 @@ export function arrayLocation(moduleUrl, location, names) {
  * @returns {Promise<Record<string, NDArray>>}
  */
 export async function loadArrays(moduleUrl, location, format, names, options) {
-  const { root, path } = arrayLocation(moduleUrl, location, names);
+  const { root, path, web } = arrayLocation(moduleUrl, location, names);
+  if (web) {
+    /** @type {ArrayReadOptions} */
+    const opts = { ...options, open: (url) => fetchDataFile(url, root) };
+    if (format === "npy") {
+      const dir = `${path.replace(/\/+$/, "")}/`;
+      return readNpyFiles(
+        names.map((name) => [name, new URL(`${name}.npy`, dir).href]),
+        opts,
+      );
+    }
+    if (format === "npz") return readNpz(path, names, opts);
+    if (format === "hdf5") return readHdf5(path, names, opts);
+    return fail(path, `unknown array format ${JSON.stringify(format)} (npy, npz or hdf5)`);
+  }
   const opts = { root, ...options };
   try {
     if (format === "npy") return await readNpyDirectory(path, names, opts);
     if (format === "npz") return await readNpz(path, names, opts);
     if (format === "hdf5") return await readHdf5(path, names, opts);
   } catch (err) {
-    if (isMissing(err)) fail(path, `data file is missing (needed by ${fileURLToPath(moduleUrl)})`);
+    if (isMissing(err)) {
+      const module = builtins(path).url.fileURLToPath(moduleUrl);
+      fail(path, `data file is missing (needed by ${module})`);
+    }
     throw err;
   }
   return fail(path, `unknown array format ${JSON.stringify(format)} (npy, npz or hdf5)`);
