@@ -1,7 +1,8 @@
 // persist-archive runtime, format version 1.
 //
 // This file is copied beside every saved archive that holds an NDArray or external arrays, as
-// `_persist_runtime.v1.mjs`, so that `import` of the archive needs nothing but Node itself.
+// `_persist_runtime.v1.mjs`, so that `import` of the archive needs no library: Node, Deno, Bun
+// or a browser (the archive folder served over http(s)) is enough.
 // The library re-exports NDArray from this same file, and NDArray recognises instances made by
 // any copy of it (Symbol.hasInstance on a registered brand), so an array imported natively from an
 // archive is `instanceof NDArray` for the library too.
@@ -657,11 +658,10 @@ export function decodeNpy(bytes, where = "npy data") {
 /**
  * A data file's bytes, already in memory, read like a file.
  * @param {Uint8Array} bytes
- * @returns {DataHandle & { bytes: Uint8Array }}
+ * @returns {DataHandle}
  */
 function bytesHandle(bytes) {
   return {
-    bytes,
     async read(buffer, offset, length, position) {
       const n = Math.max(0, Math.min(length, bytes.length - position));
       buffer.set(bytes.subarray(position, position + n), offset);
@@ -1050,7 +1050,7 @@ function crc32Of(buffer, offset, length, value) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// npz: a zip of .npy files. Read with Node built-ins only (archives need no library): the central
+// npz: a zip of .npy files. Read with no library (archives need none): the central
 // directory is parsed here, including the zip64 fields numpy always writes; entries are read
 // with positional reads, stored ones straight into their own buffer, deflated ones inflated as a
 // stream into a buffer of the declared size, never past it. Every entry's local header must
