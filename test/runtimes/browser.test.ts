@@ -5,17 +5,22 @@
  * bytes; Node imports the same files from disk, and the two must agree — except Buffers, which
  * a browser gets as Uint8Arrays (as the README says). Hostile data files are refused in the
  * browser exactly as in Node: CRC, expansion bound, confinement to the archive folder, missing
- * files. HDF5 needs h5wasm, which a page provides with an import map; without one the import
- * fails with an error that says so.
+ * files; and a redirect out of the folder. HDF5 needs h5wasm, which a page provides with an
+ * import map; without one the import fails with an error that says so. Deno, which imports
+ * modules from http URLs too, takes the same fetch path (with node:zlib) and must see Node's
+ * values exactly.
  *
  * CI sets PERSIST_REQUIRE_CHROMIUM=1: then a missing Chromium fails these tests instead of
  * skipping them.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { cp, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import type { Browser } from "puppeteer-core";
 import yazl from "yazl";
 import { Archive, DataSet, NDArray } from "../../src/index.js";
@@ -25,6 +30,8 @@ import { type StaticServer, serveStatic } from "./static-server.js";
 
 const H5WASM_PACKAGE = fileURLToPath(new URL("../../node_modules/h5wasm", import.meta.url));
 const H5WASM_ESM = join(H5WASM_PACKAGE, "dist/esm");
+const DENO = fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
+const execFileAsync = promisify(execFile);
 const SHOW_EXPORTS = fileURLToPath(new URL("./show-exports.mjs", import.meta.url));
 
 /** Archives whose values must come out the same in the browser as in Node. */
@@ -45,6 +52,9 @@ const BAD: Record<string, RegExp> = {
   "./outside/run1/index.mjs": /outside the archive's folder/,
   "./missing/run1/index.mjs": /array "array_0".*missing|missing.*array_0|is missing/,
 };
+
+/** The static server's redirect rules: a data file that leads out of its archive's folder. */
+const REDIRECTS = { "/redirect/run1/_arrays.npz": "/npz/run1/_arrays.npz" };
 
 function values() {
   return {
@@ -149,6 +159,10 @@ async function site(): Promise<string> {
   assert.ok(text.includes('"./_arrays.npz"'));
   await writeFile(outside, text.replace('"./_arrays.npz"', '"../../npz/run1/_arrays.npz"'));
 
+  // Its data file is a redirect to another archive's (see REDIRECTS).
+  await cp(join(dir, "npz"), join(dir, "redirect"), { recursive: true });
+  await rm(join(dir, "redirect/run1/_arrays.npz"));
+
   await cp(join(dir, "npy"), join(dir, "missing"), { recursive: true });
   await rm(join(dir, "missing/run1/_arrays/array_0.npy"));
 
@@ -206,7 +220,7 @@ describe("archives served over HTTP import in Chromium", () => {
 
   before(async () => {
     dir = await site();
-    server = await serveStatic(dir);
+    server = await serveStatic(dir, REDIRECTS);
     if (!missing) browser = await launchBrowser();
   });
   after(async () => {
@@ -242,11 +256,11 @@ describe("archives served over HTTP import in Chromium", () => {
     if (missing) return t.skip(missing);
     const specs = Object.keys(BAD);
     const fromNode = await importInNode(dir, specs);
-    const { shown } = await importInBrowser(
-      browser as Browser,
-      `${server.origin}/blank.html`,
-      specs,
-    );
+    const redirect = "./redirect/run1/index.mjs";
+    const { shown } = await importInBrowser(browser as Browser, `${server.origin}/blank.html`, [
+      ...specs,
+      redirect,
+    ]);
     for (const [spec, pattern] of Object.entries(BAD)) {
       for (const [side, result] of [
         ["node", fromNode[spec]],
@@ -258,6 +272,13 @@ describe("archives served over HTTP import in Chromium", () => {
         assert.match(error.message, pattern, `${side} ${spec}`);
       }
     }
+    // A redirect out of the archive's folder is refused too (Node has no redirects to follow).
+    const redirected = (shown[redirect] as { error?: { code: string; message: string } }).error;
+    assert.equal(redirected?.code, "PERSIST_FORMAT", JSON.stringify(shown[redirect]));
+    assert.match(
+      redirected.message,
+      /redirected to \S+\/npz\/run1\/_arrays\.npz, outside the archive folder/,
+    );
     // Confinement is checked before any request: the file outside was never asked for through
     // the hostile archive (only the good npz archive fetches it, under its own folder).
     assert.ok(!server.requests.some((p) => p.startsWith("/outside/") && p.endsWith(".npz")));
@@ -274,5 +295,40 @@ describe("archives served over HTTP import in Chromium", () => {
     const error = (plain.shown[spec] as { error?: { code: string; message: string } }).error;
     assert.equal(error?.code, "PERSIST_FORMAT");
     assert.match(error.message, /reading HDF5 in a browser needs h5wasm.*import map/);
+  });
+
+  test("Deno imports the same archives over HTTP, with network access only (no --allow-read)", async (t) => {
+    if (!existsSync(DENO)) {
+      const msg = `${DENO} missing: npm ci installs the deno devDependency`;
+      if (process.env.CI) throw new Error(msg);
+      return t.skip(msg);
+    }
+    const fromNode = await importInNode(dir, GOOD);
+    const cache = await tempDir("persist-deno-cache-");
+    const host = new URL(server.origin).host;
+    const script = join(cache, "check.mjs");
+    await writeFile(
+      script,
+      `const { showModules } = await import(${JSON.stringify(`${server.origin}/show-exports.mjs`)});
+console.log(JSON.stringify(await showModules(${JSON.stringify(GOOD)})));\n`,
+    );
+    // Asynchronous: this process serves the files Deno asks for.
+    const { stdout } = await execFileAsync(
+      DENO,
+      ["run", `--allow-net=${host}`, `--allow-import=${host}`, "--no-prompt", script],
+      {
+        cwd: cache,
+        env: {
+          ...process.env,
+          DENO_DIR: join(cache, ".deno"),
+          DENO_NO_UPDATE_CHECK: "1",
+          NO_COLOR: "1",
+        },
+        maxBuffer: 256 << 20,
+        timeout: 120_000,
+      },
+    );
+    // Deno has Buffer: the values are Node's exactly.
+    assert.deepEqual(JSON.parse(stdout.trim().split("\n").at(-1) as string), fromNode);
   });
 });

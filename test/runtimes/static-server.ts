@@ -23,12 +23,23 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves the files under `root` on 127.0.0.1 (a free port). */
-export async function serveStatic(root: string): Promise<StaticServer> {
+/**
+ * Serves the files under `root` on 127.0.0.1 (a free port). `redirects` maps request paths to
+ * where a 302 sends them (as servers configured with redirect rules do).
+ */
+export async function serveStatic(
+  root: string,
+  redirects: Record<string, string> = {},
+): Promise<StaticServer> {
   const requests: string[] = [];
   const server: Server = createServer(async (req, res) => {
     const pathname = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(pathname);
+    const redirect = redirects[pathname];
+    if (redirect !== undefined) {
+      res.writeHead(302, { Location: redirect }).end();
+      return;
+    }
     const file = join(root, pathname);
     const rel = relative(root, file);
     const info =
