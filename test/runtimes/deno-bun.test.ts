@@ -20,14 +20,19 @@ const bin = (name: string) =>
 /** The same checks in every runtime: what each archive imports as, in a JSON-able form. */
 const SCRIPT = `
 const out = {};
-const show = (v) => v instanceof Float64Array || v instanceof Int32Array || v instanceof Uint8Array
+const show = (v) => v instanceof Uint8Array && v.constructor.name !== "Uint8Array"
+  ? { type: v.constructor.name, data: Array.from(v) }
+  : v instanceof Float64Array || v instanceof Int32Array || v instanceof Uint8Array
   ? { type: v.constructor.name, data: Array.from(v) }
   : v && v.constructor && v.constructor.name === "NDArray"
     ? { type: "NDArray", dtype: v.dtype, shape: v.shape, order: v.order, data: Array.from(v.data) }
     : v;
 for (const [label, spec] of [["npy", "./npy/run1/index.mjs"], ["npz", "./npz/run1/index.mjs"], ["module", "./run2.mjs"]]) {
   const m = await import(spec);
-  out[label] = { results: { ...m.results, big: show(m.results.big) }, grid: show(m.grid) };
+  out[label] = {
+    results: { ...m.results, big: show(m.results.big), buf: show(m.results.buf) },
+    grid: show(m.grid),
+  };
 }
 const index = await import("./ds/index.mjs");
 out.info = index.info;
@@ -41,7 +46,12 @@ async function fixtures(): Promise<string> {
   const make = () => {
     const archive = new Archive({ arrayThreshold: 10 });
     archive.insert({
-      results: { mu: 0.5, label: "é", big: new Float64Array(40).map((_, i) => i / 4) },
+      results: {
+        mu: 0.5,
+        label: "é",
+        big: new Float64Array(40).map((_, i) => i / 4),
+        buf: Buffer.from("a Buffer"),
+      },
       grid: new NDArray(
         new Int32Array(24).map((_, i) => i * 3),
         [2, 3, 4],
@@ -79,6 +89,8 @@ describe("archives import unchanged in other runtimes", async () => {
   test("node (the reference) sees what was saved", () => {
     const e = expected as { npy: { results: { mu: number } }; info: Record<string, unknown> };
     assert.equal(e.npy.results.mu, 0.5);
+    // README: Buffers come back as Buffers where the platform has them (Deno, Bun: compared below).
+    assert.equal((e.npy.results as unknown as { buf: { type: string } }).buf.type, "Buffer");
     assert.deepEqual(e.info, { x_0: { mu: 0 }, x_1: { mu: 1, tags: ["a"] } });
   });
 
