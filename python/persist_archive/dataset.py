@@ -22,7 +22,7 @@ import secrets
 import shutil
 import time
 import zlib
-from typing import Any, Iterator
+from typing import Any, Iterator, TypeVar
 
 from .confined import read_confined, real_root
 from .emit import Emitter
@@ -207,6 +207,24 @@ class _Journal2:
 
     def error(self, line: int, what: str) -> FormatError:
         return FormatError(f"{self.file}:{line}: bad DataSet journal record ({what})", file=self.file, line=line, column=1)
+
+
+_AnyJournal = TypeVar("_AnyJournal", _Journal, _Journal2)
+
+
+def _repaired(journal: _AnyJournal) -> _AnyJournal:
+    """`journal` (read under the lock) with a torn tail, left by a dead writer, truncated away from
+    its file, and the file's identity recorded so that appends can check it is still the same file."""
+    if journal.torn:
+        fd = os.open(journal.file, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, journal.size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    st = os.stat(journal.file)
+    journal.identity = (st.st_dev, st.st_ino)  # type: ignore[attr-defined]
+    return journal
 
 
 class _Expr(str):
@@ -403,16 +421,7 @@ class DataSet:
 
     def _commit_v2(self, ops: list) -> None:
         file = os.path.join(self.path, JOURNAL_FILE)
-        journal = _Journal2(file, read_confined(file, self._root))
-        if journal.torn:
-            fd = os.open(file, os.O_WRONLY)
-            try:
-                os.ftruncate(fd, journal.size)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        st = os.stat(file)
-        journal.identity = (st.st_dev, st.st_ino)  # type: ignore[attr-defined]
+        journal = _repaired(_Journal2(file, read_confined(file, self._root)))
         body = json.dumps(ops, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
         self._append(journal, "%08x %s\n" % (zlib.crc32(body), body.decode()))
 
@@ -444,17 +453,7 @@ class DataSet:
         """The index under the lock, a torn last line (left by a dead writer) truncated away."""
         file = os.path.join(self.path, INDEX_FILE)
         data = read_confined(file, self._root)
-        journal = _Journal(file, data)
-        if journal.torn:
-            fd = os.open(file, os.O_WRONLY)
-            try:
-                os.ftruncate(fd, journal.size)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        st = os.stat(file)
-        journal.identity = (st.st_dev, st.st_ino)  # type: ignore[attr-defined]
-        return journal
+        return _repaired(_Journal(file, data))
 
     def _save_item(self, name: str, value: Any) -> None:
         write_archive(

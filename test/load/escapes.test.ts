@@ -86,24 +86,15 @@ test("a 1 MiB-unit literal of escapes decodes", async () => {
   assert.equal(out.s, "A".repeat(1 << 20));
 });
 
-test("load() peak memory on an archive of escaped strings stays below 4x the file (child process)", async () => {
-  const dir = await tempDir("persist-esc-");
-  const file = join(dir, "esc.mjs");
-  const line = `  "${'ab\\n\\x41\\u00e9\\"cd'.repeat(60)}",\n`;
-  await writeFile(
-    file,
-    `export const data = [\n${line.repeat(Math.ceil((24 << 20) / line.length))}];\n`,
-  );
-  const size = (await stat(file)).size;
+/**
+ * Runs `body` (statements with `load` in scope and `await` allowed) in a child Node with
+ * --expose-gc, so its memory is measured alone; returns the last JSON line it prints.
+ */
+function probeInChild(body: string): Record<string, unknown> {
   const loader = pathToFileURL(
     fileURLToPath(new URL("../../src/load/index.ts", import.meta.url)),
   ).href;
-  const script =
-    `const { load } = await import(${JSON.stringify(loader)});` +
-    "globalThis.gc(); const before = process.memoryUsage().rss;" +
-    `const ns = await load(${JSON.stringify(file)});` +
-    "const hwm = Number(/VmHWM:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;" +
-    "console.log(JSON.stringify({ delta: hwm - before, n: ns.data.length }));";
+  const script = `const { load } = await import(${JSON.stringify(loader)});${body}`;
   const res = spawnSync(
     process.execPath,
     [
@@ -117,7 +108,24 @@ test("load() peak memory on an archive of escaped strings stays below 4x the fil
     { encoding: "utf8" },
   );
   assert.equal(res.status, 0, res.stderr);
-  const { delta, n } = JSON.parse(res.stdout.trim().split("\n").pop()!);
+  return JSON.parse(res.stdout.trim().split("\n").pop()!);
+}
+
+test("load() peak memory on an archive of escaped strings stays below 4x the file (child process)", async () => {
+  const dir = await tempDir("persist-esc-");
+  const file = join(dir, "esc.mjs");
+  const line = `  "${'ab\\n\\x41\\u00e9\\"cd'.repeat(60)}",\n`;
+  await writeFile(
+    file,
+    `export const data = [\n${line.repeat(Math.ceil((24 << 20) / line.length))}];\n`,
+  );
+  const size = (await stat(file)).size;
+  const { delta, n } = probeInChild(
+    "globalThis.gc(); const before = process.memoryUsage().rss;" +
+      `const ns = await load(${JSON.stringify(file)});` +
+      "const hwm = Number(/VmHWM:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;" +
+      "console.log(JSON.stringify({ delta: hwm - before, n: ns.data.length }));",
+  ) as { delta: number; n: number };
   assert.ok(n > 0);
   assert.ok(delta < 4 * size, `peak ${(delta / size).toFixed(2)}x the file size`);
 });
@@ -130,31 +138,14 @@ test("a loaded string does not keep the module text alive (child process)", asyn
     file,
     `export const s = "a string longer than thirteen characters";\nexport const pad = [${pad}];\n`,
   );
-  const loader = pathToFileURL(
-    fileURLToPath(new URL("../../src/load/index.ts", import.meta.url)),
-  ).href;
-  const script =
-    `const { load } = await import(${JSON.stringify(loader)});` +
+  const { kept, s } = probeInChild(
     "globalThis.gc(); const before = process.memoryUsage();" +
-    `let ns = await load(${JSON.stringify(file)}); ns = { s: ns.s };` +
-    // A macrotask first: the finished load's own frames are released after the current job.
-    "await new Promise((r) => setTimeout(r, 50));" +
-    "globalThis.gc(); globalThis.gc(); const after = process.memoryUsage();" +
-    "console.log(JSON.stringify({ kept: after.external + after.heapUsed - before.external - before.heapUsed, s: ns.s }));";
-  const res = spawnSync(
-    process.execPath,
-    [
-      "--expose-gc",
-      "--import",
-      "tsx",
-      "--input-type=commonjs",
-      "-e",
-      `(async () => { ${script} })()`,
-    ],
-    { encoding: "utf8" },
-  );
-  assert.equal(res.status, 0, res.stderr);
-  const { kept, s } = JSON.parse(res.stdout.trim().split("\n").pop()!);
+      `let ns = await load(${JSON.stringify(file)}); ns = { s: ns.s };` +
+      // A macrotask first: the finished load's own frames are released after the current job.
+      "await new Promise((r) => setTimeout(r, 50));" +
+      "globalThis.gc(); globalThis.gc(); const after = process.memoryUsage();" +
+      "console.log(JSON.stringify({ kept: after.external + after.heapUsed - before.external - before.heapUsed, s: ns.s }));",
+  ) as { kept: number; s: string };
   assert.equal(s, "a string longer than thirteen characters");
   // The module text is 36 MB; what one string keeps must be far below it.
   assert.ok(kept < 8 * 2 ** 20, `${(kept / 2 ** 20).toFixed(1)} MB kept alive by one string`);
