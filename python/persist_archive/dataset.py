@@ -94,14 +94,7 @@ class _Journal:
                 name = json.loads(literal)
             except ValueError:
                 raise self.error(number, f"{literal} is not a string literal") from None
-        if not isinstance(name, str) or not _ITEM_NAME.fullmatch(name):
-            raise self.error(number, f"{literal} is not an item name")
-        m = _NUMBERED.fullmatch(name)
-        if m is not None:
-            n = int(m.group(2))
-            if n > self.highest.get(m.group(1), -1):
-                self.highest[m.group(1)] = n
-        return name
+        return _noted_item_name(self, name, number, literal)
 
     def next_name(self, prefix: str) -> str:
         n = self.highest.get(prefix, -1) + 1
@@ -194,19 +187,25 @@ class _Journal2:
                 raise self.error(number, "an operation is neither set nor delete")
 
     def name(self, name: Any, number: int) -> str:
-        if not isinstance(name, str) or not _ITEM_NAME.fullmatch(name):
-            raise self.error(number, f"{name!r} is not an item name")
-        m = _NUMBERED.fullmatch(name)
-        if m is not None:
-            k = int(m.group(2))
-            if k > self.highest.get(m.group(1), -1):
-                self.highest[m.group(1)] = k
-        return name
+        return _noted_item_name(self, name, number, repr(name))
 
     next_name = _Journal.next_name
 
     def error(self, line: int, what: str) -> FormatError:
         return FormatError(f"{self.file}:{line}: bad DataSet journal record ({what})", file=self.file, line=line, column=1)
+
+
+def _noted_item_name(journal: _Journal | _Journal2, name: Any, line: int, shown: str) -> str:
+    """`name` if it is an item name (else a FormatError for `line`, showing it as `shown`), with
+    the journal's highest number for its prefix raised to it."""
+    if not isinstance(name, str) or not _ITEM_NAME.fullmatch(name):
+        raise journal.error(line, f"{shown} is not an item name")
+    m = _NUMBERED.fullmatch(name)
+    if m is not None:
+        n = int(m.group(2))
+        if n > journal.highest.get(m.group(1), -1):
+            journal.highest[m.group(1)] = n
+    return name
 
 
 _AnyJournal = TypeVar("_AnyJournal", _Journal, _Journal2)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import check_writable, js_descr
+from .arrays import STORAGE, check_writable, descr_for_ctor, js_descr
 from .errors import InvalidNameError, UnsupportedValueError
 from .jsnum import number_literal, string_literal
 from .reader import ERROR_NAMES, GLOBAL_ROOTS, RESERVED, RUNTIME_SPECIFIER, UNBINDABLE
@@ -46,25 +46,6 @@ SAFE_INT = 2**53
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
 _INDEX_KEY = re.compile(r"0|[1-9]\d{0,14}")
 _NAME = re.compile(r"[A-Za-z$][\w$]*", re.ASCII)
-_TYPED_CTOR = {
-    "i1": "Int8Array",
-    "u1": "Uint8Array",
-    "b1": "Uint8Array",
-    "i2": "Int16Array",
-    "u2": "Uint16Array",
-    "f2": "Uint16Array",
-    "i4": "Int32Array",
-    "u4": "Uint32Array",
-    "f4": "Float32Array",
-    "i8": "BigInt64Array",
-    "u8": "BigUint64Array",
-    "f8": "Float64Array",
-    "c8": "Float32Array",
-    "c16": "Float64Array",
-}
-_DEFAULT_DESCR = {"Int8Array": "|i1", "Uint8Array": "|u1", "Int16Array": "<i2", "Uint16Array": "<u2",
-                  "Int32Array": "<i4", "Uint32Array": "<u4", "Float32Array": "<f4", "Float64Array": "<f8",
-                  "BigInt64Array": "<i8", "BigUint64Array": "<u8"}
 
 
 def check_name(name: Any, where: str = "save()") -> None:
@@ -477,7 +458,7 @@ class Emitter:
             return self.external(arr)
         descr = js_descr(arr.dtype)
         kind = descr[1:]
-        ctor = _TYPED_CTOR[kind]
+        ctor = STORAGE[kind]
         order = "F" if arr.ndim > 1 and arr.flags.f_contiguous and not arr.flags.c_contiguous else "C"
         flat = arr.reshape(-1, order=order)
         if kind == "b1":
@@ -497,7 +478,7 @@ class Emitter:
         opts = []
         if order == "F":
             opts.append('order: "F"')
-        if descr != _DEFAULT_DESCR[ctor]:
+        if descr != descr_for_ctor(ctor):
             opts.append(f"dtype: {string_literal(descr)}")
         shape = "[" + ", ".join(str(d) for d in arr.shape) + "]"
         tail = f", {{ {', '.join(opts)} }}" if opts else ""

@@ -62,26 +62,27 @@ def temp_path_for(target: str) -> str:
     return os.path.join(d, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
-def create_owner_file(path: str, owner: dict[str, Any]) -> None:
-    """Creates `path` holding `owner`; FileExistsError if it exists. Never visible half-written."""
-    text = (json.dumps(owner, separators=(",", ":")) + "\n").encode()
-    tmp = temp_path_for(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+def _write_new(path: str, text: bytes) -> None:
+    """Creates `path` (FileExistsError if it exists) holding `text`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, text)
     finally:
         os.close(fd)
+
+
+def create_owner_file(path: str, owner: dict[str, Any]) -> None:
+    """Creates `path` holding `owner`; FileExistsError if it exists. Never visible half-written."""
+    text = (json.dumps(owner, separators=(",", ":")) + "\n").encode()
+    tmp = temp_path_for(path)
+    _write_new(tmp, text)
     try:
         try:
             os.link(tmp, path)
         except OSError as error:
             if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
                 raise
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                os.write(fd, text)
-            finally:
-                os.close(fd)
+            _write_new(path, text)  # no hard links here: exclusive create is the claim
     finally:
         try:
             os.unlink(tmp)

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { Archive, load, NDArray } from "../../src/index.js";
+import { ERROR_CLASSES } from "../../src/values/classify.js";
 import {
   BUILTIN_GLOBAL_NAMES,
   EMITTED_GLOBALS,
@@ -94,18 +95,12 @@ function uses(): [key: string, value: unknown, type: string][] {
     ["boxedBigInt", Object(1n), "BigInt"],
     ["boxedSymbol", Object(Symbol.iterator), "Symbol"],
   ];
-  for (const E of [
-    Error,
-    TypeError,
-    RangeError,
-    SyntaxError,
-    ReferenceError,
-    EvalError,
-    URIError,
-  ]) {
-    out.push([`error${E.name}`, new E("x"), E.name]);
+  for (const E of ERROR_CLASSES as (new (
+    ...args: unknown[]
+  ) => Error)[]) {
+    const error = E === AggregateError ? new AggregateError([], "x") : new E("x");
+    out.push([`error${E.name}`, error, E.name]);
   }
-  out.push(["errorAggregateError", new AggregateError([], "x"), "AggregateError"]);
   const g = globalThis as Record<string, unknown>;
   for (const name of BUILTIN_GLOBAL_NAMES) {
     const ctor = g[name];
