@@ -18,7 +18,17 @@ const url = new URL("./index.journal", import.meta.url);
 const bytes =
   url.protocol === "file:"
     ? new Uint8Array((await import("node:fs")).readFileSync(url))
-    : new Uint8Array(await (await fetch(url)).arrayBuffer());
+    : await fetchJournal(url);
+
+/** The journal over http(s): a missing or refused journal is named, not parsed as one. */
+async function fetchJournal(url) {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(\`\${url.href}: HTTP \${response.status} \${response.statusText}: the DataSet's index.journal could not be fetched (is the whole DataSet folder served?)\`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
 const utf8 = new TextDecoder();
 const table = new Uint32Array(256);
 for (let n = 0; n < 256; n++) {

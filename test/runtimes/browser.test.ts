@@ -163,6 +163,10 @@ async function site(): Promise<string> {
   await cp(join(dir, "npz"), join(dir, "redirect"), { recursive: true });
   await rm(join(dir, "redirect/run1/_arrays.npz"));
 
+  // A DataSet served without its journal (a 404 must be named, not parsed as a journal).
+  await cp(join(dir, "ds"), join(dir, "ds-nojournal"), { recursive: true });
+  await rm(join(dir, "ds-nojournal/index.journal"));
+
   await cp(join(dir, "npy"), join(dir, "missing"), { recursive: true });
   await rm(join(dir, "missing/run1/_arrays/array_0.npy"));
 
@@ -282,6 +286,18 @@ describe("archives served over HTTP import in Chromium", () => {
     // Confinement is checked before any request: the file outside was never asked for through
     // the hostile archive (only the good npz archive fetches it, under its own folder).
     assert.ok(!server.requests.some((p) => p.startsWith("/outside/") && p.endsWith(".npz")));
+  });
+
+  test("a DataSet index whose journal is not served names the HTTP status, not a format error", async (t) => {
+    if (missing) return t.skip(missing);
+    const spec = "./ds-nojournal/index.mjs";
+    const { shown } = await importInBrowser(browser as Browser, `${server.origin}/blank.html`, [
+      spec,
+    ]);
+    const error = (shown[spec] as { error?: { message: string } }).error;
+    assert.ok(error, `import must fail, got ${JSON.stringify(shown[spec])}`);
+    assert.match(error.message, /index\.journal: HTTP 404 .*could not be fetched/);
+    assert.ok(server.requests.includes("/ds-nojournal/index.journal"));
   });
 
   test("HDF5: with an import map for h5wasm the values match Node's; without one, a clear error", async (t) => {
