@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runCli } from "../../src/cli/run.js";
 import { Archive, DataSet } from "../../src/index.js";
+import { spawnCli } from "../cli/helpers.js";
 import { type Gateway, requireGateway } from "./gateway.js";
 
 async function cli(
@@ -60,4 +61,29 @@ test("persist show and verify on a DataSet and an archive in S3", async (t) => {
   const missing = await cli(gw, ["show", `${url}/nothing`]);
   assert.equal(missing.code, 1);
   assert.match(missing.err, /no archive at/);
+});
+
+test("the persist executable prints no AWS SDK Node-version warning on S3 addresses", async (t) => {
+  const gw = requireGateway(t);
+  if (!gw) return;
+  const url = gw.freshUrl("cli-warning");
+  const ds = await DataSet.open(`${url}/ds`, { mode: "w", s3: gw.options });
+  await ds.insert(1, { info: { mu: 1 } });
+  await ds.close();
+  const env = {
+    AWS_ENDPOINT_URL: gw.endpoint,
+    AWS_ACCESS_KEY_ID: gw.options.credentials?.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: gw.options.credentials?.secretAccessKey,
+    AWS_REGION: gw.options.region,
+    // the user's environment may not mention it; the executable decides
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+  };
+  for (const args of [
+    ["show", `${url}/ds`],
+    ["verify", `${url}/ds`, "--json"],
+  ]) {
+    const r = await spawnCli(args, env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "", `stderr of persist ${args.join(" ")}`);
+  }
 });
