@@ -14,6 +14,7 @@ import { S3Store } from "../src/store/s3-store.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const PER_WRITER = 60;
+const ROUNDS = 3;
 
 function gatewayEnv(): { stop: () => void } {
   if (process.env.S3_ENDPOINT) return { stop: () => {} };
@@ -29,15 +30,20 @@ function gatewayEnv(): { stop: () => void } {
   };
 }
 
-/** Start `writers` processes, release them together, return the combined inserts/s. */
-async function writersRate(url: string, writers: number): Promise<number> {
+interface WriterRun {
+  /** Combined inserts per second, wall clock from "go" to the last writer's exit. */
+  rate: number;
+  /** S3 requests per insert, all writers together, by kind (PutIfAbsent = a claim attempt). */
+  perInsert: Record<string, number>;
+}
+
+/** Start `writers` processes, release them together, return the combined rate and requests. */
+async function writersRun(url: string, writers: number): Promise<WriterRun> {
   const children = Array.from({ length: writers }, (_, w) =>
     spawn(
       process.execPath,
       ["--import", "tsx", join(here, "_s3-writer.ts"), url, `w${w}`, String(PER_WRITER)],
-      {
-        stdio: ["pipe", "pipe", "inherit"],
-      },
+      { stdio: ["pipe", "pipe", "inherit"] },
     ),
   );
   const lines = children.map(
@@ -60,9 +66,31 @@ async function writersRate(url: string, writers: number): Promise<number> {
   );
   const t0 = performance.now();
   for (const c of children) c.stdin.write("go\n");
-  await Promise.all(lines);
+  const outputs = await Promise.all(lines);
   const wall = performance.now() - t0;
-  return (writers * PER_WRITER) / (wall / 1000);
+  const inserts = writers * PER_WRITER;
+  const perInsert: Record<string, number> = {};
+  for (const out of outputs) {
+    const last = JSON.parse(out.at(-1) ?? "{}") as { requests?: Record<string, number> };
+    if (last.requests === undefined) throw new Error(`a writer failed: ${out.join("\n")}`);
+    for (const [kind, n] of Object.entries(last.requests)) {
+      perInsert[kind] = (perInsert[kind] ?? 0) + n / inserts;
+    }
+  }
+  return { rate: inserts / (wall / 1000), perInsert };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function requestsText(runs: WriterRun[]): string {
+  const kinds = [...new Set(runs.flatMap((r) => Object.keys(r.perInsert)))].sort();
+  const parts = kinds.map((k) => `${k} ${median(runs.map((r) => r.perInsert[k] ?? 0)).toFixed(2)}`);
+  const total = median(runs.map((r) => Object.values(r.perInsert).reduce((a, b) => a + b, 0)));
+  return `${total.toFixed(2)} requests/insert (${parts.join(", ")})`;
 }
 
 export async function run(): Promise<void> {
@@ -85,16 +113,29 @@ export async function run(): Promise<void> {
       await local.insert({ i, data: new Float64Array(64).fill(i) }, { info: { i } });
     }
     const localRate = PER_WRITER / ((performance.now() - t0) / 1000);
-    const one = await writersRate(`${base}/one`, 1);
-    const four = await writersRate(`${base}/four`, 4);
+    // Interleaved rounds (the machine is shared): 1 writer, 4 writers, 1, 4, ...; medians.
+    const ones: WriterRun[] = [];
+    const fours: WriterRun[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      ones.push(await writersRun(`${base}/one${round}`, 1));
+      fours.push(await writersRun(`${base}/four${round}`, 4));
+    }
+    const one = median(ones.map((r) => r.rate));
+    const four = median(fours.map((r) => r.rate));
+    console.log(`  (medians of ${ROUNDS} interleaved rounds of ${PER_WRITER} inserts per writer)`);
     console.log(
       `  folder DataSet, 1 writer        ${localRate.toFixed(0).padStart(6)} inserts/s  (baseline)`,
     );
     console.log(
       `  S3 DataSet, 1 writer process    ${one.toFixed(0).padStart(6)} inserts/s  ${(one / localRate).toFixed(2)}× folder`,
     );
+    console.log(`      ${requestsText(ones)}`);
     console.log(
       `  S3 DataSet, 4 writer processes  ${four.toFixed(0).padStart(6)} inserts/s  ${(four / one).toFixed(2)}× one S3 writer`,
+    );
+    console.log(`      ${requestsText(fours)}`);
+    console.log(
+      `      per round, 4 writers / 1 writer: ${fours.map((f, i) => (f.rate / (ones[i] as WriterRun).rate).toFixed(2)).join(" ")}`,
     );
 
     // infos() of 10,000 items: 200 commits of 50 (snapshots every 64 commits).
