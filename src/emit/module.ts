@@ -17,6 +17,7 @@ import {
   DTYPES,
   type NDArray,
   nativeDescr,
+  typedArrayClass,
   typedArrayName,
 } from "../runtime/persist-runtime.mjs";
 import {
@@ -728,7 +729,7 @@ class Emitter {
     let buf: Out;
     if (buffer.refs === 1 && buffer.external === undefined && wholeBufferAs(v)) {
       // The buffer of a lone integer subarray reads best in the view's own element type.
-      const whole = new (globalThis as unknown as Record<string, TypedArrayClass>)[ctor]!(v.buffer);
+      const whole = new (typedArrayClass(ctor) as TypedArrayClass)(v.buffer);
       buf = `new ${ctor}(${this.fill("[", typedArrayItems(whole), "]", level)}).buffer`;
     } else {
       buf = this.node(buffer, level);

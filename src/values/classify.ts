@@ -3,7 +3,7 @@
  * a subclass (`class Row extends Array`) is never silently archived as its base class: it needs the
  * protocol (`[persist.rep]` + `persist.module`, or `register()`).
  */
-import { NDArray } from "../runtime/persist-runtime.mjs";
+import { NDArray, typedArrayClass, typedArrayName } from "../runtime/persist-runtime.mjs";
 import { isDetached } from "./buffers.js";
 import { globalFunctionPaths } from "./globals.js";
 import { type Registration, registrationOf } from "./registry.js";
@@ -41,22 +41,6 @@ export type Classified =
   | { kind: "import"; ref: ImportRef }
   | { kind: "global"; path: string }
   | { kind: "unsupported"; what: string; fix: string };
-
-const TYPED_ARRAY_PROTOS = new Set<object>(
-  [
-    Int8Array,
-    Uint8Array,
-    Uint8ClampedArray,
-    Int16Array,
-    Uint16Array,
-    Int32Array,
-    Uint32Array,
-    Float32Array,
-    Float64Array,
-    BigInt64Array,
-    BigUint64Array,
-  ].map((c) => c.prototype),
-);
 
 /** The built-in Error classes an archive can rebuild, by exact prototype. */
 export const ERROR_CLASSES: readonly Function[] = [
@@ -207,7 +191,11 @@ export function classify(value: object): Classified {
   if (reg) return classifyInstance(value, reg)!;
   if (proto === Object.prototype || proto === null) return { kind: "object" };
   if (proto === Array.prototype) return { kind: "array" };
-  if (TYPED_ARRAY_PROTOS.has(proto)) return { kind: "typedarray" };
+  // A real TypedArray (by its internal type, as the emitter names it) of exactly its class.
+  const typedName = typedArrayName(value);
+  if (typedName !== undefined && proto === typedArrayClass(typedName).prototype) {
+    return { kind: "typedarray" };
+  }
   if (value instanceof NDArray) return { kind: "ndarray" };
   if (proto === Map.prototype) return { kind: "map" };
   if (proto === Set.prototype) return { kind: "set" };

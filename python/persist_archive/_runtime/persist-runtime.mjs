@@ -203,8 +203,11 @@ export function typedArrayBytes(data) {
   };
 }
 
-/** The real constructor of a TypedArray class name. @param {string} name */
-function typedArrayClass(name) {
+/**
+ * The real constructor of a TypedArray class name, captured before user code could replace it.
+ * @param {string} name
+ */
+export function typedArrayClass(name) {
   return TYPED_ARRAY_CLASSES[name];
 }
 
