@@ -340,18 +340,37 @@ function checkNotThenable(name: string, value: unknown): void {
 
 /**
  * The walk and the emitter bound their own recursion (deep chains continue later, from a fresh
- * stack); should the stack still run out, report an archive error rather than crash.
+ * stack); should the stack still run out, report an archive error rather than crash. Reading the
+ * values runs the user's code (getters, Proxy traps, `[persist.rep]()`, register() `args`): what
+ * that code throws becomes an UnsupportedValueError too (its error is the `cause`), so insert()
+ * and save() fail with this library's errors only.
  */
 function guardDepth<T>(roots: readonly Root[], fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (!(err instanceof RangeError) || !/call stack/.test(err.message)) throw err;
+    if (err instanceof ArchiveError) throw err;
     const names = roots.map(([n]) => n).join(", ");
+    if (err instanceof RangeError && /call stack/.test(err.message)) {
+      throw new UnsupportedValueError(
+        `Cannot archive ${names}: it is nested too deeply for the stack. To fix: store such chains as arrays (e.g. nodes in an array with indices as links), or split them into several inserted names.`,
+        { valuePath: names, cause: err },
+      );
+    }
+    const what = describeThrown(err);
     throw new UnsupportedValueError(
-      `Cannot archive ${names}: it is nested too deeply for the stack. To fix: store such chains as arrays (e.g. nodes in an array with indices as links), or split them into several inserted names.`,
+      `Cannot archive ${names}: reading its values threw ${what} (from a getter, a Proxy trap, a [persist.rep]() method or a register() args function; see this error's cause). To fix: make that code return a value, or insert a plain copy of the data.`,
       { valuePath: names, cause: err },
     );
+  }
+}
+
+/** `TypeError: boom` for what user code threw, whatever it was (even an object whose toString throws). */
+function describeThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  } catch {
+    return "a value that cannot be shown";
   }
 }
 

@@ -106,9 +106,13 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
       return;
     }
     // Plain objects and arrays are most of any graph: skip the general classification for them.
+    // Math, JSON, console, … (a toStringTag) and `arguments` (an own iterator) only look plain.
     const proto = Object.getPrototypeOf(obj);
     const c: Classified =
-      proto === Object.prototype && !objectsRegistered
+      proto === Object.prototype &&
+      !objectsRegistered &&
+      !(Symbol.toStringTag in obj) &&
+      !(Symbol.iterator in obj)
         ? PLAIN_OBJECT
         : proto === Array.prototype && !arraysRegistered
           ? PLAIN_ARRAY

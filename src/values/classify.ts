@@ -182,6 +182,43 @@ function classifyInstance(value: object, reg: Registration | undefined): Classif
   };
 }
 
+/**
+ * Objects with a plain prototype that are not plain: the namespace objects (Math, JSON, Reflect,
+ * Atomics, Intl, console, a module namespace), `arguments`, and arrays whose prototype was set to
+ * null. Archived as plain objects they would come back as `{}` or lose their array-ness, silently.
+ */
+function exoticPlain(value: object): Classified | undefined {
+  if (Array.isArray(value)) {
+    return {
+      kind: "unsupported",
+      what: "an array with a null prototype",
+      fix: "archive a plain copy, e.g. Array.from(value)",
+    };
+  }
+  const tag = Object.prototype.toString.call(value);
+  if (tag === "[object Object]") return undefined;
+  const name = tag.slice(8, -1);
+  if (name === "Arguments") {
+    return {
+      kind: "unsupported",
+      what: "an arguments object",
+      fix: "archive Array.from(arguments), or the parameters by name",
+    };
+  }
+  if (name === "Module") {
+    return {
+      kind: "unsupported",
+      what: "a module namespace object",
+      fix: "archive a plain copy of the exports you need, e.g. { ...namespace }",
+    };
+  }
+  return {
+    kind: "unsupported",
+    what: `the built-in ${name} object`,
+    fix: `archive the values you need from it; built-in functions such as ${name}.${name === "JSON" ? "parse" : "max"} are archived by name`,
+  };
+}
+
 /** Classifies a non-null object or function. */
 export function classify(value: object): Classified {
   if (typeof value === "function") return classifyFunction(value);
@@ -189,7 +226,7 @@ export function classify(value: object): Classified {
   const ctor = proto === null ? undefined : (value as { constructor?: unknown }).constructor;
   const reg = typeof ctor === "function" ? registrationOf(ctor) : undefined;
   if (reg) return classifyInstance(value, reg)!;
-  if (proto === Object.prototype || proto === null) return { kind: "object" };
+  if (proto === Object.prototype || proto === null) return exoticPlain(value) ?? { kind: "object" };
   if (proto === Array.prototype) return { kind: "array" };
   // A real TypedArray (by its internal type, as the emitter names it) of exactly its class.
   const typedName = typedArrayName(value);
@@ -201,7 +238,17 @@ export function classify(value: object): Classified {
   if (proto === Set.prototype) return { kind: "set" };
   if (proto === Date.prototype) return { kind: "date" };
   if (proto === RegExp.prototype) return { kind: "regexp" };
-  if (ERROR_PROTOS.has(proto)) return { kind: "error" };
+  if (ERROR_PROTOS.has(proto)) {
+    const message = Object.getOwnPropertyDescriptor(value, "message");
+    if (message && (!("value" in message) || typeof message.value !== "string")) {
+      return {
+        kind: "unsupported",
+        what: `${describe(value)} whose message is ${"value" in message ? `a ${typeof message.value}` : "an accessor"}, not a string (the constructor would turn it into one)`,
+        fix: "give the error a string message; keep other data in an extra field, e.g. Object.assign(new Error(msg), { code: 42 })",
+      };
+    }
+    return { kind: "error" };
+  }
   if (BOXED_PROTOS.has(proto)) {
     if (proto === Symbol.prototype) {
       const sym = Symbol.prototype.valueOf.call(value);

@@ -294,17 +294,24 @@ test("known limit: refused at insert() with the path (then, unique symbols, cons
   refusedAtInsert({ r: { m: runInNewContext("new Map()") } }, /r\.m/);
 });
 
-test("known limit: only own enumerable string-keyed fields; extras on arrays, Maps, Sets, Dates, RegExps, non-enumerable fields and frozenness are not kept; symbol keys are refused", async () => {
+test("known limit: only own enumerable string-keyed fields; extras on arrays, Maps, Sets, Dates, RegExps, boxed primitives, non-enumerable fields, frozenness and stacks are not kept; symbol keys are refused", async () => {
   const extras = {
     arr: Object.assign([1], { extra: 1 }),
     map: Object.assign(new Map(), { extra: 1 }),
     set: Object.assign(new Set(), { extra: 1 }),
     date: Object.assign(new Date(0), { extra: 1 }),
     re: Object.assign(/x/, { extra: 1 }),
+    boxed: Object.assign(Object("s"), { extra: 1 }),
   };
+  const error = new Error("e");
   const hidden = Object.defineProperty({ a: 1 }, "h", { value: 2, enumerable: false });
   const frozen = Object.freeze({ f: 1 });
-  await bothWays({ extras, hidden, frozen }, (v, side) => {
+  await bothWays({ extras, hidden, frozen, error }, (v, side) => {
+    assert.doesNotMatch(
+      String((v.error as Error).stack),
+      /readme-claims/,
+      `${side}: stack not kept`,
+    );
     for (const [kind, value] of Object.entries(v.extras as Values)) {
       assert.equal((value as Values).extra, undefined, `${side}: extra field on ${kind} dropped`);
     }
