@@ -3,6 +3,14 @@
  * (infos flattened into columns, sorted and filtered per request, cached per index version), item
  * values as trees, source text, and arrays reduced for plots. Everything is read with the safe
  * loader (stand-ins for imported classes, as in the CLI); nothing is ever written.
+ *
+ * The table of a big DataSet comes in two steps. Parsing every info (100k of them: a few hundred
+ * ms, on one thread that also serves the page) is only needed to sort, filter, scatter and know
+ * every column; the first page in insertion order needs the item names and the infos of its own
+ * rows. So that page is served from the index alone, and the full table is built when the viewer
+ * has been idle for a moment, or at once when a request needs it. Until it is built the summary's
+ * version carries a "building" mark; when it is built the mark goes, and the page's poll, seeing
+ * the version change, reloads the table with every column.
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -35,7 +43,8 @@ export interface TablePage {
   matched: number;
   offset: number;
   columns: string[];
-  rows: { name: string; cells: Cell[] }[];
+  /** `error`: the row's info could not be read (the other rows still are). */
+  rows: { name: string; cells: Cell[]; error?: string }[];
 }
 
 interface TableCache {
@@ -50,10 +59,17 @@ interface TableCache {
 
 const MAX_COLUMNS = 40;
 const MAX_CELL_TEXT = 200;
+/** Quiet time after which the full table is built in the background. */
+const BUILD_WHEN_IDLE_MS = 250;
+/** Mark of the summary's version while the full table is not built yet. */
+const BUILDING = "|building";
 
 export class ViewModel {
   private table: TableCache | undefined;
   private loading: Promise<TableCache> | undefined;
+  private idleBuild: NodeJS.Timeout | undefined;
+  /** The last full build failed (a broken info): first pages are still served from the index. */
+  private buildError: { version: string; error: unknown } | undefined;
   private readonly items = new Map<string, { version: string; value: Promise<unknown> }>();
   private sizeCache: { version: string; bytes: Promise<number> } | undefined;
 
@@ -70,6 +86,8 @@ export class ViewModel {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.idleBuild);
+    await this.loading?.catch(() => undefined);
     await this.ds?.close();
   }
 
@@ -101,32 +119,42 @@ export class ViewModel {
         bytes: totalBytes(files),
       };
     }
-    const table = await this.tableCache();
+    const table = this.table?.version === version ? this.table : undefined;
+    if (!table) this.buildWhenIdle(version);
     let lastChange = 0;
     for (const part of version.split("|"))
       lastChange = Math.max(lastChange, Number(part.split(":")[2]));
-    // the total size walks every file: computed once per version, in the background
-    if (this.sizeCache?.version !== version) {
-      const path = this.target.path;
-      this.sizeCache = { version, bytes: filesAt(path).then(totalBytes) };
+    // The total size walks every file: once per version, in the background, and not before the
+    // table is built (200k stat calls would slow the first page down).
+    let bytes: number | null = null;
+    if (table) {
+      if (this.sizeCache?.version !== version) {
+        const path = this.target.path;
+        this.sizeCache = { version, bytes: filesAt(path).then(totalBytes) };
+      }
+      bytes = await Promise.race([
+        this.sizeCache.bytes,
+        new Promise<null>((r) => setTimeout(() => r(null), 50).unref()),
+      ]);
     }
-    const bytes = await Promise.race([
-      this.sizeCache.bytes,
-      new Promise<null>((r) => setTimeout(() => r(null), 50).unref()),
-    ]);
     return {
       type: "dataset",
       path: this.target.path,
-      version,
-      count: table.names.length,
+      version: table || this.buildError?.version === version ? version : version + BUILDING,
+      count: table ? table.names.length : (await this.ds!.keys()).length,
       bytes,
       lastChange: lastChange > 0 ? new Date(lastChange).toISOString() : null,
-      columns: table.columns,
+      columns: table ? table.columns : (this.table?.columns ?? []),
     };
   }
 
   /** One page of the item table. */
   async page(query: TableQuery): Promise<TablePage> {
+    const inOrder = query.where === undefined && (query.sort ?? "name") === "name";
+    if (inOrder && this.ds) {
+      const version = await this.version();
+      if (this.table?.version !== version) return this.pageFromIndex(query, version);
+    }
     const table = await this.tableCache();
     const key = `${query.where ?? ""}\u0000${query.sort ?? ""}`;
     let names = table.selections.get(key);
@@ -154,6 +182,56 @@ export class ViewModel {
       columns: table.columns,
       rows: slice.map((name) => ({ name, cells: cellsOf(table, name) })),
     };
+  }
+
+  /**
+   * A page in insertion order without the full table: the names from the index and the infos of
+   * the page's rows only. Columns: those of the last full table (an earlier version) and of these
+   * rows; every column once the full table is built.
+   */
+  private async pageFromIndex(query: TableQuery, version: string): Promise<TablePage> {
+    const ds = this.ds!;
+    const names = await ds.keys();
+    const slice = names.slice(query.offset, query.offset + query.limit);
+    const infos = new Map<string, unknown>();
+    const errors = new Map<string, string>();
+    await Promise.all(
+      slice.map(async (name) => {
+        try {
+          infos.set(name, await ds.info(name));
+        } catch (error) {
+          // deleted meanwhile, or an info that cannot be read: the row says so, the page stays
+          errors.set(name, error instanceof Error ? error.message : String(error));
+        }
+      }),
+    );
+    const known = this.table?.columns ?? [];
+    const columns = [...new Set([...known, ...columnsOf(slice, infos)])].slice(0, MAX_COLUMNS);
+    this.buildWhenIdle(version);
+    const readers = columns.map(compileField);
+    return {
+      version,
+      total: names.length,
+      matched: names.length,
+      offset: query.offset,
+      columns,
+      rows: slice.map((name) => {
+        const error = errors.get(name);
+        if (error !== undefined) return { name, cells: columns.map(() => null), error };
+        const info = infos.get(name);
+        return { name, cells: readers.map((read) => toCell(read(info))) };
+      }),
+    };
+  }
+
+  /** Builds the full table once no request has come for BUILD_WHEN_IDLE_MS (not again after a failure). */
+  private buildWhenIdle(version: string): void {
+    if (this.buildError?.version === version) return;
+    clearTimeout(this.idleBuild);
+    this.idleBuild = setTimeout(() => {
+      this.tableCache().catch(() => undefined); // the error is kept in buildError
+    }, BUILD_WHEN_IDLE_MS);
+    this.idleBuild.unref();
   }
 
   /** Numeric (x, y) of two info fields over every item that has both. */
@@ -231,10 +309,19 @@ export class ViewModel {
     const version = await this.version();
     if (this.table && this.table.version === version) return this.table;
     if (this.loading) return this.loading;
+    clearTimeout(this.idleBuild);
     this.loading = (async () => {
       try {
         const names = this.ds ? await this.ds.keys() : [];
-        const infos = this.ds ? await allInfos(this.ds, names) : new Map<string, unknown>();
+        let infos: Map<string, unknown>;
+        try {
+          infos = this.ds ? await allInfos(this.ds, names) : new Map<string, unknown>();
+        } catch (error) {
+          this.buildError = { version, error };
+          throw error;
+        }
+        // let requests that came meanwhile through before the next long step
+        await new Promise((resolve) => setImmediate(resolve));
         const table: TableCache = {
           version,
           names,

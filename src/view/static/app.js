@@ -237,16 +237,22 @@ async function loadTable() {
         }),
       ),
       el("td", {}, el("a", { href: `#/item/${encodeURIComponent(row.name)}` }, row.name)),
-      row.cells.map((cell) =>
-        el(
-          "td",
-          {
-            class: typeof cell === "number" ? "num" : "",
-            title: cell === null ? "" : String(cell),
-          },
-          cell === null ? "" : String(cell),
-        ),
-      ),
+      row.error !== undefined
+        ? el(
+            "td",
+            { class: "error", colSpan: Math.max(1, page.columns.length) },
+            `info unreadable: ${row.error}`,
+          )
+        : row.cells.map((cell) =>
+            el(
+              "td",
+              {
+                class: typeof cell === "number" ? "num" : "",
+                title: cell === null ? "" : String(cell),
+              },
+              cell === null ? "" : String(cell),
+            ),
+          ),
     ),
   );
   table.replaceChildren(el("thead", {}, header), el("tbody", {}, rows));
