@@ -92,6 +92,13 @@ export class ReadOnlyError extends ArchiveError {}
 /** The write lock could not be obtained in time. */
 export class LockTimeoutError extends ArchiveError {}
 
+/**
+ * A lazy load (`{ lazy: true }`) met a use of an external array that needs its data (a copy into
+ * another type, a reshape the file's layout cannot serve, a value computed from it): load without
+ * `lazy` to get that value.
+ */
+export class LazyLoadError extends ArchiveError {}
+
 /** @internal `file:line:col` (or the parts that are known) for messages. */
 export function formatLocation(loc: ErrorLocation): string {
   let out = loc.file ?? "";

@@ -6,7 +6,7 @@
 export { Archive, type ArchiveOptions, type SaveOptions, type SaveResult } from "./archive.js";
 export type { ArrayFormat, NamedArray } from "./arrays/containers.js";
 export { readArrayFiles, writeArrayFiles } from "./arrays/containers.js";
-export { LazyArray } from "./arrays/lazy.js";
+export { LazyArray, type LoadsAs } from "./arrays/lazy.js";
 export type { NpyReadOptions } from "./arrays/npy.js";
 export { npy } from "./arrays/npy.js";
 export {
@@ -22,6 +22,7 @@ export {
   type ErrorLocation,
   FormatError,
   InvalidNameError,
+  LazyLoadError,
   LockTimeoutError,
   NotFoundError,
   ReadOnlyError,

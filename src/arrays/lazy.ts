@@ -30,16 +30,40 @@ import {
 import { asFormatErrors } from "./errors.js";
 
 /** What a LazyArray knows before reading data. */
-interface Layout {
+export interface Layout {
   info: DtypeInfo;
   shape: readonly number[];
   fortran: boolean;
 }
 
 /** Reads rows [lo, hi) of the array (the whole array for lo = 0, hi = rows). */
-type RowReader = (lo: number, hi: number, expect: LazyArray) => Promise<NDArray>;
+export type RowReader = (lo: number, hi: number, expect: LazyArray) => Promise<NDArray>;
 
-const SOURCE = Symbol("persist-archive.lazy-source");
+/**
+ * What `load()` without `lazy` would have put where this LazyArray stands: an NDArray (the
+ * archive used `_arrays.x`), a typed array of that class (`_arrays.x.data`, or a view on a
+ * buffer), an ArrayBuffer, or a DataView. `(await lazy.read()).data` is the typed array's data.
+ */
+export type LoadsAs =
+  | "NDArray"
+  | "ArrayBuffer"
+  | "DataView"
+  | "Int8Array"
+  | "Uint8Array"
+  | "Uint8ClampedArray"
+  | "Int16Array"
+  | "Uint16Array"
+  | "Int32Array"
+  | "Uint32Array"
+  | "Float32Array"
+  | "Float64Array"
+  | "BigInt64Array"
+  | "BigUint64Array";
+
+/** @internal */
+export const SOURCE = Symbol("persist-archive.lazy-source");
+/** @internal The ArrayBuffer-form LazyArray a typed-array form views (what `.buffer` gives). */
+export const BYTES = Symbol("persist-archive.lazy-bytes");
 
 /** An external array known from its header alone; its data is read on demand. */
 export class LazyArray {
@@ -53,17 +77,35 @@ export class LazyArray {
   readonly size: number;
   /** The data file it reads from (.npy, .npz or .h5). */
   readonly file: string;
+  /**
+   * What a load without `lazy` gives in its place: "NDArray", a typed array class name
+   * ("Float64Array", ...), "ArrayBuffer" or "DataView". `read()` always returns an NDArray; for a
+   * typed array its `.data` is what the eager load returns.
+   */
+  readonly loadsAs: LoadsAs;
   /** @internal */
   readonly [SOURCE]: RowReader;
+  /** @internal */
+  readonly [BYTES]: LazyArray | undefined;
 
   /** @internal Made by npy.open(), load(path, { lazy: true }) and DataSet.get(name, { lazy: true }). */
-  constructor(file: string, layout: Layout, source: RowReader) {
+  constructor(
+    file: string,
+    layout: Layout,
+    source: RowReader,
+    loadsAs: LoadsAs = "NDArray",
+    bytes?: LazyArray,
+  ) {
     this.file = file;
     this.dtype = nativeDescr(layout.info);
     this.shape = Object.freeze([...layout.shape]);
     this.order = layout.fortran ? "F" : "C";
     this.size = layout.shape.reduce((a, b) => a * b, 1);
+    this.loadsAs = loadsAs;
     this[SOURCE] = source;
+    this[BYTES] = bytes;
+    // A safe load may hand it to `Object.assign` or a patch statement: it must not change.
+    Object.freeze(this);
   }
 
   /** Number of dimensions. */
@@ -106,7 +148,8 @@ export class LazyArray {
 
   /** A short description (also what console.log shows). */
   toString(): string {
-    return `LazyArray(${this.dtype}, [${this.shape.join(", ")}], ${this.order}, ${this.file})`;
+    const as = this.loadsAs === "NDArray" ? "" : `, as ${this.loadsAs}`;
+    return `LazyArray(${this.dtype}, [${this.shape.join(", ")}], ${this.order}${as}, ${this.file})`;
   }
 }
 

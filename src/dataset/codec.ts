@@ -217,8 +217,7 @@ export async function loadItem(
   // Before the loader opens it: a FIFO must not block, /dev/zero must not be read, and a symlink
   // must not lead outside the DataSet (the loader checks its own reads as well).
   await checkConfined(file, { root: dir, what: "DataSet item module" });
-  // `lazy` reaches load() once the loader supports it (LazyArray, src/arrays/lazy.ts).
-  const loadOptions: LoadOptions = options.lazy ? ({ lazy: true } as LoadOptions) : {};
+  const loadOptions: LoadOptions = options.lazy ? { lazy: true } : {};
   return (await load(file, loadOptions)).default;
 }
 

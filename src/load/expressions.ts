@@ -4,7 +4,16 @@
  * bounded by MAX_DEPTH and not by the JS call stack, and nothing but the frames is ever held.
  */
 import { isProxy } from "node:util/types";
-import { ArchiveError } from "../errors.js";
+import { LazyArray } from "../arrays/lazy.js";
+import {
+  hasLazyArgument,
+  lazyConstruct,
+  lazyMember,
+  lazyNDArray,
+  needsData,
+} from "../arrays/lazy-forms.js";
+import { ArchiveError, LazyLoadError } from "../errors.js";
+import { NDArray } from "../runtime/persist-runtime.mjs";
 import { builtinArgsProblem, WorkBudget } from "./builtins.js";
 import {
   BUILTIN_CONSTRUCTORS,
@@ -558,6 +567,12 @@ export class ExpressionReader {
     lex.next();
     if (lex.type !== T_NAME) lex.unexpected("a property name");
     const key = lex.str;
+    if (value instanceof LazyArray) {
+      // A lazy load's stand-in: `.data` / `.buffer` give its other forms (arrays/lazy-forms.ts).
+      const at = lex.start - 1;
+      lex.next();
+      return this.lazyStep(() => lazyMember(value, key), at);
+    }
     if (key === "buffer" && isView(value) && !(value instanceof DataView)) {
       lex.next();
       return typedArrayBuffer.call(value);
@@ -584,6 +599,14 @@ export class ExpressionReader {
     const lex: Lexer = this.lex;
     const at = frame.at;
     this.callOrigin = V_CREATED;
+    const lazy = hasLazyArgument(args);
+    if (lazy && frame.callKind === C_NEW_BUILTIN) {
+      const name = (frame.callee as Function).name;
+      return this.lazyStep(() => lazyConstruct(name, args), at);
+    }
+    if (lazy && frame.callKind === C_NEW_IMPORTED && frame.callee === NDArray) {
+      return this.lazyStep(() => lazyNDArray(args), at);
+    }
     switch (frame.callKind) {
       case C_NEW_BUILTIN:
         {
@@ -619,14 +642,50 @@ export class ExpressionReader {
         try {
           return reflectApply(frame.callee as Function, frame.thisArg, args);
         } catch (error) {
+          if (lazy) throw this.lazyFailure(args, `calling \`${frame.name}(...)\``, at, error);
           throw this.wrap(error, `calling \`${frame.name}(...)\``, at);
         }
     }
     try {
       return reflectConstruct(frame.callee as Function, args);
     } catch (error) {
+      if (lazy) throw this.lazyFailure(args, `\`new ${frame.name}(...)\``, at, error);
       throw this.wrap(error, `\`new ${frame.name}(...)\``, at);
     }
+  }
+
+  /** Runs a step of a lazy load's stand-in logic; its errors get this place in the archive. */
+  private lazyStep(step: () => LazyArray, at: number): LazyArray {
+    try {
+      return step();
+    } catch (error) {
+      if (!(error instanceof ArchiveError)) throw error;
+      const where = this.lex.formatError("", at);
+      const Class = error instanceof LazyLoadError ? LazyLoadError : error.constructor;
+      throw new (Class as typeof LazyLoadError)(`${error.message}${where.message}`, {
+        file: where.file,
+        line: where.line,
+        column: where.column,
+        cause: error.cause,
+      });
+    }
+  }
+
+  /** An imported class or factory that failed on a stand-in it was given: it needed the data. */
+  private lazyFailure(args: readonly unknown[], what: string, at: number, error: unknown): Error {
+    const lazy = args.find((a) => a instanceof LazyArray) as LazyArray;
+    return this.lazyStepError(needsData(lazy, what, error), at);
+  }
+
+  private lazyStepError(error: ArchiveError, at: number): Error {
+    try {
+      this.lazyStep(() => {
+        throw error;
+      }, at);
+    } catch (located) {
+      return located as Error;
+    }
+    return error;
   }
 
   /** `Object.assign(CREATED, { literal })`, done key by key without ever assigning `__proto__`. */

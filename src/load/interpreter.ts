@@ -6,6 +6,7 @@
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { confinedReads } from "../arrays/containers.js";
+import { openArraysLazily } from "../arrays/lazy.js";
 import { ArchiveError, NotFoundError } from "../errors.js";
 import { checkConfined } from "../store/confined.js";
 import {
@@ -60,6 +61,8 @@ export interface InterpretOptions {
   root: string;
   /** Bytes of array data one data file may produce per byte of its size (runtime default). */
   maxExpansion?: number | undefined;
+  /** External arrays as LazyArrays read from their headers only (arrays/lazy.ts). */
+  lazy?: boolean | undefined;
 }
 
 export class Interpreter extends ExpressionReader {
@@ -69,6 +72,7 @@ export class Interpreter extends ExpressionReader {
   private readonly file: string;
   private readonly root: string;
   private readonly maxExpansion: number | undefined;
+  private readonly lazy: boolean;
 
   constructor(text: string, options: InterpretOptions) {
     super(text, options.file);
@@ -76,6 +80,7 @@ export class Interpreter extends ExpressionReader {
     this.file = options.file;
     this.root = options.root;
     this.maxExpansion = options.maxExpansion;
+    this.lazy = options.lazy === true;
     this.fileUrl = pathToFileURL(options.file).href;
   }
 
@@ -123,13 +128,16 @@ export class Interpreter extends ExpressionReader {
       await checkArrayFiles(this.file, this.root, pending);
       // Data files are opened through store/confined.ts (inside root, non-blocking, regular files
       // only, descriptor re-checked): no window between the check above and the open.
-      arrays = await loadArrays(
-        this.fileUrl,
-        pending.location,
-        pending.format,
-        pending.names,
-        confinedReads({ root: this.root, maxExpansion: this.maxExpansion }),
-      );
+      const reads = confinedReads({ root: this.root, maxExpansion: this.maxExpansion });
+      arrays = this.lazy
+        ? await openArraysLazily(
+            this.fileUrl,
+            pending.location,
+            pending.format,
+            pending.names,
+            reads,
+          )
+        : await loadArrays(this.fileUrl, pending.location, pending.format, pending.names, reads);
     } catch (error) {
       if (error instanceof ArchiveError) throw error;
       const why = error instanceof Error ? error.message : String(error);

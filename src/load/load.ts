@@ -31,6 +31,20 @@ export interface LoadOptions {
    * it (e.g. `Infinity`) for trusted files, such as an HDF5 file whose chunks were never written.
    */
   maxExpansion?: number;
+  /**
+   * Read external arrays (npy, npz, HDF5) from their headers only: each comes back as a
+   * {@link LazyArray} (`dtype`, `shape`, `order`, `size`; `read()` and `rows(start, stop)` read
+   * data on demand, with the same checks as a full load). Default false. Safe and trusted modes.
+   *
+   * Where the eager load gives a typed array (`_arrays.x.data` in the module, or a view on a
+   * stored ArrayBuffer) rather than an NDArray, the LazyArray's `loadsAs` says so ("Float64Array",
+   * "ArrayBuffer", "DataView", ...; "NDArray" otherwise) and `(await lazy.read()).data` is that
+   * typed array. Views on one buffer stay lazy (each reads only its own bytes). A use of an array
+   * in the module that needs its data (a converting copy, a Fortran-order reshape, an imported
+   * class that computes from it) throws LazyLoadError: load without `lazy` for such archives.
+   * In trusted mode, code in the module that receives a LazyArray gets it as is.
+   */
+  lazy?: boolean;
 }
 
 export interface InterpretSourceOptions {
@@ -41,6 +55,8 @@ export interface InterpretSourceOptions {
   root?: string | undefined;
   /** See LoadOptions.maxExpansion. */
   maxExpansion?: number | undefined;
+  /** See LoadOptions.lazy. */
+  lazy?: boolean | undefined;
 }
 
 /**
@@ -60,6 +76,7 @@ export async function interpretSource(
       modules: options.modules,
       root: options.root ?? dirname(file),
       maxExpansion: options.maxExpansion,
+      lazy: options.lazy,
     });
     for (;;) {
       const pending = interpreter.run();
@@ -96,7 +113,10 @@ export async function load<T = Record<string, unknown>>(
     return withDownloadedArchive(path, s3, (local) => load<T>(local, rest));
   }
   const { entry, root } = await entryModule(path, options.root);
-  if (options.trusted) return (await importTrusted(entry, options.modules)) as T;
+  if (options.trusted) {
+    const lazy = options.lazy ? { maxExpansion: options.maxExpansion } : undefined;
+    return (await importTrusted(entry, options.modules, lazy)) as T;
+  }
   const text = await readConfinedText(entry, {
     root,
     what: "archive module",
@@ -107,6 +127,7 @@ export async function load<T = Record<string, unknown>>(
     modules: options.modules,
     root,
     maxExpansion: options.maxExpansion,
+    lazy: options.lazy,
   })) as T;
 }
 

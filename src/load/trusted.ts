@@ -12,22 +12,55 @@
  *  - relative file imports get the same query, so sibling modules (the runtime file, item modules)
  *    are re-read on every call too, instead of coming stale from the module cache.
  * The cost: every load leaves its modules in Node's module cache (ESM has no eviction).
+ *
+ * With `lazy` (the `persist-lazy` query, carried to relative imports like `persist-load`), the
+ * runtime file's `loadArrays` is replaced by one that opens LazyArrays, and a load hook puts one
+ * import in front of the module's first line (line numbers unchanged) that shadows the typed
+ * array constructors, DataView and NDArray with Proxies: they build the same LazyArray views the
+ * safe interpreter builds (arrays/lazy-forms.ts) when given a stand-in, and are the real
+ * constructors otherwise (statics, prototype and instanceof included).
  */
 import * as nodeModule from "node:module";
 import { pathToFileURL } from "node:url";
+import { openArraysLazily } from "../arrays/lazy.js";
+import { hasLazyArgument, lazyConstruct, lazyNDArray } from "../arrays/lazy-forms.js";
 import { ArchiveError } from "../errors.js";
-import type { ModuleMap } from "./resolve.js";
+import * as runtime from "../runtime/persist-runtime.mjs";
+import { type ModuleMap, RUNTIME_SPECIFIER } from "./resolve.js";
 
 const OVERRIDES_KEY = Symbol.for("persist-archive.trusted-modules");
+const SHADOWS_KEY = Symbol.for("persist-archive.lazy-shadows");
+/** Globals a lazy trusted load shadows in each module it imports. */
+const SHADOWED = [
+  "Int8Array",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "Int16Array",
+  "Uint16Array",
+  "Int32Array",
+  "Uint32Array",
+  "Float32Array",
+  "Float64Array",
+  "BigInt64Array",
+  "BigUint64Array",
+  "DataView",
+];
 
 // Runs in Node's hooks thread; only sees strings.
 const HOOKS = `
+const SHADOWED = ${JSON.stringify(SHADOWED)};
 export async function resolve(specifier, context, next) {
   const parent = context.parentURL;
   const at = parent ? parent.indexOf("persist-load=") : -1;
   if (at < 0) return next(specifier, context);
   const query = new URL(parent).searchParams;
   const id = query.get("persist-load");
+  const lazy = query.get("persist-lazy");
+  if (lazy && specifier === "persist-lazy:shadows") {
+    let src = "const m = globalThis[Symbol.for('persist-archive.lazy-shadows')];\\n";
+    SHADOWED.forEach((name) => { src += "export const " + name + " = m." + name + ";\\n"; });
+    return { url: "data:text/javascript," + encodeURIComponent(src), shortCircuit: true };
+  }
   const overrides = JSON.parse(query.get("persist-modules") || "{}");
   if (Object.hasOwn(overrides, specifier)) {
     const names = overrides[specifier];
@@ -42,9 +75,24 @@ export async function resolve(specifier, context, next) {
       !result.url.includes("/node_modules/")) {
     const url = new URL(result.url);
     url.searchParams.set("persist-load", id);
+    if (lazy) url.searchParams.set("persist-lazy", lazy);
     return { ...result, url: url.href };
   }
   return result;
+}
+
+export async function load(url, context, next) {
+  const result = await next(url, context);
+  if (!url.startsWith("file:") || !url.includes("persist-lazy=") || result.format !== "module") {
+    return result;
+  }
+  if (!new URL(url).searchParams.get("persist-lazy")) return result;
+  const text = typeof result.source === "string" ? result.source : new TextDecoder().decode(result.source);
+  const shadow = "import { " + SHADOWED.join(", ") + ' } from "persist-lazy:shadows"; ';
+  // On the first line (after a hashbang): every line keeps its number.
+  const at = text.startsWith("#!") ? text.indexOf("\\n") + 1 : 0;
+  const source = at === 0 && text.startsWith("#!") ? text : text.slice(0, at) + shadow + text.slice(at);
+  return { ...result, source };
 }
 `;
 
@@ -70,20 +118,67 @@ function overrideTable(): Map<string, ModuleMap> {
   return table;
 }
 
+/** The Proxies a lazy trusted load shadows typed array constructors and NDArray with. */
+function installShadows(): void {
+  const g = globalThis as unknown as Record<symbol, unknown>;
+  if (g[SHADOWS_KEY]) return;
+  const shadows: Record<string, unknown> = Object.create(null);
+  for (const name of SHADOWED) {
+    const Real = (globalThis as unknown as Record<string, new (...a: unknown[]) => object>)[name]!;
+    shadows[name] = new Proxy(Real, {
+      construct: (target, args, newTarget) =>
+        hasLazyArgument(args)
+          ? lazyConstruct(name, args)
+          : Reflect.construct(target, args, newTarget),
+    });
+  }
+  Object.defineProperty(globalThis, SHADOWS_KEY, { value: Object.freeze(shadows) });
+}
+
+const lazyNDArrayClass = new Proxy(runtime.NDArray, {
+  construct: (target, args, newTarget) =>
+    hasLazyArgument(args) ? lazyNDArray(args) : Reflect.construct(target, args, newTarget),
+});
+
+/** The runtime file as a lazy load sees it: LazyArrays from loadArrays, lazy NDArray views. */
+function lazyRuntime(options: { maxExpansion?: number | undefined }): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...runtime };
+  out.NDArray = lazyNDArrayClass;
+  out.loadArrays = (
+    moduleUrl: string,
+    location: string,
+    format: string,
+    names: readonly string[],
+  ) => {
+    // The module's own URL carries our query; the arrays lie beside its file all the same.
+    const url = new URL(moduleUrl);
+    url.search = "";
+    const opts = options.maxExpansion === undefined ? {} : { maxExpansion: options.maxExpansion };
+    return openArraysLazily(url.href, location, format, names, opts);
+  };
+  return out;
+}
+
 /** Imports `file` as code, fresh, with `modules` taking precedence for its own imports. */
 export async function importTrusted(
   file: string,
   modules: ModuleMap | undefined,
+  lazy?: { maxExpansion?: number | undefined },
 ): Promise<Record<string, unknown>> {
   const id = `${process.pid}-${Date.now()}-${++counter}`;
   const url = new URL(pathToFileURL(file).href);
   url.searchParams.set("persist-load", id);
+  if (lazy) {
+    installShadows();
+    url.searchParams.set("persist-lazy", "1");
+    modules = { ...modules, [RUNTIME_SPECIFIER]: lazyRuntime(lazy) };
+  }
   const specs = modules ? Object.keys(modules) : [];
   const hooks = registerHooks();
-  if (specs.length > 0) {
+  if (specs.length > 0 || lazy) {
     if (!hooks) {
       throw new ArchiveError(
-        `load(${JSON.stringify(file)}, { trusted: true, modules }) needs module.register() (Node >= 20.6)`,
+        `load(${JSON.stringify(file)}, { trusted: true, ${lazy ? "lazy" : "modules"} }) needs module.register() (Node >= 20.6)`,
         { file },
       );
     }
