@@ -66,28 +66,40 @@ function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/**
+ * The typed error for a failed realpath() ("resolve") or open() ("open") of `path`: missing →
+ * NotFoundError; a symlink loop, or anything else → FormatError naming the errno.
+ */
+function pathError(
+  error: unknown,
+  path: string,
+  step: "resolve" | "open",
+  options: ConfinedOptions,
+): never {
+  const code = errno(error);
+  const what = describe(options);
+  if (code === "ENOENT" || code === "ENOTDIR") {
+    throw new NotFoundError(`${what} ${path} does not exist`, { file: path, cause: error });
+  }
+  if (code === "ELOOP" && step === "resolve") {
+    throw new FormatError(`${what} ${path} is a symlink loop; remove it`, {
+      file: path,
+      cause: error,
+    });
+  }
+  // ELOOP at open: the last component became a symlink after realpath() (a swap in progress).
+  throw new FormatError(`cannot ${step} ${what} ${path}: ${code ?? error}`, {
+    file: path,
+    cause: error,
+  });
+}
+
 /** realpath() with typed errors. */
 async function realPathOf(path: string, options: ConfinedOptions): Promise<string> {
   try {
     return await realpath(path);
   } catch (error) {
-    const code = errno(error);
-    if (code === "ENOENT" || code === "ENOTDIR") {
-      throw new NotFoundError(`${describe(options)} ${path} does not exist`, {
-        file: path,
-        cause: error,
-      });
-    }
-    if (code === "ELOOP") {
-      throw new FormatError(`${describe(options)} ${path} is a symlink loop; remove it`, {
-        file: path,
-        cause: error,
-      });
-    }
-    throw new FormatError(`cannot resolve ${describe(options)} ${path}: ${code ?? error}`, {
-      file: path,
-      cause: error,
-    });
+    pathError(error, path, "resolve", options);
   }
 }
 
@@ -159,18 +171,7 @@ export async function openConfined(
   try {
     handle = await open(real, constants.O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
   } catch (error) {
-    const code = errno(error);
-    if (code === "ENOENT") {
-      throw new NotFoundError(`${describe(options)} ${full} does not exist`, {
-        file: full,
-        cause: error,
-      });
-    }
-    // ELOOP: the last component became a symlink after realpath() (a swap in progress).
-    throw new FormatError(`cannot open ${describe(options)} ${full}: ${code ?? error}`, {
-      file: full,
-      cause: error,
-    });
+    pathError(error, full, "open", options);
   }
   try {
     const info = await handle.stat();
@@ -264,27 +265,14 @@ export function readConfinedSync(path: string, options: ConfinedOptions): Uint8A
     root = realpathSync(resolve(options.root));
     real = realpathSync(full);
   } catch (error) {
-    const code = errno(error);
-    if (code === "ENOENT" || code === "ENOTDIR") {
-      throw new NotFoundError(`${describe(options)} ${full} does not exist`, {
-        file: full,
-        cause: error,
-      });
-    }
-    throw new FormatError(`cannot resolve ${describe(options)} ${full}: ${code ?? error}`, {
-      file: full,
-      cause: error,
-    });
+    pathError(error, full, "resolve", options);
   }
   if (!isInside(root, real)) outside(full, real, root, options);
   let fd: number;
   try {
     fd = openSync(real, constants.O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
   } catch (error) {
-    throw new FormatError(`cannot open ${describe(options)} ${full}: ${errno(error) ?? error}`, {
-      file: full,
-      cause: error,
-    });
+    pathError(error, full, "open", options);
   }
   try {
     const info = fstatSync(fd);

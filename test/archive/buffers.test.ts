@@ -8,26 +8,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { Archive, load, UnsupportedValueError } from "../../src/index.js";
+import { type Rab, resizableBuffer, TYPED_ARRAY_CLASSES } from "../helpers/buffers.js";
 import { assertSameGraph } from "../helpers/same-graph.js";
 import { tempDir } from "../helpers/tmp.js";
 
-type Rab = ArrayBuffer & { resizable: boolean; maxByteLength: number; resize(n: number): void };
-const rab = (n: number, max: number) =>
-  new (ArrayBuffer as unknown as new (n: number, o: object) => Rab)(n, { maxByteLength: max });
-
-const TYPED = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-] as const;
+const rab = resizableBuffer;
+const TYPED = TYPED_ARRAY_CLASSES;
 
 let n = 0;
 async function roundTrips(

@@ -12,13 +12,10 @@ import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { runInNewContext } from "node:vm";
 import { Archive, load, NDArray, persist, UnsupportedValueError } from "../../src/index.js";
+import { type Rab, resizableBuffer, TYPED_ARRAY_CLASSES } from "../helpers/buffers.js";
 import { tempDir } from "../helpers/tmp.js";
 
 type Values = Record<string, unknown>;
-/** Resizable buffers (ES2024) with the types this project's lib setting lacks. */
-type Rab = ArrayBuffer & { resizable: boolean; maxByteLength: number; resize(n: number): void };
-const resizableBuffer = (n: number, max: number): Rab =>
-  new (ArrayBuffer as unknown as new (n: number, o: object) => Rab)(n, { maxByteLength: max });
 
 /** The values as native import() and safe load() rebuild them from one saved archive. */
 async function roundTrip(items: Values): Promise<{ native: Values; safe: Values }> {
@@ -149,19 +146,7 @@ test("Symbol.for(...) and well-known symbols; built-in functions by name", async
 
 test("ArrayBuffer, every TypedArray, DataView, views sharing one buffer, NDArray", async () => {
   const buffer = new ArrayBuffer(16);
-  const kinds = [
-    Int8Array,
-    Uint8Array,
-    Uint8ClampedArray,
-    Int16Array,
-    Uint16Array,
-    Int32Array,
-    Uint32Array,
-    Float32Array,
-    Float64Array,
-    BigInt64Array,
-    BigUint64Array,
-  ];
+  const kinds = TYPED_ARRAY_CLASSES;
   const typed = kinds.map((Kind) => new Kind(2));
   await bothWays(
     {
