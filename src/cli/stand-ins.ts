@@ -12,6 +12,7 @@ import { inspect } from "node:util";
 import type { DataSet } from "../dataset/dataset.js";
 import { NotFoundError } from "../errors.js";
 import { listImports, load, MAX_MODULE_BYTES, RUNTIME_SPECIFIER } from "../load/index.js";
+import type { LoadOptions } from "../load/load.js";
 import { readConfinedText } from "../store/confined.js";
 import { persist } from "../values/symbols.js";
 
@@ -35,15 +36,25 @@ export function standInCall(value: unknown): StandInCall | undefined {
  * Item `key` of a DataSet, loaded with stand-ins. A missing item (or one being replaced right now)
  * is left to DataSet.get, which waits out a concurrent replace and names a missing item.
  */
-export async function readDataSetItem(ds: DataSet, key: string): Promise<unknown> {
+export async function readDataSetItem(
+  ds: DataSet,
+  key: string,
+  options: StandInLoadOptions = {},
+): Promise<unknown> {
   if (await ds.has(key)) {
     try {
-      return (await loadWithStandIns(join(ds.path, `${key}.mjs`))).default;
+      return (await loadWithStandIns(join(ds.path, `${key}.mjs`), options)).default;
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
     }
   }
-  return ds.get(key);
+  return ds.get(key, options);
+}
+
+/** How loadWithStandIns reads external arrays. */
+export interface StandInLoadOptions {
+  /** As LazyArrays (load's `lazy` option): headers only, data read on demand. */
+  lazy?: boolean;
 }
 
 /** The module a stand-in class or function came from, or undefined for any other value. */
@@ -56,7 +67,10 @@ export function standInModule(value: unknown): string | undefined {
  * `load(entry)` with stand-ins for every import of the module other than the runtime.
  * Safe: the module is interpreted, never executed, and nothing is imported.
  */
-export async function loadWithStandIns(entry: string): Promise<Record<string, unknown>> {
+export async function loadWithStandIns(
+  entry: string,
+  options: StandInLoadOptions = {},
+): Promise<Record<string, unknown>> {
   // Confined like load() itself: a FIFO, a device or a symlink out of the folder is refused
   // before any blocking read.
   const text = await readConfinedText(entry, {
@@ -70,7 +84,8 @@ export async function loadWithStandIns(entry: string): Promise<Record<string, un
     for (const name of names) namespace[name] = makeStandIn(spec, name);
     modules[spec] = namespace;
   }
-  return load(entry, { modules });
+  // (cast: `lazy` is part of LoadOptions once the loader supports it; ignored until then)
+  return load(entry, { modules, ...(options.lazy ? { lazy: true } : {}) } as LoadOptions);
 }
 
 const NAME = /^[A-Za-z_$][\w$]*$/;

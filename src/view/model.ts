@@ -296,13 +296,27 @@ export class ViewModel {
     return info ? `${info.size}:${info.mtimeMs}:${info.ino}` : "";
   }
 
+  /**
+   * External arrays are loaded lazily (headers only): a tree needs their shapes, and a plot reads
+   * them in chunks (plot.ts), so a 10^8-element array is never held whole. A module that uses an
+   * array's data while it is built (LazyLoadError) is loaded whole instead.
+   */
   private async loadValue(name: string): Promise<unknown> {
+    try {
+      return await this.readValue(name, true);
+    } catch (error) {
+      if ((error as Error | undefined)?.name !== "LazyLoadError") throw error;
+      return this.readValue(name, false);
+    }
+  }
+
+  private async readValue(name: string, lazy: boolean): Promise<unknown> {
     if (this.target.type === "archive") {
-      const exports = await loadWithStandIns(this.target.entry);
+      const exports = await loadWithStandIns(this.target.entry, { lazy });
       // a plain object keeps the export order; the default export of a one-item module is shown
       return Object.assign(Object.create(null), exports);
     }
-    return readDataSetItem(this.ds!, name);
+    return readDataSetItem(this.ds!, name, { lazy });
   }
 
   private async tableCache(): Promise<TableCache> {

@@ -5,6 +5,7 @@ import { NDArray, parseDescr } from "../runtime/persist-runtime.mjs";
 import { asPlottable, valueAt } from "./model.js";
 import {
   type ComplexPart,
+  Envelope,
   type HeatmapData,
   heatmap,
   isPlainNumbers,
@@ -78,7 +79,11 @@ function lineOf(
   return reduceLine(numberReader(array, part), start, stop, columns);
 }
 
-/** Min/max per column of a lazily read 1-D array, reading CHUNK elements at a time. */
+/**
+ * Min/max per column of a lazily read 1-D array, CHUNK elements at a time: the next chunk is read
+ * (positional reads, on libuv's threads) while this one is reduced, and at most two chunks are in
+ * memory, however long the array.
+ */
 async function lazyLine(
   array: RowSource,
   start: number,
@@ -87,31 +92,31 @@ async function lazyLine(
   part: ComplexPart,
 ): Promise<LineData> {
   const count = stop - start;
+  const rows = array.shape[0] ?? 1;
+  if (array.shape.length === 0 || rows !== array.size) {
+    // a [1, n] array: its only row is the whole array
+    const whole = await array.rows(0, rows);
+    return lineOf(whole, start, stop, columns, part);
+  }
   if (count <= 2 * columns) {
     const read = await array.rows(start, stop);
     const line = reduceLine(numberReader(read, part), 0, count, columns);
     return { ...line, start, stop };
   }
-  const step = count / columns;
-  const min = new Float64Array(columns).fill(Number.POSITIVE_INFINITY);
-  const max = new Float64Array(columns).fill(Number.NEGATIVE_INFINITY);
+  const envelope = new Envelope(start, stop, columns);
+  const readChunk = (a: number) => {
+    const pending = array.rows(a, Math.min(stop, a + CHUNK));
+    pending.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    return pending;
+  };
+  let next = readChunk(start);
   for (let a = start; a < stop; a += CHUNK) {
-    const b = Math.min(stop, a + CHUNK);
-    const read = await array.rows(a, b);
-    const at = numberReader(read, part);
-    for (let i = a; i < b; i++) {
-      const c = Math.min(columns - 1, Math.floor((i - start) / step));
-      const v = at(i - a);
-      if (v < min[c]!) min[c] = v;
-      if (v > max[c]!) max[c] = v;
-    }
+    const chunk = await next;
+    if (a + CHUNK < stop) next = readChunk(a + CHUNK);
+    if (isPlainNumbers(chunk)) envelope.addTyped(chunk.data as ArrayLike<number>, a);
+    else envelope.addRead(numberReader(chunk, part), a, chunk.size);
   }
-  for (let c = 0; c < columns; c++) {
-    if (min[c] === Number.POSITIVE_INFINITY) min[c] = Number.NaN;
-    if (max[c] === Number.NEGATIVE_INFINITY) max[c] = Number.NaN;
-  }
-  const b64 = (a: Float64Array) => Buffer.from(a.buffer).toString("base64");
-  return { start, stop, step, min: b64(min), max: b64(max) };
+  return envelope.result();
 }
 
 /** A lazily read 2-D array for a heatmap: whole when moderate, else every k-th row. */

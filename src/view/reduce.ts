@@ -96,23 +96,100 @@ export function reduceTyped(
 ): LineData {
   const count = Math.max(0, stop - start);
   if (count <= 2 * columns) return reduceLine((i) => data[i]!, start, stop, columns);
-  const step = count / columns;
-  const min = new Float64Array(columns);
-  const max = new Float64Array(columns);
-  for (let c = 0; c < columns; c++) {
-    const from = start + Math.floor(c * step);
-    const to = start + Math.floor((c + 1) * step);
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (let i = from; i < to; i++) {
-      const v = data[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    min[c] = lo === Number.POSITIVE_INFINITY ? Number.NaN : lo;
-    max[c] = hi === Number.NEGATIVE_INFINITY ? Number.NaN : hi;
+  const envelope = new Envelope(start, stop, columns);
+  envelope.addTyped(start === 0 && stop === data.length ? data : sliceOf(data, start, stop), start);
+  return envelope.result();
+}
+
+function sliceOf(data: ArrayLike<number>, start: number, stop: number): ArrayLike<number> {
+  const view = data as unknown as { subarray?: (a: number, b: number) => ArrayLike<number> };
+  return view.subarray ? view.subarray(start, stop) : Array.prototype.slice.call(data, start, stop);
+}
+
+/**
+ * Min/max per column of elements [start, stop) that arrive in consecutive chunks (an array read
+ * piece by piece, never whole). Column c covers [start + ⌊c·step⌋, start + ⌊(c+1)·step⌋), as in
+ * reduceLine, so the result does not depend on how the elements were chunked.
+ */
+export class Envelope {
+  readonly step: number;
+  private readonly min: Float64Array;
+  private readonly max: Float64Array;
+
+  constructor(
+    readonly start: number,
+    readonly stop: number,
+    readonly columns: number,
+  ) {
+    this.step = (stop - start) / columns;
+    this.min = new Float64Array(columns).fill(Number.POSITIVE_INFINITY);
+    this.max = new Float64Array(columns).fill(Number.NEGATIVE_INFINITY);
   }
-  return { start, stop, step, min: base64(min), max: base64(max) };
+
+  /** First element of column c. */
+  private from(c: number): number {
+    return c >= this.columns ? this.stop : this.start + Math.floor(c * this.step);
+  }
+
+  /** The column element `i` falls in. */
+  private columnOf(i: number): number {
+    let c = Math.min(this.columns - 1, Math.floor((i - this.start) / this.step));
+    while (c > 0 && this.from(c) > i) c--;
+    while (c + 1 < this.columns && this.from(c + 1) <= i) c++;
+    return c;
+  }
+
+  /** Elements [at, at + data.length) as plain numbers: one tight loop per column. */
+  addTyped(data: ArrayLike<number>, at: number): void {
+    const end = at + data.length;
+    for (let c = this.columnOf(at); c < this.columns && this.from(c) < end; c++) {
+      const lo = Math.max(at, this.from(c)) - at;
+      const hi = Math.min(end, this.from(c + 1)) - at;
+      let min = this.min[c]!;
+      let max = this.max[c]!;
+      for (let i = lo; i < hi; i++) {
+        const v = data[i]!;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      this.min[c] = min;
+      this.max[c] = max;
+    }
+  }
+
+  /** Elements [at, at + count) read by `read(k)` for k in [0, count). */
+  addRead(read: (k: number) => number, at: number, count: number): void {
+    const end = at + count;
+    for (let c = this.columnOf(at); c < this.columns && this.from(c) < end; c++) {
+      const lo = Math.max(at, this.from(c)) - at;
+      const hi = Math.min(end, this.from(c + 1)) - at;
+      let min = this.min[c]!;
+      let max = this.max[c]!;
+      for (let k = lo; k < hi; k++) {
+        const v = read(k);
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      this.min[c] = min;
+      this.max[c] = max;
+    }
+  }
+
+  result(): LineData {
+    const min = Float64Array.from(this.min, (v) =>
+      v === Number.POSITIVE_INFINITY ? Number.NaN : v,
+    );
+    const max = Float64Array.from(this.max, (v) =>
+      v === Number.NEGATIVE_INFINITY ? Number.NaN : v,
+    );
+    return {
+      start: this.start,
+      stop: this.stop,
+      step: this.step,
+      min: base64(min),
+      max: base64(max),
+    };
+  }
 }
 
 /** True when numberReader would read `array.data` as it is (fast path of reduceTyped). */

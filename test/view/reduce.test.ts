@@ -1,8 +1,13 @@
 /** The viewer's reductions: min/max per column keeps every peak; heatmap block means. */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
+import { openNpyLazy } from "../../src/arrays/lazy.js";
+import { writeNpyFile } from "../../src/arrays/npy.js";
 import { NDArray } from "../../src/runtime/persist-runtime.mjs";
-import { heatmap, numberReader, reduceLine, reduceTyped } from "../../src/view/reduce.js";
+import { arrayPlot } from "../../src/view/plot.js";
+import { Envelope, heatmap, numberReader, reduceLine, reduceTyped } from "../../src/view/reduce.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const decode = (b64: string, Type: typeof Float64Array | typeof Float32Array) => {
   const bytes = Buffer.from(b64, "base64");
@@ -67,4 +72,52 @@ test("heatmap: block means of C and Fortran arrays, NaN-aware range", () => {
   const h = heatmap(nan, 2, 2);
   assert.deepEqual([h.lo, h.hi], [1, 2]);
   assert.ok(Number.isNaN(decode(h.cells, Float32Array)[0]));
+});
+
+test("a lazily read 1-D array plots the same envelope as in memory, chunk by chunk", async () => {
+  const dir = await tempDir();
+  // more elements than one read chunk, and a column count that does not divide them
+  const n = (1 << 22) * 2 + 12_345;
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = Math.sin(i / 1e4);
+  data[(1 << 22) - 1] = 7; // the last element of the first chunk
+  data[1 << 22] = -7; // the first of the second
+  data[n - 1] = 9;
+  const file = join(dir, "big.npy");
+  await writeNpyFile(file, data);
+  const lazy = await openNpyLazy(file);
+  const query = {
+    start: undefined,
+    stop: undefined,
+    width: 997,
+    height: 300,
+    part: "abs" as const,
+  };
+  const fromFile = await arrayPlot({ big: lazy }, ["k:big"], query);
+  const inMemory = await arrayPlot({ big: data }, ["k:big"], query);
+  assert.equal(fromFile.kind, "line");
+  assert.deepEqual(fromFile, inMemory);
+  const line = (fromFile as { line: { max?: string; min: string } }).line;
+  const max = decode(line.max!, Float64Array);
+  assert.equal(Math.max(...max), 9);
+  assert.ok(max.includes(7));
+  assert.ok(decode(line.min, Float64Array).includes(-7));
+  // a zoom across the chunk boundary, and one narrow enough for raw values
+  for (const [start, stop] of [
+    [(1 << 22) - 5000, (1 << 22) + 777_777],
+    [(1 << 22) - 3, (1 << 22) + 3],
+  ]) {
+    const zoom = { ...query, start, stop };
+    assert.deepEqual(
+      await arrayPlot({ big: lazy }, ["k:big"], zoom),
+      await arrayPlot({ big: data }, ["k:big"], zoom),
+    );
+  }
+  // the envelope does not depend on how the elements were chunked
+  const whole = new Envelope(100, n, 640);
+  whole.addTyped(data.subarray(100), 100);
+  const pieces = new Envelope(100, n, 640);
+  for (let a = 100; a < n; a += 1_000_003) pieces.addTyped(data.subarray(a, a + 1_000_003), a);
+  assert.deepEqual(pieces.result(), whole.result());
+  assert.deepEqual(whole.result(), reduceTyped(data, 100, n, 640));
 });
