@@ -49,11 +49,12 @@ _NAME = re.compile(r"[A-Za-z$][\w$]*", re.ASCII)
 
 
 def check_name(name: Any, where: str = "save()") -> None:
-    """Export names: JS identifiers, not reserved, not starting with "_", not a global the archive
-    language reads (so older readers can bind them)."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in RESERVED or name in UNBINDABLE or name in GLOBAL_ROOTS:
+    """Export names: JS identifiers, not reserved words, not starting with "_". Globals the archive
+    language reads (`Map`, `JSON`) and names `const` cannot bind (`eval`, `NaN`) are fine: they are
+    bound privately and exported by name (`const _Map = …; export { _Map as Map };`), as in Node."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in RESERVED:
         why = "it starts with _ (reserved for archive internals)" if isinstance(name, str) and name.startswith("_") else (
-            "it is a reserved word or a global the archive language uses" if isinstance(name, str) and (name in RESERVED or name in UNBINDABLE or name in GLOBAL_ROOTS) else "it is not an ASCII JavaScript identifier"
+            "it is a reserved word" if isinstance(name, str) and name in RESERVED else "it is not an ASCII JavaScript identifier"
         )
         raise InvalidNameError(f"{where}: {name!r} cannot name an archive export: {why}; use e.g. run1, params", value_path=str(name))
 
@@ -103,6 +104,8 @@ class Emitter:
         self.externals: list[tuple[str, np.ndarray]] = []
         self.arrays_binding: str | None = None
         self.export_of: dict[int, str] = {}
+        # Exports that would shadow a global the module reads, or that `const` cannot bind.
+        self.local_of = {name: self.fresh(f"_{name}") for name, _ in roots if name in GLOBAL_ROOTS or name in UNBINDABLE}
         self.tree = False  # info expressions: everything inline, no bindings
 
     # ---- pass 1: reference counts --------------------------------------------------------------
@@ -166,7 +169,7 @@ class Emitter:
             head.append(load_line)
         body = render_statements(self.statements)
         if single_item and len(self.roots) == 1:
-            body.append(f"export default {self.roots[0][0]};")
+            body.append(f"export default {self.local_of.get(self.roots[0][0], self.roots[0][0])};")
         return "\n".join(head) + "\n\n" + "\n".join(body) + "\n" + END_MARKER + "\n"
 
     @property
@@ -175,16 +178,26 @@ class Emitter:
 
     def root(self, name: str, value: Any) -> None:
         if not _is_container(value):
-            self.statements.append(f"export const {name} = {self.primitive(value, name)};")
+            self.export(name, self.primitive(value, name))
             return
         key = id(value)
         if key in self.names:
-            self.statements.append(f"export const {name} = {self.names[key]};")
+            self.export(name, self.names[key])
             return
         self.export_of[key] = name
         out = self.bound(value, name, name)
         if isinstance(out, _Placeholder):  # cannot happen at the top
             raise UnsupportedValueError(f"{name}: internal cycle error", value_path=name)
+
+    def export(self, name: str, text: str) -> str:
+        """`export const name = text;`, or through its private binding; returns the binding."""
+        local = self.local_of.get(name)
+        if local is None:
+            self.statements.append(f"export const {name} = {text};")
+            return name
+        self.statements.append(f"const {local} = {text};")
+        self.statements.append(f"export {{ {local} as {name} }};")
+        return local
 
     def bound(self, value: Any, path: str, export: str | None = None) -> str:
         """Writes `value` as its own statement and returns its name."""
@@ -196,7 +209,7 @@ class Emitter:
             self.next_shared += 1
             self.statements.append(f"const {name} = {text};")
         else:
-            self.statements.append(f"export const {name} = {text};")
+            name = self.export(export, text)
         self.in_progress.discard(key)
         self.names[key] = name
         for holder_patch in patches:

@@ -100,10 +100,46 @@ def test_deep_nesting_is_split_into_statements(tmp):
     assert longest < 1000
 
 
-@pytest.mark.parametrize("name", ["_private", "class", "1x", "a-b", "Map", "undefined", "JSON", ""])
+@pytest.mark.parametrize("name", ["_private", "class", "1x", "a-b", "await", ""])
 def test_export_names_are_checked(tmp, name):
     with pytest.raises(InvalidNameError):
         save(os.path.join(tmp, "x"), **{name: 1})
+
+
+@needs_node
+def test_names_like_globals_are_bound_privately_and_import_in_node(tmp):
+    """`Map`, `JSON`, `Math`, `eval`, `NaN`, `undefined` are export names like any other: each is
+    bound privately (`const _Map = …; export { _Map as Map };`) so the module's own uses of the
+    global (a Map literal, -0, NaN) still mean the global, in Node's import, Node's load() and ours."""
+    shared = {"k": 1}
+    values = {
+        "Map": {"sin": 42, "shared": shared},
+        "JSON": {"parse": 1},
+        "Math": [-0.0, float("nan"), shared],
+        "eval": 5,
+        "NaN": "not a number",
+        "undefined": UNDEFINED,
+        "Symbol": {"iterator": "x"},
+        "plain": shared,
+    }
+    path = os.path.join(tmp, "globals")
+    save(path, **values)
+    text = open(os.path.join(path, "index.mjs")).read()
+    assert "export { _Map as Map };" in text and "export const Map" not in text
+    back = load(path)
+    assert back["Map"] == values["Map"] and back["JSON"] == {"parse": 1} and back["eval"] == 5
+    assert back["Math"][2] is back["plain"] is back["Map"]["shared"]
+    assert back["undefined"] is UNDEFINED and back["NaN"] == "not a number"
+    out = run_node(
+        "const pkg = await import(PKG); const dir = process.argv[1];"
+        "const show = (m) => [m.Map.sin, m.JSON.parse, Object.is(m.Math[0], -0), Number.isNaN(m.Math[1]),"
+        " m.Math[2] === m.plain, m.eval, m.NaN, m.undefined === undefined, 'undefined' in m, m.Symbol.iterator];"
+        "const native = await import(dir + '/index.mjs'); const safe = await pkg.load(dir);"
+        "console.log(JSON.stringify([show(native), show(safe)]));",
+        path,
+    )
+    expected = [42, 1, True, True, True, 5, "not a number", True, True, "x"]
+    assert json.loads(out) == [expected, expected]
 
 
 def test_unsupported_values_name_their_path(tmp):
