@@ -1,7 +1,10 @@
 /** `persist verify PATH [--json]`: read everything, list every problem found (not only the first). */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { readArrayFiles } from "../arrays/containers.js";
 import { DataSet } from "../dataset/dataset.js";
+import { type DataSetIndexProblem, verifyDataSetIndex } from "../dataset/verify.js";
+import { checkComplete, MAX_MODULE_BYTES } from "../load/index.js";
+import { readConfinedText } from "../store/confined.js";
 import { errorText } from "./errors.js";
 import { writeJson } from "./json-stream.js";
 import { loadWithStandIns, readDataSetItem } from "./stand-ins.js";
@@ -101,6 +104,8 @@ async function verifyArchive(target: ArchiveTarget, io: Io): Promise<Outcome> {
   }
   let exports: Record<string, unknown> = {};
   try {
+    // a module cut short is named as such, before anything is read from it
+    await checkModuleComplete(target.entry);
     exports = await loadWithStandIns(target.entry);
   } catch (error) {
     // Loading stops at the first broken data file, which is listed already.
@@ -112,9 +117,20 @@ async function verifyArchive(target: ArchiveTarget, io: Io): Promise<Outcome> {
   return { problems, summary: `archive ${target.entry}: ${names.length} exports${arrays}` };
 }
 
-/** Every item and every info, with a progress bar on a terminal. */
+/**
+ * The index first (journal damage, a torn tail, a changed index.mjs: verifyDataSetIndex), then
+ * every item (its module complete, then loaded) and every info, with a progress bar on a terminal.
+ */
 async function verifyDataSet(target: DataSetTarget, io: Io): Promise<Outcome> {
   const problems: string[] = [];
+  // (a DataSet on S3 has no index files: its commit log is read by DataSet.open)
+  const local = !target.path.startsWith("s3://");
+  const index = local ? await verifyDataSetIndex(target.path) : undefined;
+  for (const problem of index?.problems ?? []) problems.push(indexProblemText(problem));
+  if (index?.problems.some((p) => p.kind === "damaged")) {
+    return { problems, summary: `DataSet ${target.path}: the index cannot be read` };
+  }
+  const modules = new Map(index?.items.map((item) => [item.name, item.module]));
   const ds = await DataSet.open(target.path, { mode: "r" });
   try {
     const keys = await ds.keys();
@@ -126,6 +142,8 @@ async function verifyDataSet(target: DataSetTarget, io: Io): Promise<Outcome> {
         problems.push(`info of item ${key}: ${errorText(error)}`);
       }
       try {
+        const module = modules.get(key);
+        if (module !== undefined) await checkModuleComplete(join(target.path, module));
         await readDataSetItem(ds, key);
       } catch (error) {
         problems.push(`item ${key}: ${errorText(error)}`);
@@ -136,5 +154,35 @@ async function verifyDataSet(target: DataSetTarget, io: Io): Promise<Outcome> {
     return { problems, summary: `DataSet ${target.path}: ${keys.length} items and their infos` };
   } finally {
     await ds.close();
+  }
+}
+
+/** FormatError when the module at `file` (format 2 or later) lacks its end marker. */
+async function checkModuleComplete(file: string): Promise<void> {
+  const text = await readConfinedText(file, {
+    root: dirname(file),
+    what: "archive module",
+    maxBytes: MAX_MODULE_BYTES,
+  });
+  checkComplete(text, file);
+}
+
+/** A problem of the index in CLI words (the library's messages name DataSet.open). */
+function indexProblemText(problem: DataSetIndexProblem): string {
+  const where = problem.line === undefined ? problem.file : `${problem.file}:${problem.line}`;
+  switch (problem.kind) {
+    case "torn-tail":
+      return (
+        `${where}: torn tail (a crash or power loss left an incomplete commit record): readers ` +
+        "ignore it, and the next program that opens the DataSet for writing removes it"
+      );
+    case "stale-index-module":
+      return (
+        `${where} is not the fixed module that replays index.journal (missing or changed): ` +
+        "importing the DataSet's index.mjs may fail or be wrong; the next program that opens the " +
+        "DataSet for writing rewrites it"
+      );
+    default:
+      return problem.message;
   }
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { appendFile, readFile, truncate, writeFile } from "node:fs/promises";
+import { appendFile, readdir, readFile, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { DataSet } from "../../src/dataset/dataset.js";
 import { encodeRecord } from "../../src/dataset/records.js";
 import { tempDir } from "../helpers/tmp.js";
 import { hasEscapes, makeArchive, makeDataSet, runInProcess, spawnCli } from "./helpers.js";
@@ -138,4 +139,44 @@ test("verify --json: ok with a summary, or each problem listed; CLI words, not l
     );
     assert.match(output, /never runs code from an archive/);
   }
+});
+
+test("verify of a DataSet reports its index: a torn tail, a changed index.mjs, a damaged record", async () => {
+  const dir = await tempDir();
+  const ds = join(dir, "ds");
+  await makeDataSet(ds);
+  const journal = join(ds, "index.journal");
+  const lines = (await readFile(journal, "utf8")).split("\n").length; // the tail's line number
+  await appendFile(journal, 'deadbeef [{"set":"x_9","info":');
+  await writeFile(join(ds, "index.mjs"), "export default {};\n");
+  const r = await spawnCli(["verify", ds]);
+  assert.equal(r.code, 1, r.stderr);
+  const found = r.stderr.trimEnd().split("\n");
+  assert.equal(found[0], `persist verify: 2 problems in ${ds}:`);
+  assert.match(found[1]!, new RegExp(`^ {2}- ${journal}:${lines}: torn tail .*removes it$`));
+  assert.match(found[2]!, new RegExp(`^ {2}- ${join(ds, "index.mjs")} is not the fixed module`));
+  assert.doesNotMatch(r.stderr, /DataSet\.open|mode: "w"/, "CLI words, not library calls");
+  // a complete record after the bad line: damage, not a crash's tail; nothing else can be read
+  await appendFile(journal, `\n${encodeRecord([{ set: "late", info: 1 }]).toString()}`);
+  const damaged = await runInProcess(["verify", ds, "--json"]);
+  assert.equal(damaged.code, 1);
+  const result = JSON.parse(damaged.stdout);
+  assert.equal(result.ok, false);
+  assert.match(result.problems[0], new RegExp(`${journal}:${lines}: damaged journal record`));
+  assert.match(result.summary, /the index cannot be read/);
+});
+
+test("verify names a DataSet item module that was cut short, the version a replaced item uses", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "ds");
+  const ds = await DataSet.open(path, { mode: "w" });
+  await ds.set("a", 1, { info: 1 });
+  await ds.set("a", [1, 2, 3], { info: 2 }); // a replace: a.mjs is a link to a.v<hex>.mjs
+  await ds.close();
+  const version = (await readdir(path)).find((f) => /^a\.v[0-9a-f]{8}\.mjs$/.test(f))!;
+  const text = await readFile(join(path, version), "utf8");
+  await writeFile(join(path, version), text.slice(0, text.lastIndexOf("// persist-archive: end")));
+  const r = await runInProcess(["verify", path]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`- item a: ${join(path, version)} is truncated`));
 });
