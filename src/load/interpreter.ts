@@ -63,6 +63,8 @@ export interface InterpretOptions {
   maxExpansion?: number | undefined;
   /** External arrays as LazyArrays read from their headers only (arrays/lazy.ts). */
   lazy?: boolean | undefined;
+  /** Hand plain data literals to JSON.parse (literal-spans.ts). Default true; tests compare both. */
+  literalSpans?: boolean | undefined;
 }
 
 export class Interpreter extends ExpressionReader {
@@ -75,7 +77,7 @@ export class Interpreter extends ExpressionReader {
   private readonly lazy: boolean;
 
   constructor(text: string, options: InterpretOptions) {
-    super(text, options.file);
+    super(text, options.file, options.literalSpans ?? true);
     this.modules = options.modules;
     this.file = options.file;
     this.root = options.root;
