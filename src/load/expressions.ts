@@ -154,8 +154,7 @@ export class ExpressionReader {
       if (
         lex.type === T_PUNCT &&
         (lex.code === LBRACKET || lex.code === LBRACE) &&
-        this.spans !== undefined &&
-        this.spans.parse(lex.start, MAX_DEPTH - stack.length - 1)
+        this.spans?.parse(lex.start, MAX_DEPTH - stack.length - 1)
       ) {
         // A plain data literal, built by JSON.parse (literal-spans.ts).
         origin = lex.code === LBRACE ? V_OBJECT_LITERAL : V_CREATED;

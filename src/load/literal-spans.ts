@@ -305,7 +305,6 @@ export class LiteralSpans {
    */
   private scan(start: number, depthLimit: number): number {
     const text = this.text;
-    const len = text.length;
     let out = this.out;
     let k = 0;
     let wide = 0;
