@@ -40,6 +40,9 @@ export async function convert(
   out: string | undefined,
   io: Io,
 ): Promise<number> {
+  if (path.startsWith("s3://") || out?.startsWith("s3://")) {
+    return convertOnS3(path, format, out, io);
+  }
   const target = await resolveTarget(path);
   if (out !== undefined) {
     await mustBeFree(resolve(out));
@@ -99,6 +102,8 @@ async function convertArchiveWith(
   format: Format,
   out: string | undefined,
   io: Io,
+  /** The archive's address as the user gave it (an S3 archive is converted from a local copy). */
+  shownAs = target.entry,
 ): Promise<number> {
   const exports = await loadWithStandIns(target.entry);
   const arrayThreshold = await keepExternalThreshold(target.data);
@@ -119,18 +124,21 @@ async function convertArchiveWith(
   });
   archive.insert(Object.fromEntries(named.map((n) => [n, exports[n]])));
 
-  const entry =
-    target.layout === "package"
+  const onS3 = out?.startsWith("s3://");
+  const entry = onS3
+    ? await saveToS3(archive, target, format, out!, shownAs === out)
+    : target.layout === "package"
       ? await savePackage(archive, target, format, out)
       : await saveModule(archive, target, format, out);
   const before = target.data?.names.length ?? 0;
-  const after = (await dataFilesOf(entry))?.names.length ?? 0;
+  // (uploaded: the threshold keeps the same arrays external, see the top of this file)
+  const after = onS3 ? before : ((await dataFilesOf(entry))?.names.length ?? 0);
   if (after > before) {
     new Printer(io.stderr)
       .line`persist convert: note: ${after - before} array(s) that were inline are now external (the archive had inline arrays larger than its smallest external one)`;
   }
   new Printer(io.stdout)
-    .line`converted archive ${target.entry} -> ${entry}: ${after} external arrays in ${format}`;
+    .line`converted archive ${shownAs} -> ${entry}: ${after} external arrays in ${format}`;
   return 0;
 }
 
@@ -158,6 +166,88 @@ async function saveModule(
     force: out === undefined,
   });
   return saved.entry;
+}
+
+/**
+ * Archives on S3 (`s3://bucket/prefix/run1` or `…/run1.mjs`): converted from a downloaded copy and
+ * uploaded to `out`, or in place (the entry module uploaded last, so the old entry is replaced
+ * only when the new data is in the store). Also a local archive to an S3 `--out`.
+ */
+async function convertOnS3(
+  path: string,
+  format: Format,
+  out: string | undefined,
+  io: Io,
+): Promise<number> {
+  const { isS3DataSet, withDownloadedArchive } = await import("../store/s3-archive.js");
+  if (path.startsWith("s3://") && (await isS3DataSet(path))) {
+    throw new ArchiveError(
+      `cannot convert DataSet ${path}: converting a DataSet on S3 is not supported yet; ` +
+        "its items can be read (persist show, get, view) as they are",
+    );
+  }
+  if (out !== undefined && !out.startsWith("s3://")) await mustBeFree(resolve(out));
+  const convertLocal = async (entry: string, shownAs: string) => {
+    const target = await resolveTarget(entry);
+    if (target.type !== "archive") {
+      throw new ArchiveError(
+        `cannot convert DataSet ${path} to S3: only archives can be converted to or on S3 yet`,
+      );
+    }
+    const dest = out === undefined ? undefined : out.startsWith("s3://") ? out : resolve(out);
+    try {
+      return await convertArchiveWith(target, format, dest ?? path, io, shownAs);
+    } catch (error) {
+      if (!isInputError(error)) throw error;
+      const unchanged = out === undefined ? "it is unchanged" : "nothing was written";
+      throw new ArchiveError(
+        `cannot convert archive ${shownAs} to ${format} (${unchanged}): ${errorText(error)}`,
+        { cause: error },
+      );
+    }
+  };
+  if (!path.startsWith("s3://")) return convertLocal(path, path);
+  return withDownloadedArchive(path, undefined, (local) => convertLocal(local, path));
+}
+
+/** Saves `archive` as `url` (an S3 archive address, package or module layout like `target`). */
+async function saveToS3(
+  archive: Archive,
+  target: ArchiveTarget,
+  format: Format,
+  url: string,
+  replace: boolean,
+): Promise<string> {
+  const address = url.replace(/\/(index\.mjs)?$/, "");
+  const slash = address.lastIndexOf("/");
+  const parent = address.slice(0, slash);
+  const base = address.slice(slash + 1);
+  if (parent === "s3:/" || base === "") {
+    throw new ArchiveError(`${url}: name the archive (s3://bucket/prefix/name), not the bucket`);
+  }
+  const modules = target.layout === "module";
+  if (modules && !base.endsWith(".mjs")) {
+    throw new ArchiveError(
+      `${url}: ${target.entry} is a single module; give an address ending in .mjs (or convert a package)`,
+    );
+  }
+  try {
+    const saved = await archive.save(parent, {
+      name: modules ? base.slice(0, -4) : base,
+      package: !modules,
+      dataFormat: format,
+      force: replace,
+    });
+    return saved.entry;
+  } catch (error) {
+    if (!replace && /already exists/.test(errorText(error))) {
+      throw new UsageError(
+        `--out ${url} already exists; choose a new address (convert never overwrites)`,
+        "",
+      );
+    }
+    throw error;
+  }
 }
 
 /** What Archive.save writes into a package directory; anything else there belongs to the user. */

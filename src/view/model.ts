@@ -91,6 +91,11 @@ export class ViewModel {
     await this.ds?.close();
   }
 
+  /** A DataSet on object storage: no local files to stat or show. */
+  private get onS3(): boolean {
+    return this.target.type === "dataset" && this.target.path.startsWith("s3://");
+  }
+
   get root(): string {
     return this.target.type === "dataset" ? this.target.path : this.target.home;
   }
@@ -98,6 +103,9 @@ export class ViewModel {
   /** Changes whenever the DataSet's index changes (a write by any process). */
   async version(): Promise<string> {
     if (this.target.type !== "dataset") return "archive";
+    // On S3 the item count (a read of the commit log's new entries): inserts and deletes show
+    // live; a changed info or a replaced value shows at the next insert.
+    if (this.onS3) return `s3:${(await this.ds!.keys()).length}`;
     const dir = this.target.path;
     const parts: string[] = [];
     // the index files only (a readdir of a 100k-item folder per request would be slow)
@@ -127,7 +135,7 @@ export class ViewModel {
     // The total size walks every file: once per version, in the background, and not before the
     // table is built (200k stat calls would slow the first page down).
     let bytes: number | null = null;
-    if (table) {
+    if (table && !this.onS3) {
       if (this.sizeCache?.version !== version) {
         const path = this.target.path;
         this.sizeCache = { version, bytes: filesAt(path).then(totalBytes) };
@@ -280,6 +288,12 @@ export class ViewModel {
   private async moduleFile(name: string): Promise<string> {
     if (this.target.type === "archive") return this.target.entry;
     await this.mustHave(name);
+    if (this.onS3) {
+      throw new NotFoundError(
+        `the source text of items of a DataSet on S3 is not shown (${this.root}); ` +
+          `persist get ${this.root} ${name} prints the value`,
+      );
+    }
     return join(this.target.path, `${name}.mjs`);
   }
 
@@ -292,6 +306,7 @@ export class ViewModel {
   private async itemVersion(name: string): Promise<string> {
     if (this.target.type === "archive") return "archive";
     await this.mustHave(name);
+    if (this.onS3) return this.version();
     const info = await stat(join(this.target.path, `${name}.mjs`)).catch(() => undefined);
     return info ? `${info.size}:${info.mtimeMs}:${info.ino}` : "";
   }
@@ -316,6 +331,8 @@ export class ViewModel {
       // a plain object keeps the export order; the default export of a one-item module is shown
       return Object.assign(Object.create(null), exports);
     }
+    // (an item on S3 is downloaded and loaded by the DataSet, arrays whole)
+    if (this.onS3) return this.ds!.get(name);
     return readDataSetItem(this.ds!, name, { lazy });
   }
 
