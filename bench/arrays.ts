@@ -6,6 +6,7 @@
  *   node --import tsx bench/arrays.ts                 # PERSIST_BENCH_ARRAY_MB=1024 by default
  *   PERSIST_BENCH_ARRAY_MB=64 node --import tsx bench/arrays.ts
  *   PERSIST_BENCH_DIR=/some/disk ...                   # where files go (default: OS temp dir)
+ *   PERSIST_BENCH_ONLY=lazy-rows ...                   # only the LazyArray rows peak memory
  *
  * Targets: save ≥ 0.8× writeFile, load ≥ 0.8× readFile, RSS growth ≤ 1.15× array size.
  *
@@ -198,8 +199,51 @@ print(json.dumps({"save": best_s, "load": best_l}))`;
   return JSON.parse(res.stdout);
 }
 
+/**
+ * Only the lazy-rows peak memory (PERSIST_BENCH_ONLY=lazy-rows): each format's child run
+ * `rounds` times, interleaved format by format, medians printed with the spread.
+ */
+async function lazyRowsOnly(dir: string, array: NDArray, rounds = 3): Promise<string[]> {
+  const one = [{ name: "a", array }];
+  await npy.write(join(dir, "a.npy"), array);
+  await writeArrayFiles(join(dir, "a.npz"), "npz", one);
+  await writeDeflatedNpz(join(dir, "z.npz"), array);
+  await writeArrayFiles(join(dir, "a.h5"), "hdf5", one);
+  const cases = [
+    ["npy (positional reads)", join(dir, "a.npy"), "npy"],
+    ["npz stored (positional)", join(dir, "a.npz"), "npz"],
+    ["npz deflated (streamed)", join(dir, "z.npz"), "npz"],
+    ["hdf5 (hyperslab)", join(dir, "a.h5"), "hdf5"],
+  ] as const;
+  const results = cases.map(() => [] as { ratio: number; seconds: number; rowBytes: number }[]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, [, file, format]] of cases.entries()) {
+      results[i]!.push(await lazyRowsPeak(dir, file, format));
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return cases.map(([label], i) => {
+    const rs = results[i]!;
+    const ratios = rs.map((x) => x.ratio);
+    return `LazyArray.rows 1,000 rows ${label.padEnd(26)} peak ${median(ratios).toFixed(2)}× the rows' ${(rs[0]!.rowBytes / 2 ** 20).toFixed(1)} MiB (median of ${rounds}, range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; target < 2), ${median(rs.map((x) => x.seconds)).toFixed(3)} s`;
+  });
+}
+
 export async function run(): Promise<void> {
   const mb = Number(process.env.PERSIST_BENCH_ARRAY_MB ?? 1024);
+  if (process.env.PERSIST_BENCH_ONLY === "lazy-rows") {
+    const dir = await mkdtemp(join(process.env.PERSIST_BENCH_DIR ?? tmpdir(), "persist-bench-"));
+    try {
+      const data = new Float64Array(Math.floor((mb * 2 ** 20) / 8));
+      for (let i = 0; i < data.length; i++) data[i] = i * 0.5;
+      const lines = await lazyRowsOnly(dir, new NDArray(data, [data.length / 1024, 1024]));
+      console.log(`\narrays: lazy rows of a Float64Array of ${mb} MB [${data.length / 1024}, 1024]`);
+      for (const line of lines) console.log(line);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const bytes = Math.floor((mb * 2 ** 20) / 8) * 8;
   const dir = await mkdtemp(join(process.env.PERSIST_BENCH_DIR ?? tmpdir(), "persist-bench-"));
   try {

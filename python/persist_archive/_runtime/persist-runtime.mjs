@@ -1230,6 +1230,73 @@ const INFLATE_READ = 64 << 10;
 // it, so it gets smaller pieces: at most ~16 MiB of output can be pending.
 const INFLATE_READ_WEB = 16 << 10;
 
+// Output window of the windowed inflater: every output chunk is a view of this one buffer.
+const INFLATE_WINDOW = 64 << 10;
+
+/**
+ * Raw-deflate decompression with fixed memory: one input buffer and one output buffer, reused for
+ * the whole entry, driving node:zlib's inflater synchronously (the handle's writeSync, as
+ * zlib.inflateRawSync does). A streamed inflater allocates a fresh 64 KiB buffer per output
+ * chunk, and those pile up until the next GC: reading rows from the middle of a deflated entry
+ * then peaked at 3-4× the rows' bytes. Each yielded chunk is valid only until the next one (the
+ * consumer copies what it keeps). Undefined where node:zlib has no such handle (Deno, Bun,
+ * browsers): the caller streams instead.
+ * @param {DataHandle} handle
+ * @param {number} start
+ * @param {number} compressedSize
+ * @param {string} at
+ * @returns {AsyncGenerator<Uint8Array> | undefined}
+ */
+function inflateRawWindowed(handle, start, compressedSize, at) {
+  if (!NODE) return undefined;
+  const z = /** @type {any} */ (NODE.zlib.createInflateRaw());
+  const engine = z._handle;
+  const state = z._writeState;
+  if (!engine || typeof engine.writeSync !== "function" || !(state instanceof Uint32Array)) {
+    z.close();
+    return undefined;
+  }
+  /** @type {Error | undefined} */
+  let error;
+  z.on("error", (/** @type {Error} */ err) => {
+    error = err;
+  });
+  const flush = NODE.zlib.constants.Z_NO_FLUSH;
+  return (async function* () {
+    const input = new Uint8Array(Math.min(INFLATE_READ, Math.max(1, compressedSize)));
+    const output = new Uint8Array(INFLATE_WINDOW);
+    try {
+      for (let p = 0; p < compressedSize; ) {
+        const want = Math.min(input.length, compressedSize - p);
+        const { bytesRead } = await handle.read(input, 0, want, start + p);
+        if (bytesRead === 0) fail(at, `file ended early (wanted ${want} bytes at ${start + p})`);
+        p += bytesRead;
+        let inOff = 0;
+        let availIn = bytesRead;
+        for (;;) {
+          engine.writeSync(flush, input, inOff, availIn, output, 0, output.length);
+          if (z.destroyed || z._handle !== engine) {
+            // The error handler ran (zlib reports errors by destroying the stream); its 'error'
+            // event comes a tick later.
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            fail(at, `cannot inflate zip entry: ${error?.message ?? "invalid deflate data"}`);
+          }
+          const availOut = /** @type {number} */ (state[0]);
+          const left = /** @type {number} */ (state[1]);
+          inOff += availIn - left;
+          availIn = left;
+          const have = output.length - availOut;
+          if (have > 0) yield output.subarray(0, have);
+          // Room left in the output: the inflater took all it could from this input.
+          if (availOut !== 0) break;
+        }
+      }
+    } finally {
+      if (!z.destroyed) z.close();
+    }
+  })();
+}
+
 /**
  * Raw-deflate decompression of `compressed`, as a sequence of output chunks: node:zlib where
  * there is one (its streams push back once the output is not read), DecompressionStream
@@ -1303,11 +1370,12 @@ export async function inflateEntry(handle, start, entry, at, consume) {
       yield await readExactly(handle, start + p, Math.min(piece, entry.compressedSize - p), at);
     }
   }
+  const windowed = inflateRawWindowed(handle, start, entry.compressedSize, at);
   let offset = 0;
   let crc = 0;
   let complete = true;
   try {
-    for await (const bytes of inflateRaw(compressed, at)) {
+    for await (const bytes of windowed ?? inflateRaw(compressed, at)) {
       if (offset + bytes.length > entry.size) {
         fail(at, `inflated zip entry is larger than its declared ${entry.size} bytes`);
       }
@@ -1363,7 +1431,7 @@ export async function openNpzMember(handle, fileSize, entry, at) {
   /** @type {NpyHeader | undefined} */
   let header;
   await inflateEntry(handle, start, entry, at, (chunk) => {
-    parts.push(chunk);
+    parts.push(chunk.slice()); // the inflater reuses its output buffer
     have += chunk.length;
     const bytes = concat(parts, have);
     if (bytes.length < 12 && have < entry.size) return true;
