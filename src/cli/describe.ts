@@ -4,7 +4,8 @@
  * number of entries.
  */
 import { inspect } from "node:util";
-import { isTypedArray, NDArray } from "../runtime/persist-runtime.mjs";
+import { LazyArray } from "../arrays/lazy.js";
+import { isTypedArray, NDArray, parseDescr } from "../runtime/persist-runtime.mjs";
 import { isRowSource } from "./json-stream.js";
 import { standInCall, standInModule } from "./stand-ins.js";
 
@@ -31,6 +32,20 @@ export function summarize(value: unknown): Summary {
   }
   if (value instanceof NDArray) {
     return { kind: "NDArray", dtype: value.dtype, shape: [...value.shape] };
+  }
+  if (value instanceof LazyArray) {
+    // An external array known from its header: shown as what a full load would give.
+    if (value.loadsAs === "ArrayBuffer" || value.loadsAs === "DataView") {
+      return { kind: value.loadsAs, entries: value.size };
+    }
+    if (value.loadsAs === "NDArray") {
+      return { kind: "NDArray", dtype: value.dtype, shape: [...value.shape] };
+    }
+    // A typed array: its own class's dtype, and as many elements as its bytes hold.
+    const Ctor = (globalThis as unknown as Record<string, Uint8ArrayConstructor>)[value.loadsAs]!;
+    const bytes = value.size * (parseDescr(value.dtype)?.info.itemsize ?? 1);
+    const sample = new NDArray(new Ctor(0), [0]);
+    return { kind: value.loadsAs, dtype: sample.dtype, shape: [bytes / Ctor.BYTES_PER_ELEMENT] };
   }
   if (isRowSource(value)) {
     // an external array read lazily: header only

@@ -70,7 +70,8 @@ export async function show(
 }
 
 export async function describeArchive(target: ArchiveTarget): Promise<ArchiveShowJson> {
-  const exports = await loadWithStandIns(target.entry);
+  // Headers only: arrays come back as LazyArrays (dtype and shape without reading data).
+  const exports = await loadWithStandIns(target.entry, { lazy: true });
   const files = await archiveFiles(target);
   const names = Object.keys(exports);
   const defaultExport =
@@ -193,7 +194,7 @@ async function showDataSet(
       let error: string | undefined;
       try {
         if (infoError !== undefined) info = (await ds.info(name)) ?? null;
-        summary = summarize(await readDataSetItem(ds, name));
+        summary = summarize(await readDataSetItem(ds, name, { lazy: true }));
       } catch (err) {
         summary = { kind: "unreadable" };
         error = errorText(err);

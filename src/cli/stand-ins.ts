@@ -10,9 +10,8 @@
 import { dirname, join } from "node:path";
 import { inspect } from "node:util";
 import type { DataSet } from "../dataset/dataset.js";
-import { NotFoundError } from "../errors.js";
+import { LazyLoadError, NotFoundError } from "../errors.js";
 import { listImports, load, MAX_MODULE_BYTES, RUNTIME_SPECIFIER } from "../load/index.js";
-import type { LoadOptions } from "../load/load.js";
 import { readConfinedText } from "../store/confined.js";
 import { persist } from "../values/symbols.js";
 
@@ -48,12 +47,19 @@ export async function readDataSetItem(
       if (!(error instanceof NotFoundError)) throw error;
     }
   }
-  return ds.get(key, options);
+  return ds.get(key, options.lazy ? { lazy: true } : {}).catch((error: unknown) => {
+    if (options.lazy && error instanceof LazyLoadError) return ds.get(key);
+    throw error;
+  });
 }
 
-/** How loadWithStandIns reads external arrays. */
+/** Options of {@link loadWithStandIns} and {@link readDataSetItem}. */
 export interface StandInLoadOptions {
-  /** As LazyArrays (load's `lazy` option): headers only, data read on demand. */
+  /**
+   * External arrays as LazyArrays (load's `lazy` option): headers only, data read on demand
+   * (what `show` and the viewer need). An archive whose arrays cannot all be read lazily
+   * (LazyLoadError) is loaded whole instead.
+   */
   lazy?: boolean;
 }
 
@@ -84,8 +90,11 @@ export async function loadWithStandIns(
     for (const name of names) namespace[name] = makeStandIn(spec, name);
     modules[spec] = namespace;
   }
-  // (cast: `lazy` is part of LoadOptions once the loader supports it; ignored until then)
-  return load(entry, { modules, ...(options.lazy ? { lazy: true } : {}) } as LoadOptions);
+  if (!options.lazy) return load(entry, { modules });
+  return load(entry, { modules, lazy: true }).catch((error: unknown) => {
+    if (error instanceof LazyLoadError) return load(entry, { modules });
+    throw error;
+  });
 }
 
 const NAME = /^[A-Za-z_$][\w$]*$/;
