@@ -237,7 +237,9 @@ export async function run(): Promise<void> {
       const data = new Float64Array(Math.floor((mb * 2 ** 20) / 8));
       for (let i = 0; i < data.length; i++) data[i] = i * 0.5;
       const lines = await lazyRowsOnly(dir, new NDArray(data, [data.length / 1024, 1024]));
-      console.log(`\narrays: lazy rows of a Float64Array of ${mb} MB [${data.length / 1024}, 1024]`);
+      console.log(
+        `\narrays: lazy rows of a Float64Array of ${mb} MB [${data.length / 1024}, 1024]`,
+      );
       for (const line of lines) console.log(line);
     } finally {
       await rm(dir, { recursive: true, force: true });

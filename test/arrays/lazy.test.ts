@@ -172,7 +172,7 @@ test("npz deflated: rows from the middle allocate for the rows asked for, not fo
   const allocUnsafe = Buffer.allocUnsafe;
   const allocUnsafeSlow = Buffer.allocUnsafeSlow;
   const count =
-    <F extends (size: number) => Buffer>(f: F) =>
+    (f: typeof Buffer.allocUnsafe): typeof Buffer.allocUnsafe =>
     (size: number) => {
       made.count++;
       made.bytes += size;
