@@ -1,12 +1,6 @@
-/**
- * How a DataSet turns values into files and back. The one place that connects the DataSet to the
- * Archive (saving items), the emitter (info expressions) and the loader (reading both back).
- */
-import { constants } from "node:fs";
-import { link, mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { link, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Archive, placeRuntime } from "../archive.js";
-import { encodeNpy } from "../arrays/npy.js";
+import { Archive } from "../archive.js";
 import { emitValueExpression } from "../emit/expression.js";
 import { ArchiveError, FormatError, UnsupportedValueError } from "../errors.js";
 import { interpretSource, type LoadOptions, load } from "../load/index.js";
@@ -111,101 +105,6 @@ export async function saveItem(
     dataFormat: options.dataFormat,
     force: true,
   });
-}
-
-/**
- * Write many items (npy data) with no fsync per file, then fsync them all in one round and the
- * directory once: what makes insertMany one commit instead of N. Values are all rendered before
- * anything is written, so an unarchivable one fails the batch with nothing on disk.
- */
-export async function saveItems(
-  dir: string,
-  items: readonly { stem: string; value: unknown }[],
-  options: ItemOptions,
-): Promise<void> {
-  if (options.dataFormat !== undefined && options.dataFormat !== "npy") {
-    for (const { stem, value } of items) await saveItem(dir, stem, value, options);
-    return;
-  }
-  const rendered = items.map(({ stem, value }) => {
-    checkNotThenable(value, "the item", stem);
-    const archive = Archive.ofItem(stem, value, { arrayThreshold: options.arrayThreshold });
-    return archive.moduleFiles(stem, "npy");
-  });
-  // Files of an unlisted name are a dead writer's leftovers (the name is claimed now); remove them
-  // rather than write through whatever they are (a symlink must never be followed). One listing
-  // instead of probing five paths per item.
-  const present = new Set(await listDir(dir));
-  const stale = rendered.flatMap((r) =>
-    itemFiles(r.entry.slice(0, -4)).filter((f) => present.has(f)),
-  );
-  await inParallel(
-    stale.map((f) => () => removeFiles(dir, [f])),
-    8,
-  );
-  if (rendered.some((r) => r.usesRuntime)) await placeRuntime(dir);
-  const dataDirs: string[] = [];
-  // Each file is written and fsynced through one handle (4 calls); data and declarations first,
-  // modules last, so that a module on disk always finds its data (until the commit, the journal
-  // record, all of these are unlisted anyway).
-  const files: [string, string | Uint8Array][] = [];
-  const modules: [string, string][] = [];
-  for (const r of rendered) {
-    if (r.arrays.length > 0) {
-      const data = join(dir, r.dataName);
-      dataDirs.push(data);
-      for (const { name, array } of r.arrays)
-        files.push([join(data, `${name}.npy`), encodeNpy(array)]);
-    }
-    for (const [file, text] of r.declarations) files.push([join(dir, file), text]);
-    modules.push([join(dir, r.entry), r.text]);
-  }
-  await inParallel(
-    dataDirs.map((d) => () => mkdir(d)),
-    8,
-  );
-  await inParallel(
-    files.map(
-      ([path, data]) =>
-        () =>
-          writeNewSynced(path, data),
-    ),
-    8,
-  );
-  await inParallel(
-    modules.map(
-      ([path, text]) =>
-        () =>
-          writeNewSynced(path, text),
-    ),
-    8,
-  );
-  await inParallel(
-    [dir, ...dataDirs].map((d) => () => fsyncDir(d)),
-    8,
-  );
-}
-
-/** Create a new file, never following a symlink (O_EXCL fails on any existing entry). */
-const NEW_FILE =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
-
-async function writeNewSynced(path: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(path, NEW_FILE);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function inParallel(tasks: readonly (() => Promise<void>)[], width: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) await tasks[next++]!();
-  };
-  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, worker));
 }
 
 /** Load the item module at `file` safely, fresh from disk: its default export. */

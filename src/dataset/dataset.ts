@@ -33,7 +33,6 @@ import {
   loadItem,
   removeFiles,
   saveItem,
-  saveItems,
   setOperationFor,
 } from "./codec.js";
 import { type Entry, Journal } from "./journal.js";
@@ -49,6 +48,7 @@ import {
 } from "./layout.js";
 import { tidyUnderLock } from "./maintenance.js";
 import { checkItemName } from "./names.js";
+import { stageItems } from "./stage.js";
 
 /** Options of {@link DataSet.open}. */
 export interface DataSetOpenOptions {
@@ -290,7 +290,7 @@ export class DataSet {
     let committed = false;
     try {
       const info = options.info === undefined ? { info: null } : infoOperation(name, options.info);
-      await saveItem(this.path, name, value, this.item);
+      await stageItems(this.path, [{ stem: name, value }], this.item);
       await this.locked(async () => {
         await this.writable().append([setOperationFor(name, name, info)]);
         committed = true;
@@ -334,7 +334,7 @@ export class DataSet {
           infos?.[i] === undefined ? { info: null } : infoOperation(name, infos[i]),
         ),
       );
-      await saveItems(
+      await stageItems(
         this.path,
         claims.map(({ name }, i) => ({ stem: name, value: values[i] })),
         this.item,
