@@ -4,10 +4,16 @@
  * they tell a write-open's cleanup which unlisted item files are in flight rather than left by a
  * dead writer (docs/dataset-format.md, "Writing").
  */
-import { link, rm } from "node:fs/promises";
+import { linkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempPathFor, writeNewFile } from "../store/atomic.js";
-import { createOwnerFile, isOwnerDead, newOwner, readOwnerFile } from "../store/owner.js";
+import { tempPathFor } from "../store/atomic.js";
+import {
+  createOwnerFile,
+  isOwnerDead,
+  newOwner,
+  readOwnerFile,
+  removeFile,
+} from "../store/owner.js";
 
 /** Claims of writers on other hosts count as dead after this long (same rule as the lock). */
 const CLAIM_STALE_MS = 300_000;
@@ -39,7 +45,7 @@ export async function tryClaim(dir: string, stem: string): Promise<Claim | undef
     async release() {
       if (released) return;
       released = true;
-      await rm(path, { force: true });
+      removeFile(path);
     },
   };
 }
@@ -53,32 +59,29 @@ export async function claimMany(
   stems: readonly string[],
 ): Promise<(Claim | undefined)[]> {
   if (stems.length === 1) return [await tryClaim(dir, stems[0]!)];
+  // Synchronous link() calls: microseconds each, against two thread hand-offs per async call
+  // (see store/owner.ts). No fsync: a claim only matters while its writer lives.
   const source = tempPathFor(join(dir, ".claims"));
-  await writeNewFile(source, `${JSON.stringify(newOwner())}\n`);
+  writeFileSync(source, `${JSON.stringify(newOwner())}\n`, { flag: "wx" });
+  const out: (Claim | undefined)[] = new Array(stems.length);
   try {
-    const out: (Claim | undefined)[] = new Array(stems.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < stems.length) {
-        const i = next++;
-        const path = claimFile(dir, stems[i]!);
-        try {
-          await link(source, path);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === "EEXIST") continue;
-          throw err;
-        }
-        out[i] = { stem: stems[i]!, release: () => rm(path, { force: true }) };
+    stems.forEach((stem, i) => {
+      const path = claimFile(dir, stem);
+      try {
+        linkSync(source, path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") return;
+        throw err;
       }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
+      out[i] = { stem, release: async () => removeFile(path) };
+    });
     return out;
   } catch (err) {
     // links made so far are released by the caller's cleanup only if returned: undo them here
-    await Promise.all(stems.map((s) => rm(claimFile(dir, s), { force: true }).catch(() => {})));
+    for (const claim of out) if (claim !== undefined) await claim.release().catch(() => {});
     throw err;
   } finally {
-    await rm(source, { force: true });
+    removeFile(source);
   }
 }
 

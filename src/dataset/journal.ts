@@ -9,12 +9,22 @@
  * Each commit is one record appended with one write() and fsynced. A torn tail is ignored by
  * readers and truncated by the next writer, under the lock.
  */
-import { constants } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import * as fs from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  type Stats,
+  writeSync,
+} from "node:fs";
 import { dirname } from "node:path";
+import { promisify } from "node:util";
 import { ArchiveError, FormatError } from "../errors.js";
 import { writeFileAtomic } from "../store/atomic.js";
-import { openConfined } from "../store/confined.js";
+import { openConfinedSync } from "../store/confined.js";
 import { encodeRecord, JOURNAL_HEADER, type Operation, scanRecords } from "./records.js";
 
 /** What the index knows about one item. */
@@ -36,6 +46,13 @@ const NUMBERED = /^(.*?)(0|[1-9][0-9]*)$/;
 const MAX_JOURNAL_BYTES = 2 ** 31;
 
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+
+/** Appended tails up to this size are read synchronously (bigger reads would block the loop). */
+const SYNC_READ_MAX = 1 << 20;
+
+const readAsync = promisify(fs.read);
+const fsyncAsync = promisify(fs.fsync);
+const fdatasyncAsync = promisify(fs.fdatasync);
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
 /** Shared by both journal formats: name → entry, numbering, compaction bookkeeping. */
@@ -139,11 +156,14 @@ export class Journal extends IndexState {
   /**
    * Bring the in-memory index up to date with the file, reading only the appended tail. With
    * `repair` (only under the write lock) a torn tail is truncated away.
+   *
+   * The calls are synchronous except fsync and big reads: every commit refreshes the journal
+   * (and a claim twice), and an async call's two thread hand-offs cost more than the call itself
+   * (see store/owner.ts). The opens never block (O_NONBLOCK), so neither does this.
    */
   async refresh(repair = false): Promise<void> {
-    const handle = repair ? await this.openForWrite("r+") : await this.openForRead();
+    const { fd, stat } = repair ? this.openForWrite(constants.O_RDWR) : this.openForRead();
     try {
-      const stat = await handle.stat();
       const identity = `${stat.dev}:${stat.ino}`;
       if (identity !== this.identity || stat.size < this.offset) this.reset(identity);
       if (stat.size === this.offset) {
@@ -158,7 +178,12 @@ export class Journal extends IndexState {
       const bytes = new Uint8Array(stat.size - this.offset);
       let got = 0;
       while (got < bytes.length) {
-        const { bytesRead } = await handle.read(bytes, got, bytes.length - got, this.offset + got);
+        const want = bytes.length - got;
+        const bytesRead =
+          want <= SYNC_READ_MAX
+            ? readSync(fd, bytes, got, want, this.offset + got)
+            : (await readAsync(fd, bytes, got, Math.min(want, 1 << 30), this.offset + got))
+                .bytesRead;
         if (bytesRead === 0) break;
         got += bytesRead;
       }
@@ -173,24 +198,24 @@ export class Journal extends IndexState {
       this.lineNumber = scan.tail?.line ?? this.lineNumber + countLines(bytes, scan.consumed);
       this.tail = scan.tail;
       if (repair && scan.tail !== undefined) {
-        await handle.truncate(this.offset);
-        await handle.sync();
+        ftruncateSync(fd, this.offset);
+        await fsyncAsync(fd);
         this.tail = undefined;
       }
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
   /**
-   * Append one record with a single write and fsync, then apply it. Call only under the write
-   * lock, right after `refresh(true)`, so the file ends where we stopped.
+   * Append one record with a single write and fdatasync (which flushes the data and the file's
+   * new size, all a reader needs), then apply it. Call only under the write lock, right after
+   * `refresh(true)`, so the file ends where we stopped.
    */
   async append(ops: readonly Operation[]): Promise<void> {
     const data = encodeRecord(ops);
-    const handle = await this.openForWrite("a");
+    const { fd, stat } = this.openForWrite(constants.O_WRONLY | constants.O_APPEND);
     try {
-      const stat = await handle.stat();
       if (`${stat.dev}:${stat.ino}` !== this.identity || stat.size !== this.offset) {
         throw new ArchiveError(
           `${this.file} changed under the write lock (another program wrote to it?); nothing was committed, try again`,
@@ -198,16 +223,16 @@ export class Journal extends IndexState {
         );
       }
       // One write() call: a concurrent reader or a kill sees the whole record or none of it.
-      const { bytesWritten } = await handle.write(data, 0, data.length);
+      const bytesWritten = writeSync(fd, data, 0, data.length);
       if (bytesWritten !== data.length) {
         throw new ArchiveError(
           `short write to ${this.file} (${bytesWritten} of ${data.length} bytes): is the disk full? Nothing was committed; the next writer removes the partial record`,
           { file: this.file },
         );
       }
-      await handle.sync();
+      await fdatasyncAsync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     this.apply(ops as Operation[], this.lineNumber);
     this.offset += data.length;
@@ -262,37 +287,41 @@ export class Journal extends IndexState {
     this.identity = identity;
   }
 
-  private async openForRead(): Promise<FileHandle> {
-    return (
-      await openConfined(this.file, {
-        root: this.root,
-        what: "DataSet index",
-        maxBytes: MAX_JOURNAL_BYTES,
-      })
-    ).handle;
+  private openForRead(): { fd: number; stat: Stats } {
+    const { fd } = openConfinedSync(this.file, {
+      root: this.root,
+      what: "DataSet index",
+      maxBytes: MAX_JOURNAL_BYTES,
+    });
+    try {
+      return { fd, stat: fstatSync(fd) };
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
   }
 
   /** Writers never follow a symlink (O_NOFOLLOW) and write only to a regular file. */
-  private async openForWrite(mode: "r+" | "a"): Promise<FileHandle> {
-    const flags =
-      (mode === "a" ? constants.O_WRONLY | constants.O_APPEND : constants.O_RDWR) |
-      O_NOFOLLOW |
-      O_NONBLOCK;
-    let handle: FileHandle;
+  private openForWrite(flags: number): { fd: number; stat: Stats } {
+    let fd: number;
     try {
-      handle = await open(this.file, flags);
+      fd = openSync(this.file, flags | O_NOFOLLOW | O_NONBLOCK);
     } catch (err) {
       throw refuseWrite(this.file, err);
     }
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      await handle.close();
-      throw new FormatError(
-        `${this.file} is not a regular file; a DataSet writer only writes its own regular files. Replace it with the real journal.`,
-        { file: this.file },
-      );
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) {
+        throw new FormatError(
+          `${this.file} is not a regular file; a DataSet writer only writes its own regular files. Replace it with the real journal.`,
+          { file: this.file },
+        );
+      }
+      return { fd, stat };
+    } catch (err) {
+      closeSync(fd);
+      throw err;
     }
-    return handle;
   }
 }
 

@@ -24,7 +24,14 @@ import { type FileHandle, open, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LockTimeoutError } from "../errors.js";
-import { createOwnerFile, isOwnerDead, newOwner, type Owner, readOwnerFile } from "./owner.js";
+import {
+  createOwnerFile,
+  isOwnerDead,
+  newOwner,
+  type Owner,
+  readOwnerFile,
+  removeFile,
+} from "./owner.js";
 
 export interface LockOptions {
   /** ms to wait for the lock before LockTimeoutError. Default 60000. */
@@ -141,15 +148,14 @@ export async function takeOver(path: string, staleId: string, staleMs: number): 
 }
 
 async function startHolding(path: string, owner: Owner, heartbeatMs: number): Promise<HeldLock> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(path, "r");
-  } catch {
-    // Could not open for heartbeats (unusual); holders on this host are judged by pid anyway.
-  }
+  // The heartbeat's handle is opened at the first beat, not now: most holdings (one commit) end
+  // long before it, and every fs call on the commit path counts (see owner.ts).
+  let handle: Promise<FileHandle | undefined> | undefined;
   const timer = setInterval(() => {
+    handle ??= open(path, "r").catch(() => undefined);
     const now = new Date();
-    handle?.utimes(now, now).catch(() => {});
+    // Could not open for heartbeats (unusual): holders on this host are judged by pid anyway.
+    void handle.then((h) => h?.utimes(now, now)).catch(() => {});
   }, heartbeatMs);
   timer.unref();
   let released = false;
@@ -160,10 +166,10 @@ async function startHolding(path: string, owner: Owner, heartbeatMs: number): Pr
       if (released) return;
       released = true;
       clearInterval(timer);
-      await handle?.close();
+      await (await handle)?.close();
       // Only ever remove our own holding (nobody takes over a live lock, but be certain).
       const found = await readOwnerFile(path);
-      if (found?.owner?.token === owner.token) await rm(path, { force: true });
+      if (found?.owner?.token === owner.token) removeFile(path);
     },
   };
 }
