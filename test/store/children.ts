@@ -80,7 +80,7 @@ export function startChild(fixture: string, args: string[]): Child {
     lines,
     exited,
     stderr: () => err,
-    waitFor(pattern, timeoutMs = 20_000) {
+    waitFor(pattern, timeoutMs = 120_000) {
       const seen = lines.find((l) => pattern.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
