@@ -34,7 +34,9 @@ const PUBLIC = [
   "ErrorLocation",
   "FormatError",
   "InvalidNameError",
+  "LazyLoadError", // lazy load: a use of a LazyArray that needs its data (README, lazy arrays)
   "LoadOptions",
+  "LoadsAs", // LazyArray.loadsAs: what an eager load would have given
   "LockTimeoutError",
   "NDArray",
   "NamedArray",
