@@ -212,6 +212,7 @@ async function shapes(dir: string): Promise<void> {
       .map((c, i) => (i === 0 ? c.padEnd(6) : c.padStart(i > 6 ? 16 : 11)))
       .join(" "),
   );
+  const cpuRows: string[] = [];
   for (const [name, make] of Object.entries(SHAPES)) {
     const value = make();
     const archive = new Archive();
@@ -228,15 +229,33 @@ async function shapes(dir: string): Promise<void> {
       import: () => import(`${pathToFileURL(entry).href}?v=${v++}`),
     };
     const times: Record<string, number[]> = { parse: [], readParse: [], load: [], import: [] };
+    const cpuTimes: Record<string, number[]> = { parse: [], readParse: [], load: [], import: [] };
     for (let round = -1; round < rounds; round++) {
       for (const [step, fn] of Object.entries(steps)) {
         (globalThis as { gc?: () => void }).gc?.();
+        const c = process.cpuUsage();
         const t = performance.now();
         await fn();
-        if (round >= 0) times[step]!.push(performance.now() - t);
+        const wall = performance.now() - t;
+        const used = process.cpuUsage(c);
+        if (round >= 0) {
+          times[step]!.push(wall);
+          cpuTimes[step]!.push((used.user + used.system) / 1000);
+        }
       }
     }
     const m = Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, median(xs)]));
+    const cpu = Object.fromEntries(Object.entries(cpuTimes).map(([k, xs]) => [k, median(xs)]));
+    cpuRows.push(
+      [
+        name.padEnd(6),
+        `${cpu.parse!.toFixed(1)} ms`.padStart(11),
+        `${cpu.load!.toFixed(1)} ms`.padStart(11),
+        `${cpu.import!.toFixed(1)} ms`.padStart(11),
+        `${(cpu.load! / cpu.parse!).toFixed(2)}x`.padStart(16),
+        `${(cpu.load! / cpu.import!).toFixed(2)}x`.padStart(16),
+      ].join(" "),
+    );
     const moduleMB = (await stat(entry)).size / 2 ** 20;
     console.log(
       [
@@ -253,6 +272,15 @@ async function shapes(dir: string): Promise<void> {
       ].join(" "),
     );
   }
+  // CPU time of this process (all its threads, GC included) is less disturbed than wall time by
+  // other processes on a shared machine; import() also counts its loader thread.
+  console.log("\nsame rounds, CPU time of this process (medians):");
+  console.log(
+    ["shape", "JSON.parse", "load()", "import()", "load/parse", "load/import"]
+      .map((c, i) => (i === 0 ? c.padEnd(6) : c.padStart(i > 3 ? 16 : 11)))
+      .join(" "),
+  );
+  for (const row of cpuRows) console.log(row);
   console.log(
     "  targets: load/parse <= 2x (issue 11), load/import < 1x (faster than native import)",
   );

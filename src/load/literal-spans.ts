@@ -74,6 +74,9 @@ const CACHE_SLOTS = 1024;
 let scratch: Uint8Array = new Uint8Array(1 << 16);
 const RETAIN_BYTES = 16 << 20;
 
+/** JSON texts up to this many characters are decoded with String.fromCharCode. */
+const SHORT_JSON = 1024;
+
 /** Placeholder entries the shared arrays may keep between loads. */
 const RETAIN_PLACEHOLDERS = 1 << 20;
 
@@ -178,6 +181,11 @@ export class LiteralSpans {
   /** The JSON text written by the last scan. */
   private json(): string {
     const n = this.outLength;
+    if (n <= SHORT_JSON) {
+      // Small literals (an archive of 20k `const _gN = {...}` has many): a Buffer per literal cost
+      // about twice the parse.
+      return String.fromCharCode.apply(null, this.out.subarray(0, n) as unknown as number[]);
+    }
     const bytes = Buffer.from(this.out.buffer, this.out.byteOffset, n);
     // "ascii" is a plain copy; latin1 is much slower on Node 20, so only when needed.
     return bytes.toString(this.outWide ? "latin1" : "ascii");
