@@ -22,6 +22,7 @@ import { emitValueExpression } from "../emit/expression.js";
 import { ArchiveError, NotFoundError, ReadOnlyError, UnsupportedValueError } from "../errors.js";
 import { interpretSource, load } from "../load/index.js";
 import { RUNTIME_FILE } from "../store/layout.js";
+import { loadItemLazily } from "../store/s3-lazy.js";
 import { type S3Options, S3Store } from "../store/s3-store.js";
 import type { Store } from "../store/store.js";
 import { CommitLog, type LogRecord } from "./commit-log.js";
@@ -103,13 +104,19 @@ export class S3DataSet implements DataSetSurface {
     return this.log.get(name) !== undefined;
   }
 
-  /** Load item `name` now (safely: nothing in it is executed). */
-  async get<T = unknown>(name: string): Promise<T> {
+  /**
+   * Load item `name` now (safely: nothing in it is executed). `{ lazy: true }`: only its module is
+   * read; external arrays are LazyArrays read with ranged GETs (store/s3-lazy.ts).
+   */
+  async get<T = unknown>(name: string, options: { lazy?: boolean } = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       await this.fresh();
       const state = this.log.get(name);
       if (state === undefined) throw this.notFound(name);
       try {
+        if (options.lazy) {
+          return (await loadItemLazily(this.store, state.item, ITEM, this.path)) as T;
+        }
         return (await this.readUpload(state.item)) as T;
       } catch (err) {
         // Replaced or deleted meanwhile and its old upload cleaned up: look at the index again.

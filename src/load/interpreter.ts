@@ -8,6 +8,7 @@ import { pathToFileURL } from "node:url";
 import { confinedReads } from "../arrays/containers.js";
 import { openArraysLazily } from "../arrays/lazy.js";
 import { ArchiveError, NotFoundError } from "../errors.js";
+import type { ArrayReadOptions } from "../runtime/persist-runtime.mjs";
 import { checkConfined } from "../store/confined.js";
 import {
   B_ARRAYS,
@@ -63,6 +64,8 @@ export interface InterpretOptions {
   maxExpansion?: number | undefined;
   /** External arrays as LazyArrays read from their headers only (arrays/lazy.ts). */
   lazy?: boolean | undefined;
+  /** Opens data files in place of the file system (it confines them itself). */
+  open?: ArrayReadOptions["open"];
   /** Hand plain data literals to JSON.parse (literal-spans.ts). Default true; tests compare both. */
   literalSpans?: boolean | undefined;
 }
@@ -75,6 +78,7 @@ export class Interpreter extends ExpressionReader {
   private readonly root: string;
   private readonly maxExpansion: number | undefined;
   private readonly lazy: boolean;
+  private readonly open: ArrayReadOptions["open"];
 
   constructor(text: string, options: InterpretOptions) {
     super(text, options.file, options.literalSpans ?? true);
@@ -83,6 +87,7 @@ export class Interpreter extends ExpressionReader {
     this.root = options.root;
     this.maxExpansion = options.maxExpansion;
     this.lazy = options.lazy === true;
+    this.open = options.open;
     this.fileUrl = pathToFileURL(options.file).href;
   }
 
@@ -127,10 +132,12 @@ export class Interpreter extends ExpressionReader {
     if (!loadArrays) this.lex.fail("this build's runtime has no loadArrays()", pending.at);
     let arrays: unknown;
     try {
-      await checkArrayFiles(this.file, this.root, pending);
+      if (!this.open) await checkArrayFiles(this.file, this.root, pending);
       // Data files are opened through store/confined.ts (inside root, non-blocking, regular files
       // only, descriptor re-checked): no window between the check above and the open.
-      const reads = confinedReads({ root: this.root, maxExpansion: this.maxExpansion });
+      const reads = this.open
+        ? { root: this.root, maxExpansion: this.maxExpansion, open: this.open }
+        : confinedReads({ root: this.root, maxExpansion: this.maxExpansion });
       arrays = this.lazy
         ? await openArraysLazily(
             this.fileUrl,

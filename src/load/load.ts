@@ -5,6 +5,7 @@
 import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ArchiveError, FormatError, NotFoundError } from "../errors.js";
+import type { ArrayReadOptions } from "../runtime/persist-runtime.mjs";
 import { isInside, readConfinedText, realRoot } from "../store/confined.js";
 import { checkComplete } from "./complete.js";
 import { Interpreter } from "./interpreter.js";
@@ -57,6 +58,11 @@ export interface InterpretSourceOptions {
   maxExpansion?: number | undefined;
   /** See LoadOptions.lazy. */
   lazy?: boolean | undefined;
+  /**
+   * @internal Opens the data files instead of the file system (an S3 item's objects through
+   * ranged GETs, store/s3-lazy.ts); it confines what it opens itself.
+   */
+  open?: ArrayReadOptions["open"];
 }
 
 /**
@@ -77,6 +83,7 @@ export async function interpretSource(
       root: options.root ?? dirname(file),
       maxExpansion: options.maxExpansion,
       lazy: options.lazy,
+      open: options.open,
     });
     for (;;) {
       const pending = interpreter.run();

@@ -656,6 +656,8 @@ export function decodeNpy(bytes, where = "npy data") {
  *   Promise<{ bytesRead: number }>} read
  * @property {() => Promise<void>} close
  * @property {number} [fd]  a real file's descriptor (HDF5 reopens it through /proc on Linux)
+ * @property {number} [gatherWindow]  bytes read at once to gather small row ranges (default
+ *   4 MiB; smaller for handles whose every read is a request)
  */
 
 /**
@@ -923,6 +925,8 @@ const GATHER_WINDOW = 4 << 20;
  */
 export async function gatherRanges(handle, base, limit, ranges, length, where) {
   const out = new ArrayBuffer(length);
+  // A handle whose reads cost a request each (S3 ranged GETs) asks for a smaller window.
+  const windowBytes = handle.gatherWindow ?? GATHER_WINDOW;
   /** @type {Uint8Array | undefined} */
   let window;
   let wStart = 0;
@@ -930,13 +934,13 @@ export async function gatherRanges(handle, base, limit, ranges, length, where) {
   let at = 0;
   for (const [s, e] of ranges) {
     const len = e - s;
-    if (len >= GATHER_WINDOW / 4) {
+    if (len >= windowBytes / 4) {
       await readInto(handle, base + s, out, at, len, where);
     } else {
       if (s < wStart || e > wEnd) {
         wStart = s;
-        wEnd = Math.min(limit, s + GATHER_WINDOW);
-        window ??= new Uint8Array(GATHER_WINDOW);
+        wEnd = Math.min(limit, s + windowBytes);
+        window ??= new Uint8Array(windowBytes);
         await readInto(handle, base + wStart, window.buffer, 0, wEnd - wStart, where);
       }
       new Uint8Array(out, at, len).set(
