@@ -1,6 +1,7 @@
 /**
- * One writer process of bench/s3.ts: `_s3-writer.ts URL WRITER COUNT` opens the S3 DataSet (S3_*
- * variables), prints "ready", waits for "go" on stdin, inserts COUNT items, then prints one JSON
+ * One writer process of bench/s3.ts: `_s3-writer.ts URL WRITER COUNT ENDPOINT GROUP_COMMIT` opens
+ * the S3 DataSet (credentials from the S3_* variables; groupCommit "auto", "always" or "never"),
+ * prints "ready", waits for "go" on stdin, inserts COUNT items, then prints one JSON
  * line: the ms taken and the S3 requests the inserts sent, by kind (counted at the SDK client, so
  * retries and lost claim races are included).
  */
@@ -18,12 +19,19 @@ S3Client.prototype.send = function (this: S3Client, command: unknown, ...rest: u
   return (send as (...a: unknown[]) => unknown).call(this, command, ...rest);
 } as typeof S3Client.prototype.send;
 
-const [url, writer, count] = process.argv.slice(2) as [string, string, string];
+const [url, writer, count, endpoint, groupCommit] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  "auto" | "always" | "never",
+];
 const ds = await DataSet.open(url, {
   mode: "w",
   arrayThreshold: 10,
   s3: {
-    endpoint: process.env.S3_ENDPOINT,
+    endpoint,
+    groupCommit,
     credentials: {
       accessKeyId: process.env.S3_ACCESS_KEY ?? "",
       secretAccessKey: process.env.S3_SECRET_KEY ?? "",

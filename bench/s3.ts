@@ -3,6 +3,12 @@
  * ci/rgw/start.sh, memstore): single-writer inserts/s, 4 writer processes' combined inserts/s, and
  * infos() of 10,000 items from a fresh reader (one snapshot + the log tail). Baseline in the same
  * run: a DataSet in a local folder, one writer.
+ *
+ * Two shapes of store: the local gateway as is (client and gateway share this machine's CPU, so
+ * requests per insert decide), and the same gateway behind a proxy adding 2 × 15 ms per request,
+ * like a cloud store (round trips decide). 4 writers run on one DataSet with groupCommit "never"
+ * (every insert claims a commit of its own: the protocol before group commit) and "auto" (the
+ * default), and on 4 separate DataSets: no shared log at all, the ceiling for the machine.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -11,9 +17,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DataSet } from "../src/index.js";
 import { S3Store } from "../src/store/s3-store.js";
+import { latencyProxy } from "./_latency-proxy.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const PER_WRITER = 60;
+const PER_WRITER = 40;
+/** Added latency per direction in the cloud-like shape. */
+const PROXY_DELAY_MS = 15;
 const ROUNDS = 3;
 
 function gatewayEnv(): { stop: () => void } {
@@ -37,12 +46,26 @@ interface WriterRun {
   perInsert: Record<string, number>;
 }
 
-/** Start `writers` processes, release them together, return the combined rate and requests. */
-async function writersRun(url: string, writers: number): Promise<WriterRun> {
-  const children = Array.from({ length: writers }, (_, w) =>
+/** One writer process per URL, released together: the combined rate and requests. */
+async function writersRun(
+  urls: readonly string[],
+  endpoint: string,
+  groupCommit: "auto" | "never",
+): Promise<WriterRun> {
+  const writers = urls.length;
+  const children = urls.map((url, w) =>
     spawn(
       process.execPath,
-      ["--import", "tsx", join(here, "_s3-writer.ts"), url, `w${w}`, String(PER_WRITER)],
+      [
+        "--import",
+        "tsx",
+        join(here, "_s3-writer.ts"),
+        url,
+        `w${w}`,
+        String(PER_WRITER),
+        endpoint,
+        groupCommit,
+      ],
       { stdio: ["pipe", "pipe", "inherit"] },
     ),
   );
@@ -113,31 +136,54 @@ export async function run(): Promise<void> {
       await local.insert({ i, data: new Float64Array(64).fill(i) }, { info: { i } });
     }
     const localRate = PER_WRITER / ((performance.now() - t0) / 1000);
-    // Interleaved rounds (the machine is shared): 1 writer, 4 writers, 1, 4, ...; medians.
-    const ones: WriterRun[] = [];
-    const fours: WriterRun[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      ones.push(await writersRun(`${base}/one${round}`, 1));
-      fours.push(await writersRun(`${base}/four${round}`, 4));
-    }
-    const one = median(ones.map((r) => r.rate));
-    const four = median(fours.map((r) => r.rate));
-    console.log(`  (medians of ${ROUNDS} interleaved rounds of ${PER_WRITER} inserts per writer)`);
     console.log(
       `  folder DataSet, 1 writer        ${localRate.toFixed(0).padStart(6)} inserts/s  (baseline)`,
     );
-    console.log(
-      `  S3 DataSet, 1 writer process    ${one.toFixed(0).padStart(6)} inserts/s  ${(one / localRate).toFixed(2)}× folder`,
-    );
-    console.log(`      ${requestsText(ones)}`);
-    console.log(
-      `  S3 DataSet, 4 writer processes  ${four.toFixed(0).padStart(6)} inserts/s  ${(four / one).toFixed(2)}× one S3 writer`,
-    );
-    console.log(`      ${requestsText(fours)}`);
-    console.log(
-      `      per round, 4 writers / 1 writer: ${fours.map((f, i) => (f.rate / (ones[i] as WriterRun).rate).toFixed(2)).join(" ")}`,
-    );
+    for (const delay of [0, PROXY_DELAY_MS]) {
+      const proxy = delay > 0 ? await latencyProxy(options.endpoint ?? "", delay) : undefined;
+      const endpoint = proxy?.endpoint ?? options.endpoint ?? "";
+      console.log(
+        delay === 0
+          ? "  local gateway (CPU-bound: client and gateway share 2 cores)"
+          : `  gateway behind a proxy adding ${2 * delay} ms per request (cloud-like: round trips decide)`,
+      );
+      // Interleaved rounds (the machine is shared), medians.
+      const runs = {
+        one: [] as WriterRun[],
+        never: [] as WriterRun[],
+        auto: [] as WriterRun[],
+        separate: [] as WriterRun[],
+      };
+      for (let round = 0; round < ROUNDS; round++) {
+        const at = `${base}/d${delay}r${round}`;
+        const four = (name: string) => [0, 1, 2, 3].map(() => `${at}/${name}`);
+        runs.one.push(await writersRun([`${at}/one`], endpoint, "auto"));
+        runs.never.push(await writersRun(four("never"), endpoint, "never"));
+        runs.auto.push(await writersRun(four("auto"), endpoint, "auto"));
+        const separate = [0, 1, 2, 3].map((w) => `${at}/sep${w}`);
+        runs.separate.push(await writersRun(separate, endpoint, "auto"));
+      }
+      await proxy?.close();
+      const one = median(runs.one.map((r) => r.rate));
+      const rows: [string, WriterRun[]][] = [
+        ["1 writer process                      ", runs.one],
+        ["4 writers, groupCommit never          ", runs.never],
+        ["4 writers, groupCommit auto (default) ", runs.auto],
+        ["4 writers on 4 separate DataSets      ", runs.separate],
+      ];
+      for (const [label, rs] of rows) {
+        const rate = median(rs.map((r) => r.rate));
+        const perRound = rs.map((r, i) => (r.rate / (runs.one[i] as WriterRun).rate).toFixed(2));
+        console.log(
+          `    ${label}${rate.toFixed(1).padStart(6)} inserts/s  ${(rate / one).toFixed(2)}× one writer (rounds: ${perRound.join(" ")})`,
+        );
+        console.log(`        ${requestsText(rs)}`);
+      }
+    }
+    console.log(`  (medians of ${ROUNDS} interleaved rounds of ${PER_WRITER} inserts per writer)`);
 
+    // BENCH_S3_WRITERS_ONLY=1 skips this part (when iterating on the writers).
+    if (process.env.BENCH_S3_WRITERS_ONLY === "1") return;
     // infos() of 10,000 items: 200 commits of 50 (snapshots every 64 commits).
     const big = (await DataSet.open(`${base}/big`, { mode: "w", s3: options })) as unknown as {
       insertMany(v: unknown[], o: { infos: unknown[] }): Promise<string[]>;

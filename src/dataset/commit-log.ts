@@ -12,10 +12,24 @@
  * serial, each one validated against everything before it, and nothing committed is lost or
  * duplicated. Log entries are never deleted (a deleted number could be claimed twice); snapshots
  * are only a shortcut for readers and may be missing, late or written twice (same bytes).
+ *
+ * Group commit (commitTogether): racing writers would otherwise take turns, one commit per round
+ * trip, each loser re-reading and re-claiming. Instead a writer that has been losing races first
+ * publishes an intent, an empty object whose key says what it wants committed:
+ *
+ *   log/000000000042.pending.<base64url {p: name prefix, u: uploads, i: infos}>.json
+ *
+ * keyed by the commit it had seen (42), so it sorts right after that commit and the one LIST of
+ * the log tail a writer does anyway also finds the intents near the head. Whoever claims the next
+ * number commits its own items AND every fresh intent it saw that no commit since its key has
+ * taken; the losers read the winner and usually find their items in it. Intents are never
+ * committed twice: an intent keyed at commit h can only be in commits after h, and a writer
+ * includes it only when it has applied every commit from h on and none names its uploads. Readers
+ * never look at intents (they are not numbered commits); like log entries they are not deleted.
  */
 import { randomBytes } from "node:crypto";
 import { ArchiveError, FormatError } from "../errors.js";
-import type { Store } from "../store/store.js";
+import type { Store, StoreEntry } from "../store/store.js";
 
 /** One change. `info` is an archive-language expression; `item` the upload holding the value. */
 export type LogRecord =
@@ -36,10 +50,59 @@ const SNAPSHOTS = "snapshots/";
 export const SNAPSHOT_EVERY = 64;
 /** Parallel GETs when reading the log tail. */
 const READ_PARALLEL = 16;
+/** Intents keyed more than this many commits behind the head are not taken by other writers. */
+const INTENT_LOOKBACK = 8;
+/** Round trips a writer waits for the writer of an older intent to commit it, before claiming. */
+const LEADER_WAITS = 3;
+/** Longest intent payload (base64url characters): object keys are limited to 1024 bytes. */
+const INTENT_PAYLOAD_MAX = 512;
 
 export function logKey(n: number): string {
   return `${LOG}${String(n).padStart(NUMBER_DIGITS, "0")}.json`;
 }
+/**
+ * A writer's wish to have its uploads committed, as names `prefix` + next free numbers, by whoever
+ * claims the next commit (see the top of this file).
+ */
+export interface Intent {
+  /** The commit the writer had seen when it published: the intent can only be in later ones. */
+  head: number;
+  /** Name prefix of the new items. */
+  prefix: string;
+  /** Upload ids, one per new item. */
+  uploads: string[];
+  /** Info expressions, one per upload. */
+  infos: string[];
+}
+
+/** The intent's key, or undefined when it would be too long for an object key. */
+export function intentKey(intent: Intent): string | undefined {
+  const { prefix: p, uploads: u, infos: i } = intent;
+  const payload = Buffer.from(JSON.stringify({ p, u, i })).toString("base64url");
+  if (payload.length > INTENT_PAYLOAD_MAX) return undefined;
+  return `${LOG}${String(intent.head).padStart(NUMBER_DIGITS, "0")}.pending.${payload}.json`;
+}
+
+/** The intent a key describes; undefined for any other key, or a malformed one (ignored). */
+export function parseIntentKey(key: string): Intent | undefined {
+  const m = new RegExp(`^${LOG}(\\d{${NUMBER_DIGITS}})\\.pending\\.([\\w-]+)\\.json$`).exec(key);
+  if (!m) return undefined;
+  try {
+    const { p, u, i } = JSON.parse(Buffer.from(m[2] as string, "base64url").toString("utf8"));
+    const ok =
+      typeof p === "string" &&
+      Array.isArray(u) &&
+      Array.isArray(i) &&
+      u.length > 0 &&
+      u.length === i.length &&
+      u.every((x: unknown) => typeof x === "string" && /^[\w-]+$/.test(x)) &&
+      i.every((x: unknown) => typeof x === "string");
+    return ok ? { head: Number(m[1]), prefix: p, uploads: u, infos: i } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function snapshotKey(n: number): string {
   return `${SNAPSHOTS}${String(n).padStart(NUMBER_DIGITS, "0")}.json`;
 }
@@ -81,6 +144,14 @@ export class CommitLog {
   private entry = 0;
   private readonly items = new Map<string, ItemState>();
   private loaded = false;
+  /** The commit this handle's state started from (its snapshot): it applied every one after. */
+  private from = 0;
+  /** Uploads named by the last INTENT_LOOKBACK commits applied, to keep intents from repeating. */
+  private recent: { n: number; uploads: Set<string> }[] = [];
+  /** Uploads this handle waits to see committed, with their names once it has. */
+  private readonly watched = new Map<string, string | undefined>();
+  /** Races the last commit() or commitTogether() lost. */
+  lostRaces = 0;
 
   constructor(private readonly store: Store) {}
 
@@ -109,7 +180,11 @@ export class CommitLog {
       await this.loadSnapshot();
       this.loaded = true;
     }
-    const tail = await this.store.list(LOG, { startAfter: logKey(this.entry) });
+    await this.applyTail(await this.store.list(LOG, { startAfter: logKey(this.entry) }));
+  }
+
+  /** Read and apply, in order, the commits after the head among the listed keys. */
+  private async applyTail(tail: readonly StoreEntry[]): Promise<void> {
     const numbers = tail
       .map((e) => numberOf(e.key, LOG))
       .filter((n): n is number => n !== undefined && n > this.entry)
@@ -154,6 +229,8 @@ export class CommitLog {
         this.items.set(name, { info, item });
       }
       this.entry = latest;
+      this.from = latest;
+      this.recent = [];
       return;
     }
   }
@@ -168,7 +245,14 @@ export class CommitLog {
   }
 
   private apply(n: number, records: readonly LogRecord[]): void {
+    // Concurrent calls on one handle may both read a commit: apply it once.
+    if (n <= this.entry) return;
+    const uploads = new Set<string>();
     for (const r of records) {
+      if (r.op === "set" && r.item !== undefined) {
+        uploads.add(r.item);
+        if (this.watched.has(r.item)) this.watched.set(r.item, r.name);
+      }
       if (r.op === "delete") {
         this.items.delete(r.name);
         continue;
@@ -181,6 +265,8 @@ export class CommitLog {
       this.items.set(r.name, state);
     }
     this.entry = n;
+    this.recent.push({ n, uploads });
+    while ((this.recent[0]?.n ?? n) <= n - INTENT_LOOKBACK) this.recent.shift();
   }
 
   /**
@@ -200,6 +286,7 @@ export class CommitLog {
   ): Promise<T> {
     const id = randomBytes(12).toString("hex");
     if (!options.optimistic || !this.loaded) await this.refresh();
+    this.lostRaces = 0;
     for (let conflicts = 0; ; conflicts++) {
       const { records, result } = build();
       const n = this.entry + 1;
@@ -211,6 +298,7 @@ export class CommitLog {
         if (n % SNAPSHOT_EVERY === 0) await this.writeSnapshot().catch(() => undefined);
         return result;
       }
+      this.lostRaces++;
       if (conflicts > 10_000) {
         throw new ArchiveError(`${this.store.location}: gave up committing after 10000 lost races`);
       }
@@ -222,6 +310,122 @@ export class CommitLog {
       const ms = Math.random() * Math.min(5 * 2 ** Math.min(conflicts, 4), 50);
       await new Promise((r) => setTimeout(r, ms));
     }
+  }
+
+  /**
+   * Commit `mine` (new items: one upload and info each) together with whatever other writers want
+   * committed (see the top of this file): publish an intent, then LIST the log tail (catching up
+   * and finding intents), and claim the next number with `build`'s records for `mine` and the
+   * intents found, until a commit names mine. `build` gets `mine` first, then the others, and
+   * returns one record per upload, in that order. `beforeClaim` may throw to give up (mine may
+   * still be committed later by another writer: its intent stays). Returns the names mine got,
+   * and whether other writers were seen (a race lost, an intent taken or found).
+   */
+  async commitTogether(
+    mine: Omit<Intent, "head">,
+    build: (intents: readonly Intent[]) => LogRecord[],
+    options: { freshFor: number; beforeClaim?: () => void },
+  ): Promise<{ names: string[]; contended: boolean }> {
+    const id = randomBytes(12).toString("hex");
+    if (!this.loaded) await this.refresh();
+    const own: Intent = { head: this.entry, ...mine };
+    const key = intentKey(own);
+    if (key === undefined) throw new ArchiveError("commitTogether(): the intent is too long");
+    for (const u of own.uploads) this.watched.set(u, undefined);
+    this.lostRaces = 0;
+    let contended = false;
+    try {
+      await this.store.put(key, new Uint8Array(0));
+      let waits = 0;
+      for (let conflicts = 0; ; conflicts++) {
+        // One LIST: the commits since our head and the intents near it.
+        const listed = performance.now();
+        const tail = await this.store.list(LOG, {
+          startAfter: logKey(Math.max(0, this.entry - INTENT_LOOKBACK)),
+        });
+        const roundTrip = performance.now() - listed;
+        await this.applyTail(tail);
+        let names = this.namesOf(own.uploads);
+        if (names) return { names, contended: true };
+        const others = this.takeableIntents(tail, own, options.freshFor);
+        if (others.length > 0) contended = true;
+        // The writer of the oldest intent claims for all; the others give it a few round trips
+        // (then claim themselves: it may have died), so that commits gather several writers'.
+        const mine = tail.find((e) => e.key === key);
+        const older = (e: StoreEntry) =>
+          mine === undefined ||
+          e.lastModified < mine.lastModified ||
+          (e.lastModified.getTime() === mine.lastModified.getTime() && e.key < mine.key);
+        if (waits < LEADER_WAITS && others.some((o) => older(o.listed))) {
+          waits++;
+          await new Promise((r) => setTimeout(r, Math.min(Math.max(roundTrip, 2), 200)));
+          continue;
+        }
+        options.beforeClaim?.();
+        const records = build([own, ...others.map((o) => o.intent)]);
+        const n = this.entry + 1;
+        const body = encoder.encode(
+          JSON.stringify({ commit: id, time: new Date().toISOString(), records }),
+        );
+        if (await this.store.putIfAbsent(logKey(n), body)) {
+          this.apply(n, records);
+          if (n % SNAPSHOT_EVERY === 0) await this.writeSnapshot().catch(() => undefined);
+          return { names: this.namesOf(own.uploads) as string[], contended };
+        }
+        this.lostRaces++;
+        contended = true;
+        if (conflicts > 10_000) {
+          throw new ArchiveError(
+            `${this.store.location}: gave up committing after 10000 lost races`,
+          );
+        }
+        // Lost: the winner may well have taken our intent.
+        const winner = await this.store.get(logKey(n));
+        if (winner === undefined) await this.refresh();
+        else this.apply(n, this.parseEntry(winner, n));
+        names = this.namesOf(own.uploads);
+        if (names) return { names, contended };
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 * conflicts, 20)));
+      }
+    } finally {
+      for (const u of own.uploads) this.watched.delete(u);
+    }
+  }
+
+  /** The names `uploads` were committed under, once a commit applied here named them all. */
+  private namesOf(uploads: readonly string[]): string[] | undefined {
+    const names = uploads.map((u) => this.watched.get(u));
+    if (names.every((n) => n === undefined)) return undefined;
+    if (names.some((n) => n === undefined)) {
+      throw new FormatError(`${this.store.location}: a commit took only part of an intent`, {
+        file: this.store.location,
+      });
+    }
+    return names as string[];
+  }
+
+  /**
+   * Other writers' intents among the listed keys that the next commit may take: published after a
+   * commit this handle applied and no more than INTENT_LOOKBACK commits ago (so every commit since
+   * is known here), named by none of those commits, and fresh (younger than `freshFor` ms, so
+   * their uploads cannot have been cleaned up as stale).
+   */
+  private takeableIntents(
+    tail: readonly StoreEntry[],
+    own: Intent,
+    freshFor: number,
+  ): { intent: Intent; listed: StoreEntry }[] {
+    const now = Date.now();
+    const out: { intent: Intent; listed: StoreEntry }[] = [];
+    for (const entry of tail) {
+      const intent = parseIntentKey(entry.key);
+      if (intent === undefined || intent.uploads[0] === own.uploads[0]) continue;
+      if (intent.head < this.from || intent.head <= this.entry - INTENT_LOOKBACK) continue;
+      if (now - entry.lastModified.getTime() >= freshFor) continue;
+      const taken = intent.uploads.some((u) => this.recent.some((r) => r.uploads.has(u)));
+      if (!taken) out.push({ intent, listed: entry });
+    }
+    return out;
   }
 
   /** Write the snapshot of the current state and prune all but the two before it. */

@@ -25,7 +25,7 @@ import { RUNTIME_FILE } from "../store/layout.js";
 import { loadItemLazily } from "../store/s3-lazy.js";
 import { type S3Options, S3Store } from "../store/s3-store.js";
 import type { Store } from "../store/store.js";
-import { CommitLog, type LogRecord } from "./commit-log.js";
+import { CommitLog, type Intent, intentKey, type LogRecord } from "./commit-log.js";
 import type { DataSet, DataSetOpenOptions } from "./dataset.js";
 import { checkItemName } from "./names.js";
 
@@ -33,6 +33,12 @@ import { checkItemName } from "./names.js";
 export interface S3DataSetStoreOptions extends S3Options {
   /** ms after which an upload no commit names is deleted by writers (default 1 hour). */
   staleUploadGrace?: number;
+  /**
+   * Whether inserts share commits with other writers' (group commit, see commit-log.ts): "auto"
+   * (default) once this writer has lost a race, for as long as it keeps meeting other writers;
+   * "always"; "never" (every insert claims a commit of its own, racing if need be).
+   */
+  groupCommit?: "auto" | "always" | "never";
 }
 
 const MARKER = ".persist-dataset.json";
@@ -42,6 +48,11 @@ const ITEM = "item";
 const OPTIMISTIC = { optimistic: true } as const;
 /** Writers look for stale uploads at open and every this many of their commits. */
 const CLEAN_EVERY = 256;
+/**
+ * In groupCommit "auto", inserts after a lost race share commits until this many in a row met no
+ * other writer: publishing an intent costs a PUT and a LIST, worth it only when writers collide.
+ */
+const SHARE_FOR = 16;
 
 const encoder = new TextEncoder();
 
@@ -69,6 +80,8 @@ type DataSetSurface = Pick<
 export class S3DataSet implements DataSetSurface {
   private closed = false;
   private commits = 0;
+  /** Inserts left that share commits (groupCommit "auto"). */
+  private sharing = 0;
 
   private constructor(
     /** The DataSet's address, `s3://bucket/prefix`. */
@@ -216,6 +229,9 @@ export class S3DataSet implements DataSetSurface {
       return info === undefined ? "null" : infoExpression(info, `${prefix}?`);
     });
     const uploads: string[] = [];
+    // Once an intent names the uploads, another writer may commit them at any time: they must stay
+    // (the stale-upload cleanup removes them if nobody does).
+    let published = false;
     try {
       // Eight uploads in flight: object stores are latency-bound per request.
       for (let i = 0; i < values.length; i += 8) {
@@ -226,7 +242,24 @@ export class S3DataSet implements DataSetSurface {
         if (failed) throw (failed as PromiseRejectedResult).reason;
       }
       const started = Date.now();
-      return await this.log.commit(() => {
+      const share = this.options.s3?.groupCommit ?? "auto";
+      const mine = { prefix, uploads, infos };
+      const shareable = intentKey({ head: this.log.head, ...mine }) !== undefined;
+      if (shareable && (share === "always" || (share === "auto" && this.sharing > 0))) {
+        published = true;
+        const grace = this.options.s3?.staleUploadGrace ?? 3_600_000;
+        const { names, contended } = await this.log.commitTogether(
+          mine,
+          (intents) => this.shared(intents),
+          {
+            freshFor: grace / 2,
+            beforeClaim: () => this.mustNotBeStale(started),
+          },
+        );
+        this.sharing = contended ? SHARE_FOR : this.sharing - 1;
+        return names;
+      }
+      const names = await this.log.commit(() => {
         this.mustNotBeStale(started);
         const names = nextNames(this.log.names(), prefix, values.length);
         const records: LogRecord[] = names.map((name, i) => ({
@@ -237,12 +270,39 @@ export class S3DataSet implements DataSetSurface {
         }));
         return { records, result: names };
       }, OPTIMISTIC);
+      if (this.log.lostRaces > 0 && share === "auto") this.sharing = SHARE_FOR;
+      return names;
     } catch (err) {
-      await Promise.all(uploads.map((u) => this.removeUpload(u).catch(() => undefined)));
+      if (!published) {
+        await Promise.all(uploads.map((u) => this.removeUpload(u).catch(() => undefined)));
+      }
       throw err;
     } finally {
       await this.afterCommit();
     }
+  }
+
+  /**
+   * Records committing the intents (this writer's first): each upload named prefix + the next free
+   * number. Intents with a prefix that makes no valid item name are left out.
+   */
+  private shared(intents: readonly Intent[]): LogRecord[] {
+    const taken = this.log.names();
+    const records: LogRecord[] = [];
+    for (const [k, intent] of intents.entries()) {
+      if (k > 0 && !validPrefix(intent.prefix, this.path)) continue;
+      const names = nextNames(taken, intent.prefix, intent.uploads.length);
+      taken.push(...names);
+      for (const [i, item] of intent.uploads.entries()) {
+        records.push({
+          op: "set",
+          name: names[i] as string,
+          info: intent.infos[i] as string,
+          item,
+        });
+      }
+    }
+    return records;
   }
 
   async setInfo(name: string, info: unknown): Promise<void> {
@@ -458,6 +518,15 @@ function nextNames(taken: readonly string[], prefix: string, count: number): str
     if (/^(0|[1-9]\d{0,14})$/.test(rest)) next = Math.max(next, Number(rest) + 1);
   }
   return Array.from({ length: count }, (_, i) => `${prefix}${next + i}`);
+}
+
+function validPrefix(prefix: string, where: string): boolean {
+  try {
+    checkItemName(`${prefix}0`, where);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function infoExpression(info: unknown, name: string): string {
