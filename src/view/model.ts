@@ -14,6 +14,7 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
+import { LazyArray } from "../arrays/lazy.js";
 import { shortText, summarize, summaryText } from "../cli/describe.js";
 import { isRowSource, type RowSource } from "../cli/json-stream.js";
 import { allInfos } from "../cli/show.js";
@@ -739,6 +740,12 @@ export function asPlottable(value: unknown): NDArray | RowSource | undefined {
     }
     return new NDArray(value, [value.length]);
   }
+  // raw bytes read lazily are not plotted, as raw bytes loaded whole are not
+  if (
+    value instanceof LazyArray &&
+    (value.loadsAs === "ArrayBuffer" || value.loadsAs === "DataView")
+  )
+    return undefined;
   if (isRowSource(value)) return value;
   return undefined;
 }
