@@ -234,7 +234,7 @@ export class Archive {
       if (graph.externals.length > 0) {
         const arrays = graph.externals.map((e) => ({
           name: e.name,
-          array: externalArray(e.node.value),
+          array: externalArray(graph.values[e.id]!),
         }));
         await writeArrayFiles(join(staging, dataName), format, arrays);
         written.push(dataName);
@@ -287,7 +287,10 @@ export class Archive {
       text,
       declarations: layout.declarations.map((file) => [file, declarations] as const),
       dataName,
-      arrays: graph.externals.map((e) => ({ name: e.name, array: externalArray(e.node.value) })),
+      arrays: graph.externals.map((e) => ({
+        name: e.name,
+        array: externalArray(graph.values[e.id]!),
+      })),
       usesRuntime,
     };
   }

@@ -7,7 +7,7 @@
  * declared under a private name and exported by name, as the module does:
  * `declare const _eval: number; export { _eval as eval };`.
  */
-import type { Graph, GraphNode } from "../graph/build.js";
+import type { Graph } from "../graph/build.js";
 import { type NDArray, typedArrayName } from "../runtime/persist-runtime.mjs";
 import { EMITTED_GLOBALS } from "../values/globals.js";
 import { EXPORT_ONLY_NAMES, privateBindings } from "../values/names.js";
@@ -18,8 +18,8 @@ const MAX_KEYS = 200;
 const MAX_UNION = 6;
 
 class TypeWriter {
-  private readonly memo = new Map<GraphNode, string>();
-  private readonly inProgress = new Set<GraphNode>();
+  private readonly memo = new Map<number, string>();
+  private readonly inProgress = new Set<number>();
 
   constructor(private readonly graph: Graph) {}
 
@@ -34,14 +34,14 @@ class TypeWriter {
       case "symbol":
         return typeof value;
     }
-    const node = this.graph.byValue.get(value as object);
-    if (!node || depth > MAX_DEPTH || this.inProgress.has(node)) return "unknown";
-    const memo = this.memo.get(node);
+    const id = this.graph.ids.get(value as object);
+    if (id === undefined || depth > MAX_DEPTH || this.inProgress.has(id)) return "unknown";
+    const memo = this.memo.get(id);
     if (memo !== undefined) return memo;
-    this.inProgress.add(node);
-    const out = this.build(node, depth);
-    this.inProgress.delete(node);
-    this.memo.set(node, out);
+    this.inProgress.add(id);
+    const out = this.build(id, depth);
+    this.inProgress.delete(id);
+    this.memo.set(id, out);
     return out;
   }
 
@@ -57,16 +57,20 @@ class TypeWriter {
     return list.length === 1 ? list[0]! : `(${list.join(" | ")})`;
   }
 
-  private build(node: GraphNode, depth: number): string {
-    const v = node.value as Record<string, unknown>;
-    switch (node.kind) {
+  private build(id: number, depth: number): string {
+    const graph = this.graph;
+    const v = graph.values[id] as Record<string, unknown>;
+    switch (graph.kinds[id]!) {
       case "array":
         return `${this.union(Object.values(v), depth)}[]`;
       case "object": {
-        const keys = Object.keys(v);
-        if (keys.length > MAX_KEYS) return `Record<string, ${this.union(Object.values(v), depth)}>`;
+        // Keys and values as the walk read them (a getter runs once per save).
+        const keys = graph.objectKeys[id]!;
+        const start = graph.childStart[id]!;
+        const values = graph.childValues.slice(start, start + keys.length);
+        if (keys.length > MAX_KEYS) return `Record<string, ${this.union(values, depth)}>`;
         if (keys.length === 0) return "{}";
-        return `{ ${keys.map((k) => `${propertyKey(k)}: ${this.of(v[k], depth + 1)}`).join("; ")} }`;
+        return `{ ${keys.map((k, i) => `${propertyKey(k)}: ${this.of(values[i], depth + 1)}`).join("; ")} }`;
       }
       case "map": {
         const m = v as unknown as Map<unknown, unknown>;
@@ -99,15 +103,15 @@ class TypeWriter {
         return `{ readonly data: ${typedArrayName(data)}; readonly shape: readonly number[]; readonly order: "C" | "F"; readonly dtype: string; readonly size: number }`;
       }
       case "instance": {
-        const { module, exportName } = node.instance!.ref;
+        const { module, exportName } = graph.instances.get(id)!.ref;
         return `import(${stringLiteral(module)}).${exportName}`;
       }
       case "import": {
-        const { module, exportName } = node.importRef!;
+        const { module, exportName } = graph.importRefs.get(id)!;
         return `typeof import(${stringLiteral(module)}).${exportName}`;
       }
       case "global":
-        return `typeof ${node.globalPath}`;
+        return `typeof ${graph.globalPaths.get(id)}`;
     }
   }
 }

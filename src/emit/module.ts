@@ -9,7 +9,7 @@
  * above it instead.
  */
 import { ArchiveError, UnsupportedValueError } from "../errors.js";
-import { type Graph, type GraphNode, SPARSE_MIN_LENGTH, sparseIndices } from "../graph/build.js";
+import { type Graph, HOLE, onlyChild } from "../graph/build.js";
 import { MAX_NESTING } from "../graph/constructor-chains.js";
 import { nodePath } from "../graph/path.js";
 import {
@@ -26,7 +26,7 @@ import {
   isResizable,
   maxByteLengthOf,
 } from "../values/buffers.js";
-import { ERROR_CLASSES, type ImportRef } from "../values/classify.js";
+import { ERROR_CLASSES } from "../values/classify.js";
 import { EMITTED_GLOBALS } from "../values/globals.js";
 import { EXPORT_ONLY_NAMES, privateBindings } from "../values/names.js";
 import { ImportTable } from "./imports.js";
@@ -43,15 +43,18 @@ import { typedArrayItems } from "./typed-arrays.js";
 
 /** Returned instead of text when a value cannot be written yet: it waits for `on`. */
 class Blocked {
-  constructor(readonly on: GraphNode) {}
+  constructor(readonly on: number) {}
 }
 type Out = string | Blocked;
 
 type Patch =
-  | { kind: "prop"; holder: GraphNode; key: string; value: unknown }
-  | { kind: "index"; holder: GraphNode; index: number; value: unknown }
-  | { kind: "mapRest"; holder: GraphNode; entries: [unknown, unknown][] }
-  | { kind: "setRest"; holder: GraphNode; items: unknown[] };
+  | { kind: "prop"; holder: number; key: string; value: unknown }
+  | { kind: "index"; holder: number; index: number; value: unknown }
+  | { kind: "mapRest"; holder: number; entries: [unknown, unknown][] }
+  | { kind: "setRest"; holder: number; items: unknown[] };
+
+/** Stands for "later" in `waiting`: patches of values nested deeper than MAX_NESTING. */
+const DEFERRED = -1;
 
 const NEW = 0;
 const IN_PROGRESS = 1;
@@ -121,20 +124,18 @@ class Emitter {
   private readonly status: Uint8Array;
   private readonly names: (string | undefined)[];
   private readonly statements: string[] = [];
-  private readonly waiting = new Map<GraphNode, Patch[]>();
+  private readonly waiting = new Map<number, Patch[]>();
   private readonly imports: ImportTable;
   private nextShared = 0;
   private readonly keyPrefixes = new Map<string, string>();
   /** Width of the statement text before a top-level value, for line breaking. */
   private statementPrefix = 0;
-  /** Next index into graph.encounters, or -1 once this writer's order has left the walk's. */
-  private cursor = 0;
   /** Nodes being written, nested: the JS stack this writer uses. */
   private depth = 0;
-  /** Stands for "later" in `waiting`: patches of values nested deeper than MAX_NESTING. */
-  private readonly deferred = { id: -1 } as GraphNode;
   /** `_gN` names of shared values, numbered in visit order before anything is written. */
   private readonly sharedNames: (string | undefined)[];
+  /** 1 for values written as their own `const` (shared or inserted). */
+  private readonly bindable: Uint8Array;
 
   constructor(
     private readonly graph: Graph,
@@ -146,14 +147,17 @@ class Emitter {
     /** Private bindings of exports that would shadow a global (see emitModule). */
     private readonly locals: ReadonlyMap<string, string> = new Map(),
   ) {
-    this.status = new Uint8Array(graph.nodes.length);
-    this.names = new Array(graph.nodes.length);
+    const n = graph.count;
+    this.status = new Uint8Array(n);
+    this.names = new Array(n);
     this.imports = new ImportTable(used);
-    this.sharedNames = new Array(graph.nodes.length);
-    if (!tree) {
-      for (const node of graph.nodes) {
-        if (node.refs > 1 && node.exportName === undefined)
-          this.sharedNames[node.id] = this.sharedName();
+    this.sharedNames = new Array(n);
+    this.bindable = new Uint8Array(n);
+    for (const id of graph.exportNames.keys()) this.bindable[id] = 1;
+    for (let id = 0; id < n; id++) {
+      if (graph.refs[id]! > 1 && !graph.exportNames.has(id)) {
+        this.bindable[id] = 1;
+        if (!tree) this.sharedNames[id] = this.sharedName();
       }
     }
   }
@@ -193,18 +197,18 @@ class Emitter {
       this.exportStatement(name, this.primitive(value));
       return;
     }
-    const node = this.nodeOf(value);
-    if (node.exportName !== name) {
+    const id = this.nodeOf(value);
+    if (this.graph.exportNames.get(id) !== name) {
       // The same object inserted under an earlier name: refer to that binding.
-      const out = this.node(node, 0);
-      if (out instanceof Blocked) throw this.cycleError(node, out.on === this.deferred);
+      const out = this.node(id, 0);
+      if (out instanceof Blocked) throw this.cycleError(id, out.on === DEFERRED);
       this.exportStatement(name, out);
       this.flushDeferred();
       return;
     }
-    if (this.status[node.id] === DONE) return;
-    const out = this.bound(node);
-    if (out instanceof Blocked) throw this.cycleError(node, out.on === this.deferred);
+    if (this.status[id] === DONE) return;
+    const out = this.bound(id);
+    if (out instanceof Blocked) throw this.cycleError(id, out.on === DEFERRED);
     this.flushDeferred();
   }
 
@@ -243,21 +247,19 @@ class Emitter {
     return this.node(this.nodeOf(value as object), level);
   }
 
-  /**
-   * The node of `value`. While this writer meets objects in the order the graph walk met them (the
-   * usual case), the next recorded encounter is it; the identity check makes that safe, and the
-   * first mismatch (a cycle patch, a deferred entry) switches to the Map for good.
-   */
-  private nodeOf(value: object): GraphNode {
-    if (this.cursor >= 0) {
-      const next = this.graph.encounters[this.cursor];
-      if (next !== undefined && next.value === value) {
-        this.cursor++;
-        return next;
-      }
-      this.cursor = -1;
-    }
-    return this.graph.byValue.get(value)!;
+  /** Child slot `slot` of the graph (see Graph.childStart): the value the walk read, written. */
+  private child(slot: number, level: number): Out {
+    const id = this.graph.childIds[slot]!;
+    if (id >= 0) return this.node(id, level);
+    const value = this.graph.childValues[slot];
+    if (typeof value === "number") return numberLiteral(value);
+    if (typeof value === "string") return stringLiteral(value);
+    return this.primitive(value);
+  }
+
+  /** The id of an object the walk met (patches and deferred values are written by value). */
+  private nodeOf(value: object): number {
+    return this.graph.ids.get(value)!;
   }
 
   /** `key: ` prefixes, cached: the same keys recur across the rows of a graph. */
@@ -289,24 +291,24 @@ class Emitter {
     }
   }
 
-  private node(node: GraphNode, level: number): Out {
-    const st = this.status[node.id];
+  private node(id: number, level: number): Out {
+    const st = this.status[id];
     if (this.tree) {
-      if (st === IN_PROGRESS) throw this.cycleError(node);
-      this.status[node.id] = IN_PROGRESS;
-      const out = this.build(node, level);
-      this.status[node.id] = NEW;
+      if (st === IN_PROGRESS) throw this.cycleError(id);
+      this.status[id] = IN_PROGRESS;
+      const out = this.build(id, level);
+      this.status[id] = NEW;
       return out;
     }
-    if (st === DONE) return this.names[node.id]!;
-    if (st === IN_PROGRESS) return new Blocked(node);
+    if (st === DONE) return this.names[id]!;
+    if (st === IN_PROGRESS) return new Blocked(id);
     // Deep chains: write the rest later, from a fresh stack, through the nearest holder (like a
     // cycle). This also keeps each statement's nesting within what V8 can import.
-    if (this.depth >= MAX_NESTING) return new Blocked(this.deferred);
+    if (this.depth >= MAX_NESTING) return new Blocked(DEFERRED);
     this.depth++;
     try {
-      if (node.refs > 1 || node.exportName !== undefined) return this.bound(node);
-      return this.build(node, level);
+      if (this.bindable[id] === 1) return this.bound(id);
+      return this.build(id, level);
     } finally {
       this.depth--;
     }
@@ -314,34 +316,35 @@ class Emitter {
 
   /** Writes what deep chains left for later, after the current top-level statement. */
   private flushDeferred(): void {
-    for (let list = this.waiting.get(this.deferred); list; list = this.waiting.get(this.deferred)) {
-      this.waiting.delete(this.deferred);
+    for (let list = this.waiting.get(DEFERRED); list; list = this.waiting.get(DEFERRED)) {
+      this.waiting.delete(DEFERRED);
       for (const patch of list) this.applyPatch(patch);
     }
   }
 
   /** Writes `const name = …;` for a shared value (or `export const` for an inserted one). */
-  private bound(node: GraphNode): Out {
-    this.status[node.id] = IN_PROGRESS;
+  private bound(id: number): Out {
+    this.status[id] = IN_PROGRESS;
     const outer = this.statementPrefix;
+    const exportName = this.graph.exportNames.get(id);
     // `export const name = ` / `const _gN = ` comes before the value on its first line.
-    this.statementPrefix = node.exportName ? this.local(node.exportName).length + 16 : 16;
-    const out = this.build(node, 0);
+    this.statementPrefix = exportName ? this.local(exportName).length + 16 : 16;
+    const out = this.build(id, 0);
     this.statementPrefix = outer;
     if (out instanceof Blocked) {
-      this.status[node.id] = NEW;
+      this.status[id] = NEW;
       return out;
     }
-    if (this.status[node.id] === DONE) return out; // build() bound it already as a patch holder
-    if (node.exportName !== undefined) {
-      this.exportStatement(node.exportName, out);
-      const local = this.local(node.exportName);
-      this.done(node, local);
+    if (this.status[id] === DONE) return out; // build() bound it already as a patch holder
+    if (exportName !== undefined) {
+      this.exportStatement(exportName, out);
+      const local = this.local(exportName);
+      this.done(id, local);
       return local;
     }
-    const name = this.sharedNames[node.id] ?? this.sharedName();
+    const name = this.sharedNames[id] ?? this.sharedName();
     this.statements.push(`const ${name} = ${out};`);
-    this.done(node, name);
+    this.done(id, name);
     return name;
   }
 
@@ -353,32 +356,32 @@ class Emitter {
     return name;
   }
 
-  private done(node: GraphNode, name: string): void {
-    this.status[node.id] = DONE;
-    this.names[node.id] = name;
-    const patches = this.waiting.get(node);
+  private done(id: number, name: string): void {
+    this.status[id] = DONE;
+    this.names[id] = name;
+    const patches = this.waiting.get(id);
     if (!patches) return;
-    this.waiting.delete(node);
+    this.waiting.delete(id);
     for (const patch of patches) this.applyPatch(patch);
   }
 
-  private wait(on: GraphNode, patch: Patch): void {
+  private wait(on: number, patch: Patch): void {
     const list = this.waiting.get(on);
     if (list) list.push(patch);
     else this.waiting.set(on, [patch]);
   }
 
   /** A holder got placeholders: give it a binding now if it has none, so patches can name it. */
-  private holderText(node: GraphNode, text: string): string {
-    if (this.status[node.id] === IN_PROGRESS) return text; // bound() writes the statement
+  private holderText(id: number, text: string): string {
+    if (this.status[id] === IN_PROGRESS) return text; // bound() writes the statement
     const name = this.sharedName();
     this.statements.push(`const ${name} = ${text};`);
-    this.done(node, name);
+    this.done(id, name);
     return name;
   }
 
   private applyPatch(patch: Patch): void {
-    const holder = this.names[patch.holder.id]!;
+    const holder = this.names[patch.holder]!;
     switch (patch.kind) {
       case "prop":
       case "index": {
@@ -418,8 +421,8 @@ class Emitter {
     }
   }
 
-  private cycleError(node: GraphNode, tooDeep = false): UnsupportedValueError {
-    const path = nodePath(node);
+  private cycleError(id: number, tooDeep = false): UnsupportedValueError {
+    const path = nodePath(this.graph, id);
     if (tooDeep) {
       return new UnsupportedValueError(
         `Cannot archive ${path}: it nests constructor calls more than ${MAX_NESTING} levels deep with no object, array, Map or Set in between where the rest could be written later. To fix: hold such chains in an array, or let [persist.rep]() return a flat list.`,
@@ -438,8 +441,8 @@ class Emitter {
     );
   }
 
-  private treeOnly(node: GraphNode, what: string): never {
-    const path = nodePath(node);
+  private treeOnly(id: number, what: string): never {
+    const path = nodePath(this.graph, id);
     throw new UnsupportedValueError(
       `Cannot write ${path} here: it is ${what}, which needs an import. DataSet info must hold built-in values only (objects, arrays, numbers, strings, Map, Set, Date, typed arrays, ...); store it as an item instead.`,
       { valuePath: path },
@@ -448,17 +451,18 @@ class Emitter {
 
   // ---- one node -----------------------------------------------------------------------------
 
-  private build(node: GraphNode, level: number): Out {
-    const v = node.value as Record<string, unknown>;
-    switch (node.kind) {
+  private build(id: number, level: number): Out {
+    const graph = this.graph;
+    const v = graph.values[id] as Record<string, unknown>;
+    switch (graph.kinds[id]!) {
       case "object":
-        return this.object(node, v, level);
+        return this.object(id, v, level);
       case "array":
-        return this.array(node, v as unknown as unknown[], level);
+        return this.array(id, level);
       case "map":
-        return this.map(node, v as unknown as Map<unknown, unknown>, level);
+        return this.map(id, level);
       case "set":
-        return this.set(node, v as unknown as Set<unknown>, level);
+        return this.set(id, level);
       case "date": {
         const t = (v as unknown as Date).getTime();
         return Number.isNaN(t)
@@ -473,35 +477,35 @@ class Emitter {
           : `Object.assign(${text}, { lastIndex: ${numberLiteral(re.lastIndex)} })`;
       }
       case "error":
-        return this.error(node, v as unknown as Error, level);
+        return this.error(id, v as unknown as Error, level);
       case "boxed":
         return this.boxed(v);
       case "arraybuffer":
-        return this.arrayBuffer(node, v as unknown as ArrayBuffer, level);
+        return this.arrayBuffer(id, v as unknown as ArrayBuffer, level);
       case "typedarray":
-        return this.typedArray(node, v as unknown as Float64Array, level);
+        return this.typedArray(id, v as unknown as Float64Array, level);
       case "dataview": {
         const dv = v as unknown as DataView;
-        const buffer = this.value(dv.buffer, level);
+        const buffer = this.node(onlyChild(graph, id), level);
         if (buffer instanceof Blocked) return buffer;
         return `new DataView(${buffer}${this.viewArgs(dv, dv.byteLength)})`;
       }
       case "ndarray":
-        return this.ndarray(node, v as unknown as NDArray, level);
+        return this.ndarray(id, v as unknown as NDArray, level);
       case "instance":
-        return this.instance(node, level);
+        return this.instance(id, level);
       case "import":
-        if (this.tree) return this.treeOnly(node, "a function");
-        return this.imports.alias(node.importRef as ImportRef);
+        if (this.tree) return this.treeOnly(id, "a function");
+        return this.imports.alias(graph.importRefs.get(id)!);
       case "global":
-        return node.globalPath!;
+        return graph.globalPaths.get(id)!;
       case "url":
         return `new URL(${stringLiteral((v as unknown as URL).href)})`;
       case "searchparams":
         return `new URLSearchParams(${stringLiteral(String(v))})`;
       case "nodebuffer": {
         // Its bytes only: a small Buffer's .buffer is Node's shared pool, not its own memory.
-        if (this.tree) return this.treeOnly(node, "a Node Buffer");
+        if (this.tree) return this.treeOnly(id, "a Node Buffer");
         const bytes = v as unknown as Uint8Array;
         const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         const items = this.fill("[", typedArrayItems(view), "]", level);
@@ -510,16 +514,17 @@ class Emitter {
     }
   }
 
-  private object(node: GraphNode, v: Record<string, unknown>, level: number): string {
+  private object(id: number, v: object, level: number): string {
     const items: string[] = Object.getPrototypeOf(v) === null ? ["__proto__: null"] : [];
     let holder = false;
-    const keys = Object.keys(v);
+    const keys = this.graph.objectKeys[id]!;
+    const start = this.graph.childStart[id]!;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
-      const value = v[key];
-      const out = this.value(value, level + 1);
+      const out = this.child(start + i, level + 1);
       if (out instanceof Blocked) {
-        this.wait(out.on, { kind: "prop", holder: node, key, value });
+        const value = this.graph.childValues[start + i];
+        this.wait(out.on, { kind: "prop", holder: id, key, value });
         holder = true;
         items.push(`${this.keyPrefix(key)}undefined`);
       } else {
@@ -527,23 +532,25 @@ class Emitter {
       }
     }
     const text = this.list("{", items, "}", level);
-    return holder ? this.holderText(node, text) : text;
+    return holder ? this.holderText(id, text) : text;
   }
 
-  private array(node: GraphNode, v: unknown[], level: number): string {
-    const present = v.length > SPARSE_MIN_LENGTH ? sparseIndices(v) : undefined;
-    if (present) return this.sparseArray(node, v, present, level);
-    const items: string[] = new Array(v.length);
+  private array(id: number, level: number): string {
+    const present = this.graph.sparse.get(id);
+    if (present) return this.sparseArray(id, present, level);
+    const start = this.graph.childStart[id]!;
+    const n = this.graph.childEnd[id]! - start;
+    const values = this.graph.childValues;
+    const items: string[] = new Array(n);
     let holder = false;
-    for (let i = 0; i < v.length; i++) {
-      if (!(i in v)) {
+    for (let i = 0; i < n; i++) {
+      if (values[start + i] === HOLE) {
         items[i] = "";
         continue;
       }
-      const value = v[i];
-      const out = this.value(value, level + 1);
+      const out = this.child(start + i, level + 1);
       if (out instanceof Blocked) {
-        this.wait(out.on, { kind: "index", holder: node, index: i, value });
+        this.wait(out.on, { kind: "index", holder: id, index: i, value: values[start + i] });
         holder = true;
         items[i] = "undefined";
       } else {
@@ -551,56 +558,68 @@ class Emitter {
       }
     }
     const text = this.list("[", items, "]", level);
-    return holder ? this.holderText(node, text) : text;
+    return holder ? this.holderText(id, text) : text;
   }
 
   /** `Object.assign([], { 7: x, length: 1000000 })`: only the elements that exist are written. */
-  private sparseArray(node: GraphNode, v: unknown[], present: number[], level: number): string {
+  private sparseArray(id: number, present: readonly number[], level: number): string {
     const items: string[] = [];
     let holder = false;
-    for (const i of present) {
-      const value = v[i];
-      const out = this.value(value, level + 1);
+    const start = this.graph.childStart[id]!;
+    for (let j = 0; j < present.length; j++) {
+      const i = present[j]!;
+      const out = this.child(start + j, level + 1);
       if (out instanceof Blocked) {
-        this.wait(out.on, { kind: "index", holder: node, index: i, value });
+        const value = this.graph.childValues[start + j];
+        this.wait(out.on, { kind: "index", holder: id, index: i, value });
         holder = true;
         items.push(`${i}: undefined`);
       } else {
         items.push(`${i}: ${out}`);
       }
     }
-    items.push(`length: ${v.length}`);
+    items.push(`length: ${(this.graph.values[id] as unknown[]).length}`);
     const text = `Object.assign([], ${this.list("{", items, "}", level)})`;
-    return holder ? this.holderText(node, text) : text;
+    return holder ? this.holderText(id, text) : text;
   }
 
-  private map(node: GraphNode, v: Map<unknown, unknown>, level: number): string {
+  /** The recorded values of slots `from` … `to` - 1 as [key, value] pairs (a Map's rest). */
+  private entriesOf(from: number, to: number): [unknown, unknown][] {
+    const values = this.graph.childValues;
+    const out: [unknown, unknown][] = [];
+    for (let s = from; s < to; s += 2) out.push([values[s], values[s + 1]]);
+    return out;
+  }
+
+  private map(id: number, level: number): string {
     const items: string[] = [];
-    const entries = [...v];
-    for (let i = 0; i < entries.length; i++) {
-      const [k, val] = entries[i]!;
-      const key = this.value(k, level + 2);
-      const value = key instanceof Blocked ? key : this.value(val, level + 2);
+    const start = this.graph.childStart[id]!;
+    const end = this.graph.childEnd[id]!;
+    for (let s = start; s < end; s += 2) {
+      const key = this.child(s, level + 2);
+      const value = key instanceof Blocked ? key : this.child(s + 1, level + 2);
       if (key instanceof Blocked || value instanceof Blocked) {
         const on = (key instanceof Blocked ? key : (value as Blocked)).on;
-        this.wait(on, { kind: "mapRest", holder: node, entries: entries.slice(i) });
+        this.wait(on, { kind: "mapRest", holder: id, entries: this.entriesOf(s, end) });
         const text = items.length ? `new Map(${this.list("[", items, "]", level)})` : "new Map()";
-        return this.holderText(node, text);
+        return this.holderText(id, text);
       }
       items.push(this.list("[", [key, value], "]", level + 1));
     }
     return items.length ? `new Map(${this.list("[", items, "]", level)})` : "new Map()";
   }
 
-  private set(node: GraphNode, v: Set<unknown>, level: number): string {
+  private set(id: number, level: number): string {
     const items: string[] = [];
-    const values = [...v];
-    for (let i = 0; i < values.length; i++) {
-      const out = this.value(values[i], level + 1);
+    const start = this.graph.childStart[id]!;
+    const end = this.graph.childEnd[id]!;
+    for (let s = start; s < end; s++) {
+      const out = this.child(s, level + 1);
       if (out instanceof Blocked) {
-        this.wait(out.on, { kind: "setRest", holder: node, items: values.slice(i) });
+        const rest = this.graph.childValues.slice(s, end);
+        this.wait(out.on, { kind: "setRest", holder: id, items: rest });
         const text = items.length ? `new Set(${this.list("[", items, "]", level)})` : "new Set()";
-        return this.holderText(node, text);
+        return this.holderText(id, text);
       }
       items.push(out);
     }
@@ -609,25 +628,36 @@ class Emitter {
 
   /**
    * Errors are ordinary mutable objects after construction, so a cycle through `cause`, `errors`
-   * or an extra field is closed like an object's: `undefined` now, an assignment later.
+   * or an extra field is closed like an object's: `undefined` now, an assignment later. Their
+   * `cause`, `errors` and extra fields come from the walk's slots (see Graph.childStart).
    */
-  private error(node: GraphNode, e: Error, level: number): Out {
+  private error(id: number, e: Error, level: number): Out {
+    const graph = this.graph;
     const ctor = ERROR_NAMES.get(Object.getPrototypeOf(e))!;
     const args: string[] = [];
     let holder = false;
-    const slot = (key: string, value: unknown, at: number): string => {
-      const out = this.value(value, at);
+    const slot = (key: string, at: number, level: number): string => {
+      const out = this.child(at, level);
       if (!(out instanceof Blocked)) return out;
-      this.wait(out.on, { kind: "prop", holder: node, key, value });
+      this.wait(out.on, { kind: "prop", holder: id, key, value: graph.childValues[at] });
       holder = true;
       return "undefined";
     };
+    const start = graph.childStart[id]!;
+    let next = start;
+    // Fields the constructor makes are non-enumerable; the same names assigned later are
+    // enumerable own fields and are written as extra fields instead.
+    const hasCause =
+      Object.hasOwn(e, "cause") && !Object.prototype.propertyIsEnumerable.call(e, "cause");
+    const causeSlot = hasCause ? next++ : -1;
     let errorsLater: string | undefined;
     if (e instanceof AggregateError) {
-      const errors = slot("errors", e.errors, level + 1);
+      const errorsSlot = next++;
+      const errors = slot("errors", errorsSlot, level + 1);
       // The constructor copies its iterable: a bound array (shared, or patched later) must be
       // assigned as `errors` afterwards to keep its identity.
-      const bound = this.status[this.graph.byValue.get(e.errors)!.id] === DONE;
+      const errorsId = graph.childIds[errorsSlot]!;
+      const bound = errorsId >= 0 && this.status[errorsId] === DONE;
       if (bound || errors === "undefined") {
         args.push("[]");
         errorsLater = errors;
@@ -635,30 +665,26 @@ class Emitter {
         args.push(errors);
       }
     }
-    // Fields the constructor makes are non-enumerable; the same names assigned later are
-    // enumerable own fields and are written as extra fields instead.
     const hasMessage =
       Object.hasOwn(e, "message") && !Object.prototype.propertyIsEnumerable.call(e, "message");
-    const hasCause =
-      Object.hasOwn(e, "cause") && !Object.prototype.propertyIsEnumerable.call(e, "cause");
     if (hasMessage || hasCause) {
       const msg = hasMessage ? this.value(e.message, level + 1) : "undefined";
       if (msg instanceof Blocked) return msg;
       args.push(msg);
     }
     if (hasCause)
-      args.push(this.list("{", [`cause: ${slot("cause", e.cause, level + 2)}`], "}", level + 1));
+      args.push(this.list("{", [`cause: ${slot("cause", causeSlot, level + 2)}`], "}", level + 1));
     const call = `new ${ctor}(${args.join(", ")})`;
     const extra: string[] = errorsLater === undefined ? [] : [`errors: ${errorsLater}`];
-    for (const key of Object.keys(e)) {
-      extra.push(
-        this.keyPrefix(key) + slot(key, (e as unknown as Record<string, unknown>)[key], level + 1),
-      );
+    const keys = graph.objectKeys[id]!;
+    for (let s = next; s < graph.childEnd[id]!; s++) {
+      const key = keys[s - start]!;
+      extra.push(this.keyPrefix(key) + slot(key, s, level + 1));
     }
     const text = extra.length
       ? `Object.assign(${call}, ${this.list("{", extra, "}", level)})`
       : call;
-    return holder ? this.holderText(node, text) : text;
+    return holder ? this.holderText(id, text) : text;
   }
 
   private boxed(v: object): string {
@@ -675,8 +701,8 @@ class Emitter {
     }
   }
 
-  private externalRef(node: GraphNode): string {
-    return `${this.imports.arraysBinding()}.${node.external}`;
+  private externalRef(id: number): string {
+    return `${this.imports.arraysBinding()}.${this.graph.externalNames.get(id)}`;
   }
 
   /**
@@ -694,7 +720,7 @@ class Emitter {
     return `, ${offset}, ${length}`;
   }
 
-  private arrayBuffer(node: GraphNode, v: ArrayBuffer, level: number): string {
+  private arrayBuffer(id: number, v: ArrayBuffer, level: number): string {
     if (isResizable(v)) {
       // `new ArrayBuffer(n, { maxByteLength })` is all zeros: its contents up to the last non-zero
       // byte are filled in through a (length-tracking) byte view.
@@ -706,28 +732,30 @@ class Emitter {
       const items = this.fill("[", typedArrayItems(bytes.subarray(0, end)), "]", level);
       return `Object.assign(new Uint8Array(${make}), ${items}).buffer`;
     }
-    if (node.external) return `new Uint8Array(${this.externalRef(node)}.data).buffer`;
+    if (this.graph.externalNames.has(id))
+      return `new Uint8Array(${this.externalRef(id)}.data).buffer`;
     const items = typedArrayItems(new Uint8Array(v));
     return `new Uint8Array(${this.fill("[", items, "]", level)}).buffer`;
   }
 
-  private typedArray(node: GraphNode, v: Float64Array, level: number): Out {
+  private typedArray(id: number, v: Float64Array, level: number): Out {
+    const graph = this.graph;
     // The internal [[TypedArrayName]], never a `constructor` the value (or its prototype) could fake.
     const ctor = typedArrayName(v) as string;
-    // The walk met the buffer next; take its node in the same order.
-    const buffer = this.nodeOf(v.buffer);
-    if (node.external) {
-      const ref = `${this.externalRef(node)}.data`;
+    const buffer = onlyChild(graph, id);
+    if (graph.externalNames.has(id)) {
+      const ref = `${this.externalRef(id)}.data`;
       // u1 data comes back as a Uint8Array; a clamped array is rebuilt as one (a copy).
       return ctor === "Uint8ClampedArray" ? `new Uint8ClampedArray(${ref})` : ref;
     }
-    if (buffer.refs === 1 && coversFixedBuffer(v)) {
+    const bufferRefs = graph.refs[buffer]!;
+    if (bufferRefs === 1 && coversFixedBuffer(v)) {
       return `new ${ctor}(${this.fill("[", typedArrayItems(v), "]", level)})`;
     }
     // A view on a shared, resizable or larger buffer: the buffer is written too, so the view keeps
     // its byteOffset, the buffer its full length (as structured clone does), and sharing stays.
     let buf: Out;
-    if (buffer.refs === 1 && buffer.external === undefined && wholeBufferAs(v)) {
+    if (bufferRefs === 1 && !graph.externalNames.has(buffer) && wholeBufferAs(v)) {
       // The buffer of a lone integer subarray reads best in the view's own element type.
       const whole = new (typedArrayClass(ctor) as TypedArrayClass)(v.buffer);
       buf = `new ${ctor}(${this.fill("[", typedArrayItems(whole), "]", level)}).buffer`;
@@ -738,13 +766,10 @@ class Emitter {
     return `new ${ctor}(${buf}${this.viewArgs(v, v.length)})`;
   }
 
-  private ndarray(node: GraphNode, v: NDArray, level: number): Out {
-    if (this.tree) return this.treeOnly(node, "an NDArray");
-    if (node.external) {
-      this.nodeOf(v.data); // met by the walk: keep in step
-      return this.externalRef(node);
-    }
-    const data = this.value(v.data, level + 1);
+  private ndarray(id: number, v: NDArray, level: number): Out {
+    if (this.tree) return this.treeOnly(id, "an NDArray");
+    if (this.graph.externalNames.has(id)) return this.externalRef(id);
+    const data = this.node(onlyChild(this.graph, id), level + 1);
     if (data instanceof Blocked) return data;
     const args = [data, `[${v.shape.map(numberLiteral).join(", ")}]`];
     const opts: string[] = [];
@@ -756,19 +781,21 @@ class Emitter {
     return `new ${this.imports.runtime("NDArray")}(${args.join(", ")})`;
   }
 
-  private instance(node: GraphNode, level: number): Out {
-    if (this.tree) return this.treeOnly(node, "a class instance");
-    const { ref, factory, args } = node.instance!;
+  private instance(id: number, level: number): Out {
+    if (this.tree) return this.treeOnly(id, "a class instance");
+    const { ref, factory } = this.graph.instances.get(id)!;
     const callee = this.imports.alias(ref);
     const head = factory ? `${callee}.${factory}` : `new ${callee}`;
-    if (args.length === 1) {
+    const start = this.graph.childStart[id]!;
+    const end = this.graph.childEnd[id]!;
+    if (end - start === 1) {
       // One argument (typically an options object) hugs the parentheses: `new Run({ ... })`.
-      const out = this.value(args[0], level);
+      const out = this.child(start, level);
       return out instanceof Blocked ? out : `${head}(${out})`;
     }
     const items: string[] = [];
-    for (const arg of args) {
-      const out = this.value(arg, level + 1);
+    for (let s = start; s < end; s++) {
+      const out = this.child(s, level + 1);
       if (out instanceof Blocked) return out;
       items.push(out);
     }

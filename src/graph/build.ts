@@ -1,8 +1,13 @@
 /**
- * Walks the inserted values once and turns every object into a node: its kind, how many edges
- * point at it (so shared values become `const` bindings), the first path that reached it (for
- * error messages) and, for large arrays, the name of the data file entry that will hold them.
- * Ids are given in visit order, so the same input always yields the same graph.
+ * Walks the inserted values once and numbers every object it meets (ids in visit order, so the
+ * same input always yields the same graph). The graph is a set of columns indexed by id — kind,
+ * how many edges point at it (shared values become `const` bindings), the first path that reached
+ * it (for error messages) — with no object per node: a graph of 100k records is a few arrays.
+ *
+ * The walk also records every child value it reads (property values, elements, Map entries, ...)
+ * in one flat list, with the child's id beside it. The emitter and the declarations writer take
+ * children from there instead of reading the objects again, so a getter on a plain object runs once
+ * per toString()/save(), and no object is looked up by value a second time.
  */
 import { UnsupportedValueError } from "../errors.js";
 import type { NDArray } from "../runtime/persist-runtime.mjs";
@@ -16,26 +21,13 @@ import {
 } from "../values/classify.js";
 import { hasRegistration } from "../values/registry.js";
 import { checkConstructorChains } from "./constructor-chains.js";
-import { EdgeKind, type PathLink, pathOf } from "./path.js";
+import { EdgeKind, type PathColumns, pathOf } from "./path.js";
 
-export interface GraphNode extends PathLink {
-  readonly parent: GraphNode | undefined;
-  /** Visit order, from 0. */
-  readonly id: number;
-  readonly value: object;
-  readonly kind: ObjectKind;
-  /** Number of edges (including being an inserted name) that point at this node. */
-  refs: number;
-  /** Inserted name when this node is (first) an inserted value. */
-  exportName: string | undefined;
-  /** For instances: callee and arguments (computed once: rep() may be costly). */
-  instance: { ref: ImportRef; factory: string | undefined; args: readonly unknown[] } | undefined;
-  /** For imports (registered functions, classes as values). */
-  importRef: ImportRef | undefined;
-  /** For built-in functions: their global path, e.g. `Math.sin`. */
-  globalPath: string | undefined;
-  /** Name of the data-file entry (`array_3`) for arrays stored outside the module. */
-  external: string | undefined;
+/** Callee and arguments of a class instance (computed once: rep() may be costly). */
+export interface InstanceCall {
+  readonly ref: ImportRef;
+  readonly factory: string | undefined;
+  readonly args: readonly unknown[];
 }
 
 export interface GraphOptions {
@@ -43,48 +35,152 @@ export interface GraphOptions {
   arrayThreshold: number;
 }
 
-export interface Graph {
-  nodes: GraphNode[];
-  byValue: Map<object, GraphNode>;
+export interface Graph extends PathColumns {
+  /** Number of objects; their ids are 0 … count - 1 in visit order. */
+  readonly count: number;
+  readonly values: readonly object[];
+  readonly kinds: readonly ObjectKind[];
+  /** Number of edges (including being an inserted name) that point at each object. */
+  readonly refs: Uint32Array;
+  readonly ids: ReadonlyMap<object, number>;
+  /** The (first) inserted name of objects that are inserted values. */
+  readonly exportNames: ReadonlyMap<number, string>;
+  readonly instances: ReadonlyMap<number, InstanceCall>;
+  /** Registered functions and classes used as values. */
+  readonly importRefs: ReadonlyMap<number, ImportRef>;
+  /** Built-in functions by their global path, e.g. `Math.sin`. */
+  readonly globalPaths: ReadonlyMap<number, string>;
+  /** Name of the data-file entry (`array_3`) of arrays stored outside the module. */
+  readonly externalNames: ReadonlyMap<number, string>;
   /** External arrays in entry-name order: what the data files must hold. */
-  externals: { name: string; node: GraphNode }[];
+  readonly externals: readonly { name: string; id: number }[];
   /**
-   * The node of every object the walk met, in the order it met them (repeats included). A writer
-   * that walks in the same order can take nodes from here instead of looking each value up.
+   * Children of object `id` are slots childStart[id] … childEnd[id] - 1 of childValues (the value
+   * as read) and childIds (its object id, or -1 for a primitive or a hole). Slots hold, by kind:
+   * object: its `objectKeys` in order; array: its elements (HOLE for holes), or for a sparse array
+   * the elements at `sparseIndices`; map: key, value, key, value, …; set: items; error: `cause`
+   * (when the constructor made it), `errors` (AggregateError), then its enumerable keys; instance:
+   * its arguments; typed array / DataView: the buffer; NDArray: the data.
    */
-  encounters: GraphNode[];
+  readonly childStart: Int32Array;
+  readonly childEnd: Int32Array;
+  readonly childValues: readonly unknown[];
+  readonly childIds: Int32Array;
+  /**
+   * Keys of "object" nodes as read (arrays with the same keys as the previous object are shared),
+   * and of "error" nodes: their slots' keys.
+   */
+  readonly objectKeys: readonly (readonly string[] | undefined)[];
+  /** Present indices of sparse arrays (written by their elements, never by their length). */
+  readonly sparse: ReadonlyMap<number, readonly number[]>;
 }
 
 /** A name → value item to walk, in insertion order. */
 export type Root = readonly [name: string, value: unknown];
 
-export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph {
-  const nodes: GraphNode[] = [];
-  const byValue = new Map<object, GraphNode>();
-  const encounters: GraphNode[] = [];
-  const objectsRegistered = hasRegistration(Object);
-  let instances = false;
-  const arraysRegistered = hasRegistration(Array);
+/** The recorded value of an array hole. */
+export const HOLE: unknown = Symbol("hole");
 
-  const fail = (
-    parent: GraphNode | undefined,
-    edge: EdgeKind,
-    key: unknown,
-    what: string,
-    fix: string,
-  ) => {
-    const path = pathOf(parent, edge, key);
+export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph {
+  const walk = new Walk();
+  for (const [name, value] of roots) {
+    const id = walk.visit(value, -1, EdgeKind.Root, name, -1);
+    walk.walkLater();
+    if (id >= 0 && !walk.exportNames.has(id)) walk.exportNames.set(id, name);
+  }
+  const graph = walk.finish();
+  if (graph.instances.size > 0) checkConstructorChains(graph);
+  assignExternals(graph, options.arrayThreshold);
+  return graph;
+}
+
+/** Nesting walked on one stack before the rest is queued (see Walk.later). */
+const MAX_WALK_DEPTH = 1000;
+
+const PLAIN_OBJECT: Classified = { kind: "object" };
+const PLAIN_ARRAY: Classified = { kind: "array" };
+
+/** The walk's growing columns; finish() hands them over as the Graph. */
+class Walk {
+  count = 0;
+  values: object[] = [];
+  kinds: ObjectKind[] = [];
+  refs = new Uint32Array(1024);
+  parents = new Int32Array(1024);
+  edges = new Uint8Array(1024);
+  pathKeys: unknown[] = [];
+  childStart = new Int32Array(1024);
+  childEnd = new Int32Array(1024);
+  childValues: unknown[] = [];
+  childIds = new Int32Array(4096);
+  objectKeys: (readonly string[] | undefined)[] = [];
+  readonly ids = new Map<object, number>();
+  readonly exportNames = new Map<number, string>();
+  readonly instances = new Map<number, InstanceCall>();
+  readonly importRefs = new Map<number, ImportRef>();
+  readonly globalPaths = new Map<number, string>();
+  readonly sparse = new Map<number, number[]>();
+  private readonly objectsRegistered = hasRegistration(Object);
+  private readonly arraysRegistered = hasRegistration(Array);
+  /** Keys of the last object walked: the next one with the same keys shares the array. */
+  private lastKeys: readonly string[] = [];
+  private depth = 0;
+  /**
+   * Deep chains: values below MAX_WALK_DEPTH are walked later from a fresh stack (with the slot
+   * their id goes to), so any depth works. Every edge is still counted exactly once, and the order
+   * stays deterministic.
+   */
+  private readonly later: [unknown, number, EdgeKind, unknown, number][] = [];
+
+  finish(): Graph {
+    return {
+      count: this.count,
+      values: this.values,
+      kinds: this.kinds,
+      refs: this.refs,
+      parents: this.parents,
+      edges: this.edges,
+      pathKeys: this.pathKeys,
+      ids: this.ids,
+      exportNames: this.exportNames,
+      instances: this.instances,
+      importRefs: this.importRefs,
+      globalPaths: this.globalPaths,
+      externalNames: new Map(),
+      externals: [],
+      childStart: this.childStart,
+      childEnd: this.childEnd,
+      childValues: this.childValues,
+      childIds: this.childIds,
+      objectKeys: this.objectKeys,
+      sparse: this.sparse,
+    };
+  }
+
+  walkLater(): void {
+    const later = this.later;
+    for (let i = 0; i < later.length; i++) {
+      const [value, parent, edge, key, slot] = later[i]!;
+      const id = this.visit(value, parent, edge, key, -1);
+      if (slot >= 0) this.childIds[slot] = id;
+    }
+    later.length = 0;
+  }
+
+  private fail(parent: number, edge: EdgeKind, key: unknown, what: string, fix: string) {
+    const path = pathOf(this, parent, edge, key);
     return new UnsupportedValueError(`Cannot archive ${path}: it is ${what}. To fix: ${fix}.`, {
       valuePath: path,
     });
-  };
+  }
 
-  const visit: Visit = (value, parent, edge, key) => {
-    if (value === null) return;
+  /** The id of `value` (numbered now if new), -1 for a primitive, -2 when queued for later. */
+  visit(value: unknown, parent: number, edge: EdgeKind, key: unknown, slot: number): number {
+    if (value === null) return -1;
     const type = typeof value;
     if (type !== "object" && type !== "function") {
       if (type === "symbol" && symbolName(value as symbol) === undefined) {
-        throw fail(
+        throw this.fail(
           parent,
           edge,
           key,
@@ -92,174 +188,238 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
           "use Symbol.for(key) so the archive can name it",
         );
       }
-      return;
+      return -1;
     }
     const obj = value as object;
-    const seen = byValue.get(obj);
+    const seen = this.ids.get(obj);
     if (seen !== undefined) {
-      seen.refs++;
-      encounters.push(seen);
-      return;
+      this.refs[seen]!++;
+      return seen;
     }
-    if (depth >= MAX_WALK_DEPTH) {
-      later.push([value, parent, edge, key]);
-      return;
+    if (this.depth >= MAX_WALK_DEPTH) {
+      this.later.push([value, parent, edge, key, slot]);
+      return -2;
     }
     // Plain objects and arrays are most of any graph: skip the general classification for them.
     // Math, JSON, console, … (a toStringTag) and `arguments` (an own iterator) only look plain.
     const proto = Object.getPrototypeOf(obj);
     const c: Classified =
       proto === Object.prototype &&
-      !objectsRegistered &&
+      !this.objectsRegistered &&
       !(Symbol.toStringTag in obj) &&
       !(Symbol.iterator in obj)
         ? PLAIN_OBJECT
-        : proto === Array.prototype && !arraysRegistered
+        : proto === Array.prototype && !this.arraysRegistered
           ? PLAIN_ARRAY
           : classify(obj);
-    if (c.kind === "unsupported") throw fail(parent, edge, key, c.what, c.fix);
-    if (c.kind === "instance") instances = true;
-    const node: GraphNode = {
-      parent,
-      edge,
-      key,
-      id: nodes.length,
-      value: obj,
-      kind: c.kind,
-      refs: 1,
-      exportName: undefined,
-      instance:
-        c.kind === "instance" ? { ref: c.ref, factory: c.factory, args: c.args } : undefined,
-      importRef: c.kind === "import" ? c.ref : undefined,
-      globalPath: c.kind === "global" ? c.path : undefined,
-      external: undefined,
-    };
-    nodes.push(node);
-    byValue.set(obj, node);
-    encounters.push(node);
-    depth++;
-    visitChildren(node, visit, fail);
-    depth--;
-  };
-  // Deep chains: values below MAX_WALK_DEPTH are walked later from a fresh stack, so any depth
-  // works. Every edge is still counted exactly once, and the order stays deterministic.
-  let depth = 0;
-  const later: [value: unknown, parent: GraphNode | undefined, edge: EdgeKind, key: unknown][] = [];
-  const walkLater = () => {
-    for (let i = 0; i < later.length; i++) visit(...later[i]!);
-    later.length = 0;
-  };
+    if (c.kind === "unsupported") throw this.fail(parent, edge, key, c.what, c.fix);
+    const id = this.count++;
+    if (id === this.refs.length) this.growNodes();
+    this.values.push(obj);
+    this.kinds.push(c.kind);
+    this.refs[id] = 1;
+    this.parents[id] = parent;
+    this.edges[id] = edge;
+    this.pathKeys.push(key);
+    this.objectKeys.push(undefined);
+    this.ids.set(obj, id);
+    if (c.kind === "instance") {
+      this.instances.set(id, { ref: c.ref, factory: c.factory, args: c.args });
+    } else if (c.kind === "import") {
+      this.importRefs.set(id, c.ref);
+    } else if (c.kind === "global") {
+      this.globalPaths.set(id, c.path);
+    }
+    this.depth++;
+    this.children(id, obj, c.kind);
+    this.depth--;
+    return id;
+  }
 
-  for (const [name, value] of roots) {
-    visit(value, undefined, EdgeKind.Root, name);
-    walkLater();
-    if (value !== null && typeof value === "object") {
-      const node = byValue.get(value)!;
-      node.exportName ??= name;
-    } else if (typeof value === "function") {
-      const node = byValue.get(value);
-      if (node) node.exportName ??= name;
+  private growNodes(): void {
+    const n = this.refs.length * 2;
+    const grow = <T extends Int32Array | Uint32Array | Uint8Array>(
+      a: T,
+      make: new (n: number) => T,
+    ) => {
+      const b = new make(n);
+      b.set(a);
+      return b;
+    };
+    this.refs = grow(this.refs, Uint32Array);
+    this.parents = grow(this.parents, Int32Array);
+    this.edges = grow(this.edges, Uint8Array);
+    this.childStart = grow(this.childStart, Int32Array);
+    this.childEnd = grow(this.childEnd, Int32Array);
+  }
+
+  private record(value: unknown): void {
+    const slot = this.childValues.length;
+    this.childValues.push(value);
+    if (slot === this.childIds.length) {
+      const b = new Int32Array(slot * 2);
+      b.set(this.childIds);
+      this.childIds = b;
     }
   }
-  if (instances) checkConstructorChains(nodes, (v) => byValue.get(v));
-  const externals = assignExternals(nodes, byValue, options.arrayThreshold);
-  return { nodes, byValue, externals, encounters };
-}
 
-type Visit = (value: unknown, parent: GraphNode | undefined, edge: EdgeKind, key: unknown) => void;
-type Fail = (
-  parent: GraphNode | undefined,
-  edge: EdgeKind,
-  key: unknown,
-  what: string,
-  fix: string,
-) => UnsupportedValueError;
+  /** Visits slot `slot`'s value as a child of `id` and stores its id there. */
+  private child(slot: number, id: number, edge: EdgeKind, key: unknown): void {
+    // Not `this.childIds[slot] = this.visit(…)`: the visit may grow (replace) childIds.
+    const child = this.visit(this.childValues[slot], id, edge, key, slot);
+    this.childIds[slot] = child;
+  }
 
-/** Nesting walked on one stack before the rest is queued (see `later` in buildGraph). */
-const MAX_WALK_DEPTH = 1000;
-
-const PLAIN_OBJECT: Classified = { kind: "object" };
-const PLAIN_ARRAY: Classified = { kind: "array" };
-
-function visitChildren(node: GraphNode, visit: Visit, fail: Fail): void {
-  const v = node.value as Record<string | symbol, unknown>;
-  switch (node.kind) {
-    case "array": {
-      const arr = v as unknown as unknown[];
-      const present = arr.length > SPARSE_MIN_LENGTH ? sparseIndices(arr) : undefined;
-      if (present) {
-        for (const i of present) visit(arr[i], node, EdgeKind.Index, i);
+  /** Records the children of `v` (each read once) and visits them in order. */
+  private children(id: number, v: object, kind: ObjectKind): void {
+    const start = this.childValues.length;
+    this.childStart[id] = start;
+    switch (kind) {
+      case "array":
+        this.array(id, v as unknown[], start);
+        break;
+      case "object": {
+        const o = v as Record<string, unknown>;
+        for (const s of Object.getOwnPropertySymbols(o)) {
+          if (Object.prototype.propertyIsEnumerable.call(o, s)) {
+            throw this.fail(
+              id,
+              EdgeKind.Key,
+              String(s),
+              "a property with a symbol key",
+              "use a string key (symbol-keyed properties are not archived)",
+            );
+          }
+        }
+        const keys = this.shared(Object.keys(o));
+        this.objectKeys[id] = keys;
+        const n = keys.length;
+        for (let i = 0; i < n; i++) this.record(o[keys[i]!]);
+        this.childEnd[id] = start + n;
+        for (let i = 0; i < n; i++) this.child(start + i, id, EdgeKind.Key, keys[i]);
         return;
       }
-      for (let i = 0; i < arr.length; i++) {
-        if (i in arr) visit(arr[i], node, EdgeKind.Index, i);
+      case "map": {
+        for (const [k, val] of v as Map<unknown, unknown>) {
+          this.record(k);
+          this.record(val);
+        }
+        const end = this.childValues.length;
+        this.childEnd[id] = end;
+        for (let s = start, i = 0; s < end; s += 2, i++) {
+          this.child(s, id, EdgeKind.MapKey, i);
+          this.child(s + 1, id, EdgeKind.MapValue, this.childValues[s]);
+        }
+        return;
       }
-      return;
-    }
-    case "object": {
-      for (const s of Object.getOwnPropertySymbols(v)) {
-        if (Object.prototype.propertyIsEnumerable.call(v, s)) {
-          throw fail(
-            node,
-            EdgeKind.Key,
-            String(s),
-            "a property with a symbol key",
-            "use a string key (symbol-keyed properties are not archived)",
+      case "set": {
+        for (const item of v as Set<unknown>) this.record(item);
+        const end = this.childValues.length;
+        this.childEnd[id] = end;
+        for (let s = start; s < end; s++) this.child(s, id, EdgeKind.SetItem, s - start);
+        return;
+      }
+      case "error": {
+        const e = v as Record<string, unknown>;
+        const keys: string[] = [];
+        // An enumerable `cause` (assigned after construction) is visited with the other keys.
+        if (Object.hasOwn(e, "cause") && !Object.prototype.propertyIsEnumerable.call(e, "cause")) {
+          keys.push("cause");
+        }
+        if (e instanceof AggregateError) keys.push("errors");
+        keys.push(...Object.keys(e));
+        this.objectKeys[id] = keys;
+        for (const key of keys) this.record(e[key]);
+        this.childEnd[id] = start + keys.length;
+        for (let i = 0; i < keys.length; i++) this.child(start + i, id, EdgeKind.Key, keys[i]);
+        return;
+      }
+      case "typedarray":
+      case "dataview": {
+        const problem = viewProblem(v as ArrayBufferView);
+        if (problem) {
+          throw this.fail(
+            this.parents[id]!,
+            this.edges[id] as EdgeKind,
+            this.pathKeys[id],
+            problem,
+            "archive views that are in bounds of a live buffer (slice() makes an independent copy)",
           );
         }
+        this.record((v as ArrayBufferView).buffer);
+        this.childEnd[id] = start + 1;
+        this.child(start, id, EdgeKind.Buffer, undefined);
+        return;
       }
-      const keys = Object.keys(v);
-      for (let i = 0; i < keys.length; i++) visit(v[keys[i]!], node, EdgeKind.Key, keys[i]);
-      return;
-    }
-    case "map": {
-      let i = 0;
-      for (const [k, val] of v as unknown as Map<unknown, unknown>) {
-        visit(k, node, EdgeKind.MapKey, i);
-        visit(val, node, EdgeKind.MapValue, k);
-        i++;
+      case "ndarray":
+        this.record((v as NDArray).data);
+        this.childEnd[id] = start + 1;
+        this.child(start, id, EdgeKind.Data, undefined);
+        return;
+      case "instance": {
+        const args = this.instances.get(id)!.args;
+        for (let i = 0; i < args.length; i++) this.record(args[i]);
+        this.childEnd[id] = start + args.length;
+        for (let i = 0; i < args.length; i++) this.child(start + i, id, EdgeKind.Arg, i);
+        return;
       }
-      return;
+      default:
+        this.childEnd[id] = start; // date, regexp, boxed, arraybuffer, import, global, ...
     }
-    case "set": {
-      let i = 0;
-      for (const val of v as unknown as Set<unknown>) visit(val, node, EdgeKind.SetItem, i++);
-      return;
-    }
-    case "error": {
-      // An enumerable `cause` (assigned after construction) is visited with the other keys.
-      if (Object.hasOwn(v, "cause") && !Object.prototype.propertyIsEnumerable.call(v, "cause")) {
-        visit(v.cause, node, EdgeKind.Key, "cause");
+  }
+
+  /**
+   * Elements, each read once. Holes are recorded as HOLE; a long array with a hole is checked for
+   * sparseness (by its key count) at that first hole, so dense arrays never list their keys.
+   */
+  private array(id: number, arr: unknown[], start: number): void {
+    const n = arr.length;
+    let checked = n <= SPARSE_MIN_LENGTH;
+    for (let i = 0; i < n; i++) {
+      const x = arr[i];
+      if (x === undefined && !(i in arr)) {
+        if (!checked) {
+          checked = true;
+          const present = sparseIndices(arr);
+          if (present) {
+            this.childValues.length = start;
+            for (const p of present) this.record(arr[p]);
+            this.sparse.set(id, present);
+            this.childEnd[id] = start + present.length;
+            for (let j = 0; j < present.length; j++) {
+              this.child(start + j, id, EdgeKind.Index, present[j]);
+            }
+            return;
+          }
+        }
+        this.record(HOLE);
+        continue;
       }
-      if (v instanceof AggregateError) visit(v.errors, node, EdgeKind.Key, "errors");
-      for (const key of Object.keys(v)) visit(v[key], node, EdgeKind.Key, key);
-      return;
+      this.record(x);
     }
-    case "typedarray":
-    case "dataview": {
-      const problem = viewProblem(v as unknown as ArrayBufferView);
-      if (problem) {
-        throw fail(
-          node.parent,
-          node.edge,
-          node.key,
-          problem,
-          "archive views that are in bounds of a live buffer (slice() makes an independent copy)",
-        );
+    this.childEnd[id] = start + n;
+    for (let i = 0; i < n; i++) {
+      const slot = start + i;
+      if (this.childValues[slot] === HOLE) this.childIds[slot] = -1;
+      else this.child(slot, id, EdgeKind.Index, i);
+    }
+  }
+
+  /** `keys`, or the previous object's keys array when they are the same keys. */
+  private shared(keys: string[]): readonly string[] {
+    const last = this.lastKeys;
+    if (last.length === keys.length) {
+      let same = true;
+      for (let i = 0; i < keys.length; i++) {
+        if (last[i] !== keys[i]) {
+          same = false;
+          break;
+        }
       }
-      visit((v as unknown as ArrayBufferView).buffer, node, EdgeKind.Buffer, undefined);
-      return;
+      if (same) return last;
     }
-    case "ndarray":
-      visit((v as unknown as NDArray).data, node, EdgeKind.Data, undefined);
-      return;
-    case "instance": {
-      const args = node.instance!.args;
-      for (let i = 0; i < args.length; i++) visit(args[i], node, EdgeKind.Arg, i);
-      return;
-    }
-    default:
-      return; // date, regexp, boxed, arraybuffer, import, global: no object children
+    this.lastKeys = keys;
+    return keys;
   }
 }
 
@@ -283,15 +443,21 @@ export function sparseIndices(arr: readonly unknown[]): number[] | undefined {
   return out;
 }
 
+/** The id of the single child of a view (its buffer) or an NDArray (its data). */
+export function onlyChild(graph: Graph, id: number): number {
+  return graph.childIds[graph.childStart[id]!]!;
+}
+
 /** Element count that `arrayThreshold` compares against (bytes for buffers). */
-function arraySize(node: GraphNode): number {
-  switch (node.kind) {
+function arraySize(graph: Graph, id: number): number {
+  const value = graph.values[id];
+  switch (graph.kinds[id]) {
     case "ndarray":
-      return (node.value as NDArray).size;
+      return (value as NDArray).size;
     case "typedarray":
-      return (node.value as ArrayBufferView as Float64Array).length;
+      return (value as Float64Array).length;
     case "arraybuffer":
-      return (node.value as ArrayBuffer).byteLength;
+      return (value as ArrayBuffer).byteLength;
     default:
       return 0;
   }
@@ -302,47 +468,45 @@ function arraySize(node: GraphNode): number {
  * buffer is stored on its own only when several views share it; an NDArray's data is stored with
  * the NDArray (so `nd.data` referenced elsewhere stays the same object after loading).
  */
-function assignExternals(
-  nodes: GraphNode[],
-  byValue: Map<object, GraphNode>,
-  threshold: number,
-): { name: string; node: GraphNode }[] {
-  const out: { name: string; node: GraphNode }[] = [];
-  if (!(threshold < Number.POSITIVE_INFINITY)) return out;
-  const dataOfExternalND = new Set<GraphNode>();
-  for (const node of nodes) {
-    if (node.kind === "ndarray" && arraySize(node) > threshold) {
-      dataOfExternalND.add(byValue.get((node.value as NDArray).data)!);
+function assignExternals(graph: Graph, threshold: number): void {
+  if (!(threshold < Number.POSITIVE_INFINITY)) return;
+  const names = graph.externalNames as Map<number, string>;
+  const out = graph.externals as { name: string; id: number }[];
+  const { kinds, refs, values } = graph;
+  const dataOfExternalND = new Set<number>();
+  for (let id = 0; id < graph.count; id++) {
+    if (kinds[id] === "ndarray" && arraySize(graph, id) > threshold) {
+      dataOfExternalND.add(onlyChild(graph, id));
     }
   }
-  for (const node of nodes) {
-    if (dataOfExternalND.has(node)) continue;
-    if (node.kind === "typedarray") {
-      const view = node.value as Float64Array;
-      const buffer = byValue.get(view.buffer)!;
+  for (let id = 0; id < graph.count; id++) {
+    if (dataOfExternalND.has(id)) continue;
+    const kind = kinds[id];
+    if (kind === "typedarray") {
+      const view = values[id] as Float64Array;
       // Stored through its buffer when that is shared, or when the view is only part of it.
-      if (buffer.refs > 1 || !coversFixedBuffer(view)) continue;
-    } else if (node.kind === "arraybuffer") {
+      if (refs[onlyChild(graph, id)]! > 1 || !coversFixedBuffer(view)) continue;
+    } else if (kind === "arraybuffer") {
       // Resizable buffers are always written inline (their contents and maxByteLength).
-      if (isResizable(node.value as ArrayBuffer)) continue;
+      if (isResizable(values[id] as ArrayBuffer)) continue;
       // A buffer that belongs to one whole view alone is written as that view's contents.
+      const parent = graph.parents[id]!;
       if (
-        node.refs === 1 &&
-        node.edge === EdgeKind.Buffer &&
-        node.parent?.kind === "typedarray" &&
-        coversFixedBuffer(node.parent.value as ArrayBufferView)
+        refs[id] === 1 &&
+        graph.edges[id] === EdgeKind.Buffer &&
+        kinds[parent] === "typedarray" &&
+        coversFixedBuffer(values[parent] as ArrayBufferView)
       ) {
         continue;
       }
-    } else if (node.kind !== "ndarray") {
+    } else if (kind !== "ndarray") {
       continue;
     }
-    if (arraySize(node) > threshold) {
-      node.external = `array_${out.length}`;
-      out.push({ name: node.external, node });
-      if (node.kind === "ndarray")
-        byValue.get((node.value as NDArray).data)!.external = node.external;
+    if (arraySize(graph, id) > threshold) {
+      const name = `array_${out.length}`;
+      names.set(id, name);
+      out.push({ name, id });
+      if (kind === "ndarray") names.set(onlyChild(graph, id), name);
     }
   }
-  return out;
 }

@@ -1,6 +1,7 @@
 /**
- * How a node was first reached, kept as a parent link plus an edge kind and key (no allocation per
- * edge), so that the path string (`results.runs[3].model`) is only built when an error needs it.
+ * How a node was first reached, kept as a parent id plus an edge kind and key per node (no
+ * allocation per edge), so that the path string (`results.runs[3].model`) is only built when an
+ * error needs it.
  */
 
 export enum EdgeKind {
@@ -15,12 +16,13 @@ export enum EdgeKind {
   Data,
 }
 
-/** The part of a node that path strings are made from. */
-export interface PathLink {
-  readonly parent: PathLink | undefined;
-  readonly edge: EdgeKind;
-  /** Root name, property key, index, or Map key, depending on `edge`. */
-  readonly key: unknown;
+/** The per-node columns path strings are made from (a Graph, or the walk while it builds one). */
+export interface PathColumns {
+  /** Parent id of each node, -1 for a root. */
+  readonly parents: Int32Array;
+  readonly edges: Uint8Array;
+  /** Root name, property key, index, or Map key, depending on the edge. */
+  readonly pathKeys: readonly unknown[];
 }
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
@@ -57,14 +59,16 @@ function segment(edge: EdgeKind, key: unknown): string {
   }
 }
 
-/** Path of the value reached from `parent` through `edge`/`key`, e.g. `cfg.get("k")`. */
-export function pathOf(parent: PathLink | undefined, edge: EdgeKind, key: unknown): string {
+/** Path of the value reached from node `parent` (-1: none) through `edge`/`key`, e.g. `cfg.get("k")`. */
+export function pathOf(cols: PathColumns, parent: number, edge: EdgeKind, key: unknown): string {
   const parts = [segment(edge, key)];
-  for (let p = parent; p; p = p.parent) parts.push(segment(p.edge, p.key));
+  for (let p = parent; p >= 0; p = cols.parents[p]!) {
+    parts.push(segment(cols.edges[p] as EdgeKind, cols.pathKeys[p]));
+  }
   return parts.reverse().join("");
 }
 
-/** Path of a node itself. */
-export function nodePath(node: PathLink): string {
-  return pathOf(node.parent, node.edge, node.key);
+/** Path of node `id` itself. */
+export function nodePath(cols: PathColumns, id: number): string {
+  return pathOf(cols, cols.parents[id]!, cols.edges[id] as EdgeKind, cols.pathKeys[id]);
 }
