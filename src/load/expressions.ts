@@ -129,7 +129,7 @@ export class ExpressionReader {
   /** JSON.parse fast path for plain literals (literal-spans.ts), or undefined when off. */
   private readonly spans: LiteralSpans | undefined;
 
-  constructor(text: string, file: string, literalSpans = true) {
+  constructor(text: string, file: string, literalSpans = false) {
     this.lex = new Lexer(text, file);
     this.budget = new WorkBudget(text.length);
     this.fastSet = prototypesHaveNoSetters();

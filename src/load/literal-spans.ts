@@ -26,6 +26,13 @@
  *    followed by `,` `]` or `}` (no member access or call), everything else gives up.
  *  - holes, comments, non-ASCII whitespace, nesting beyond the caller's depth limit give up.
  *
+ * Status: off by default (InterpretOptions.literalSpans). Interleaved on the shared 2-core machine,
+ * reading the module afresh and after a full GC each round (as bench/load.ts does), read+interpret
+ * with it took 0.90x the CPU time of the plain interpreter on the flat shape but 1.5x on tree and
+ * dag; with the same text reused and no forced GC it took 0.45-0.6x on flat and dag. The extra
+ * copy (JSON bytes, then a JSON string the size of the literal) in fresh memory is the suspect;
+ * measure on a quiet machine before turning it on.
+ *
  * Linear time on hostile input: a failed scan records the literals still open where it stopped
  * (attempts at them would stop at the same character), and all failed scans together may cost at
  * most twice the text's length before the fast path switches itself off.
