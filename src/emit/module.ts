@@ -26,7 +26,7 @@ import {
   isResizable,
   maxByteLengthOf,
 } from "../values/buffers.js";
-import { ERROR_CLASSES } from "../values/classify.js";
+import { ERROR_CLASSES, type ObjectKind } from "../values/classify.js";
 import { EMITTED_GLOBALS } from "../values/globals.js";
 import { EXPORT_ONLY_NAMES, privateBindings } from "../values/names.js";
 import { ImportTable } from "./imports.js";
@@ -55,6 +55,16 @@ type Patch =
 
 /** Stands for "later" in `waiting`: patches of values nested deeper than MAX_NESTING. */
 const DEFERRED = -1;
+
+/** Kinds written without bindings, imports or children: safe to write inside oneLine(). */
+const SIDE_EFFECT_FREE = new Set<ObjectKind>([
+  "date",
+  "regexp",
+  "boxed",
+  "url",
+  "searchparams",
+  "global",
+]);
 
 const NEW = 0;
 const IN_PROGRESS = 1;
@@ -456,9 +466,9 @@ class Emitter {
     const v = graph.values[id] as Record<string, unknown>;
     switch (graph.kinds[id]!) {
       case "object":
-        return this.object(id, v, level);
+        return (!this.tree && this.oneLine(id, level, 0)) || this.object(id, v, level);
       case "array":
-        return this.array(id, level);
+        return (!this.tree && this.oneLine(id, level, 0)) || this.array(id, level);
       case "map":
         return this.map(id, level);
       case "set":
@@ -512,6 +522,81 @@ class Emitter {
         return `${this.imports.runtime("NodeBuffer")}.from(new Uint8Array(${items}))`;
       }
     }
+  }
+
+  /**
+   * The one-line text of a plain object or array when it and everything in it fit on one line at
+   * `level` (as list() would decide), built in one pass straight into one string; otherwise ""
+   * and the caller builds it item by item. It gives up, before doing anything that leaves a trace
+   * (a binding, an import, a patch), at anything but literals, values already bound, and nested
+   * plain objects and arrays, so giving up costs at most a line's worth of work. `nested` counts
+   * levels below the first call (for MAX_NESTING).
+   */
+  private oneLine(id: number, level: number, nested: number): string {
+    const graph = this.graph;
+    const isObject = graph.kinds[id] === "object";
+    if (!isObject && graph.sparse.has(id)) return "";
+    if (this.depth + nested >= MAX_NESTING - 1) return "";
+    const max = this.maxLine ?? MAX_LINE;
+    const limit = level === 0 ? max - this.statementPrefix : max;
+    const start = graph.childStart[id]!;
+    const end = graph.childEnd[id]!;
+    const keys = isObject ? graph.objectKeys[id]! : undefined;
+    const values = graph.childValues;
+    const childIds = graph.childIds;
+    // list(): open + close + indentation, then each item and its ", ".
+    let total = 2 + level * 2;
+    let text = isObject ? "{" : "[";
+    let first = true;
+    if (isObject && Object.getPrototypeOf(graph.values[id]) === null) {
+      total += 17; // "__proto__: null" + 2
+      text += " __proto__: null";
+      first = false;
+      if (total > limit) return "";
+    }
+    let item = "";
+    for (let s = start; s < end; s++) {
+      const child = childIds[s]!;
+      if (child < 0) {
+        const value = values[s];
+        if (typeof value === "number") item = numberLiteral(value);
+        else if (typeof value === "string") item = stringLiteral(value);
+        else if (value === HOLE) item = "";
+        else item = this.primitive(value);
+      } else {
+        const st = this.status[child];
+        if (st === DONE) item = this.names[child]!;
+        else if (st !== NEW || this.bindable[child] === 1) return "";
+        else {
+          const kind = graph.kinds[child];
+          if (kind === "object" || kind === "array") {
+            item = this.oneLine(child, level + 1, nested + 1);
+            if (item === "") return "";
+          } else if (SIDE_EFFECT_FREE.has(kind!)) {
+            item = this.build(child, level + 1) as string;
+          } else {
+            return "";
+          }
+        }
+      }
+      if (keys !== undefined) item = this.keyPrefix(keys[s - start]!) + item;
+      total += item.length + 2;
+      if (total > limit) return "";
+      if (first) {
+        text += isObject ? ` ${item}` : item;
+        first = false;
+      } else {
+        text += `, ${item}`;
+      }
+    }
+    if (first) return isObject ? "{}" : "[]";
+    // A trailing hole needs its own comma on one line (`[1, ,]` has length 2).
+    if (!isObject && item === "") text += ",";
+    text = isObject ? `${text} }` : `${text}]`;
+    // The outermost line is made flat now: the pieces it was concatenated from (a dozen rope
+    // nodes per line) die young instead of being kept, and copied by the GC, until the end.
+    if (nested === 0) text.charCodeAt(0);
+    return text;
   }
 
   private object(id: number, v: object, level: number): string {
