@@ -95,7 +95,7 @@ export function buildGraph(roots: readonly Root[], options: GraphOptions): Graph
 }
 
 /** Nesting walked on one stack before the rest is queued (see Walk.later). */
-const MAX_WALK_DEPTH = 1000;
+const MAX_WALK_DEPTH = 400;
 
 const PLAIN_OBJECT: Classified = { kind: "object" };
 const PLAIN_ARRAY: Classified = { kind: "array" };
