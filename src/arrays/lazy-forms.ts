@@ -16,6 +16,8 @@
  */
 import { FormatError, LazyLoadError } from "../errors.js";
 import {
+  DEFAULT_KIND,
+  DTYPES,
   type DtypeInfo,
   NDArray,
   parseDescr,
@@ -23,34 +25,15 @@ import {
 } from "../runtime/persist-runtime.mjs";
 import { BYTES, type Layout, LazyArray, type LoadsAs, SOURCE } from "./lazy.js";
 
-const TYPED_ARRAY_NAMES: ReadonlySet<string> = new Set([
-  "Int8Array",
-  "Uint8Array",
-  "Uint8ClampedArray",
-  "Int16Array",
-  "Uint16Array",
-  "Int32Array",
-  "Uint32Array",
-  "Float32Array",
-  "Float64Array",
-  "BigInt64Array",
-  "BigUint64Array",
-]);
+/** The typed-array class names, from the runtime's table (one list for the whole project). */
+const TYPED_ARRAY_NAMES: ReadonlySet<string> = new Set(Object.keys(DEFAULT_KIND));
 
-const ELEMENT_BYTES: Readonly<Record<string, number>> = {
-  Int8Array: 1,
-  Uint8Array: 1,
-  Uint8ClampedArray: 1,
-  Int16Array: 2,
-  Uint16Array: 2,
-  Int32Array: 4,
-  Uint32Array: 4,
-  Float32Array: 4,
-  Float64Array: 8,
-  BigInt64Array: 8,
-  BigUint64Array: 8,
-  DataView: 1,
-};
+/** Bytes per element of a typed-array class (or DataView: 1), from the runtime's dtype table. */
+function elementBytes(ctor: string): number {
+  if (ctor === "DataView") return 1;
+  const kind = (DEFAULT_KIND as Record<string, string>)[ctor] as string;
+  return (DTYPES as Record<string, DtypeInfo>)[kind]!.itemsize;
+}
 
 const U1 = (parseDescr("|u1") as { info: DtypeInfo }).info;
 
@@ -158,7 +141,7 @@ function isIndexArg(x: unknown): x is number | undefined {
 /** `new C(buffer, byteOffset?, length?)` over an ArrayBuffer stand-in. */
 function view(buffer: LazyArray, ctor: string, args: readonly unknown[]): LazyArray {
   const [, offsetArg, lengthArg] = args;
-  const e = ELEMENT_BYTES[ctor] as number;
+  const e = elementBytes(ctor);
   const total = buffer.size;
   const bad = (why: string): never => {
     throw new FormatError(`${buffer.file}: \`new ${ctor}(...)\` over its data: ${why}`, {
@@ -207,21 +190,8 @@ function view(buffer: LazyArray, ctor: string, args: readonly unknown[]): LazyAr
 }
 
 function defaultDescr(ctor: string): string {
-  const one = ELEMENT_BYTES[ctor] === 1;
-  const kind: Record<string, string> = {
-    Int8Array: "i1",
-    Uint8Array: "u1",
-    Uint8ClampedArray: "u1",
-    Int16Array: "i2",
-    Uint16Array: "u2",
-    Int32Array: "i4",
-    Uint32Array: "u4",
-    Float32Array: "f4",
-    Float64Array: "f8",
-    BigInt64Array: "i8",
-    BigUint64Array: "u8",
-  };
-  return `${one ? "|" : "<"}${kind[ctor]}`;
+  const kind = (DEFAULT_KIND as Record<string, string>)[ctor] as string;
+  return `${elementBytes(ctor) === 1 ? "|" : "<"}${kind}`;
 }
 
 /**

@@ -31,20 +31,7 @@ import { type ModuleMap, RUNTIME_SPECIFIER } from "./resolve.js";
 const OVERRIDES_KEY = Symbol.for("persist-archive.trusted-modules");
 const SHADOWS_KEY = Symbol.for("persist-archive.lazy-shadows");
 /** Globals a lazy trusted load shadows in each module it imports. */
-const SHADOWED = [
-  "Int8Array",
-  "Uint8Array",
-  "Uint8ClampedArray",
-  "Int16Array",
-  "Uint16Array",
-  "Int32Array",
-  "Uint32Array",
-  "Float32Array",
-  "Float64Array",
-  "BigInt64Array",
-  "BigUint64Array",
-  "DataView",
-];
+const SHADOWED = [...Object.keys(runtime.DEFAULT_KIND), "DataView"];
 
 // Runs in Node's hooks thread; only sees strings.
 const HOOKS = `
