@@ -280,6 +280,27 @@ export class CommitLog {
    * per lost race. Without `optimistic` (operations that may fail on the state, like delete of a
    * missing item), the state is refreshed first so that the failure is not a stale one.
    */
+  /**
+   * Claims the next log number for `records` (PutObject If-None-Match: *) and applies them,
+   * writing a snapshot every SNAPSHOT_EVERY commits. When another writer won the number, applies
+   * the entry that won instead (or catches up fully if it cannot be read) and returns false.
+   */
+  private async claimNext(id: string, records: readonly LogRecord[]): Promise<boolean> {
+    const n = this.entry + 1;
+    const body = encoder.encode(
+      JSON.stringify({ commit: id, time: new Date().toISOString(), records }),
+    );
+    if (!(await this.store.putIfAbsent(logKey(n), body))) {
+      const winner = await this.store.get(logKey(n));
+      if (winner === undefined) await this.refresh();
+      else this.apply(n, this.parseEntry(winner, n));
+      return false;
+    }
+    this.apply(n, records);
+    if (n % SNAPSHOT_EVERY === 0) await this.writeSnapshot().catch(() => undefined);
+    return true;
+  }
+
   async commit<T>(
     build: () => { records: LogRecord[]; result: T },
     options: { optimistic?: boolean } = {},
@@ -289,24 +310,13 @@ export class CommitLog {
     this.lostRaces = 0;
     for (let conflicts = 0; ; conflicts++) {
       const { records, result } = build();
-      const n = this.entry + 1;
-      const body = encoder.encode(
-        JSON.stringify({ commit: id, time: new Date().toISOString(), records }),
-      );
-      if (await this.store.putIfAbsent(logKey(n), body)) {
-        this.apply(n, records);
-        if (n % SNAPSHOT_EVERY === 0) await this.writeSnapshot().catch(() => undefined);
-        return result;
-      }
+      if (await this.claimNext(id, records)) return result;
       this.lostRaces++;
       if (conflicts > 10_000) {
         throw new ArchiveError(`${this.store.location}: gave up committing after 10000 lost races`);
       }
-      // Lost the race: apply the entry that won (or catch up fully if it cannot be read), then
-      // back off a little (randomly, so racing writers spread out) when losing repeatedly.
-      const winner = await this.store.get(logKey(n));
-      if (winner === undefined) await this.refresh();
-      else this.apply(n, this.parseEntry(winner, n));
+      // Lost the race (claimNext applied the winner): back off a little, randomly so that
+      // racing writers spread out, when losing repeatedly.
       const ms = Math.random() * Math.min(5 * 2 ** Math.min(conflicts, 4), 50);
       await new Promise((r) => setTimeout(r, ms));
     }
@@ -363,13 +373,7 @@ export class CommitLog {
         }
         options.beforeClaim?.();
         const records = build([own, ...others.map((o) => o.intent)]);
-        const n = this.entry + 1;
-        const body = encoder.encode(
-          JSON.stringify({ commit: id, time: new Date().toISOString(), records }),
-        );
-        if (await this.store.putIfAbsent(logKey(n), body)) {
-          this.apply(n, records);
-          if (n % SNAPSHOT_EVERY === 0) await this.writeSnapshot().catch(() => undefined);
+        if (await this.claimNext(id, records)) {
           return { names: this.namesOf(own.uploads) as string[], contended };
         }
         this.lostRaces++;
@@ -379,10 +383,7 @@ export class CommitLog {
             `${this.store.location}: gave up committing after 10000 lost races`,
           );
         }
-        // Lost: the winner may well have taken our intent.
-        const winner = await this.store.get(logKey(n));
-        if (winner === undefined) await this.refresh();
-        else this.apply(n, this.parseEntry(winner, n));
+        // Lost (claimNext applied the winner): the winner may well have taken our intent.
         names = this.namesOf(own.uploads);
         if (names) return { names, contended };
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 * conflicts, 20)));
