@@ -50,12 +50,16 @@ export interface RunningViewer {
   stop(): Promise<number | null>;
 }
 
-/** `persist view PATH --no-open` in a child process; resolves with the URL it prints. */
-export function startViewerProcess(path: string): Promise<RunningViewer> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "view", path, "--no-open"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** `persist view PATH --no-open [args]` in a child process; resolves with the URL it prints. */
+export function startViewerProcess(path: string, args: string[] = []): Promise<RunningViewer> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", MAIN, "view", path, "--no-open", ...args],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
