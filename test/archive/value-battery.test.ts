@@ -28,7 +28,6 @@ function battery(): Record<string, unknown> {
   sparse.length = 6;
   const bigSparse: unknown[] = [];
   bigSparse[1000] = "x";
-  const withProps = Object.assign([1, 2], { extra: "p" });
   const error = new RangeError("out", { cause: { why: 1 } });
   const aggregate = new AggregateError([new Error("a"), new TypeError("b")], "many");
   const buffer = new ArrayBuffer(8);
@@ -79,7 +78,6 @@ function battery(): Record<string, unknown> {
     protoKey,
     sparse,
     bigSparse,
-    withProps,
     maps: new Map<unknown, unknown>([
       [1, "a"],
       ["1", "b"],
