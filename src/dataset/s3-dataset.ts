@@ -24,6 +24,7 @@ import { interpretSource, load } from "../load/index.js";
 import { RUNTIME_FILE } from "../store/layout.js";
 import { loadItemLazily } from "../store/s3-lazy.js";
 import { type S3Options, S3Store } from "../store/s3-store.js";
+import { inBatches, settleAll } from "../store/settle.js";
 import type { Store } from "../store/store.js";
 import { CommitLog, type Intent, intentKey, type LogRecord } from "./commit-log.js";
 import type { DataSet, DataSetOpenOptions } from "./dataset.js";
@@ -404,11 +405,9 @@ export class S3DataSet implements DataSetSurface {
     // Data first (in parallel), module last: the module is what makes an upload complete.
     const module = `${ITEM}.mjs`;
     const data = [...files].filter(([file]) => file !== module);
-    for (let i = 0; i < data.length; i += 8) {
-      await Promise.all(
-        data.slice(i, i + 8).map(([file, bytes]) => this.store.put(`items/${id}/${file}`, bytes)),
-      );
-    }
+    // Every put settles before a failure propagates: the caller then removes the upload, and a put
+    // still in flight would re-create an object after that.
+    await inBatches(data, 8, ([file, bytes]) => this.store.put(`items/${id}/${file}`, bytes));
     await this.store.put(`items/${id}/${module}`, files.get(module) as Uint8Array);
     return id;
   }
@@ -422,7 +421,7 @@ export class S3DataSet implements DataSetSurface {
     const entries = await this.store.list(`items/${id}/`);
     const tmp = await mkdtemp(join(tmpdir(), "persist-s3-"));
     try {
-      await Promise.all(
+      await settleAll(
         entries.map(async (entry) => {
           const body = await this.store.get(entry.key);
           if (body === undefined) throw new NotFoundError(`${this.path}/${entry.key} vanished`);

@@ -14,6 +14,7 @@ import type { Archive, SaveOptions, SaveResult } from "../archive.js";
 import { ArchiveError, NotFoundError } from "../errors.js";
 import { RUNTIME_FILE } from "./layout.js";
 import { parseS3Url, type S3Options, S3Store } from "./s3-store.js";
+import { inBatches } from "./settle.js";
 
 const PARALLEL = 8;
 
@@ -35,12 +36,6 @@ async function walk(dir: string, base = ""): Promise<string[]> {
     else out.push(rel);
   }
   return out;
-}
-
-async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += PARALLEL) {
-    await Promise.all(items.slice(i, i + PARALLEL).map(fn));
-  }
 }
 
 /** Archive.save() to `s3://bucket/prefix`: the same files as a local save, uploaded. */
@@ -73,10 +68,10 @@ export async function saveToS3(
       // Replace the package as a whole: files of the old version that the new one lacks go.
       const keep = new Set(files);
       const old = (await store.list(top)).filter((e) => !keep.has(e.key) && e.key !== entry);
-      await inBatches(old, (e) => store.delete(e.key));
+      await inBatches(old, PARALLEL, (e) => store.delete(e.key));
     }
     const rest = files.filter((f) => f !== entry);
-    await inBatches(rest, async (f) => store.put(f, await readFile(join(tmp, f))));
+    await inBatches(rest, PARALLEL, async (f) => store.put(f, await readFile(join(tmp, f))));
     await store.put(entry, await readFile(join(tmp, entry)));
     return {
       entry: `${store.location}/${entry}`,
@@ -118,7 +113,7 @@ export async function withDownloadedArchive<T>(
     }
   }
   return withTemp(async (tmp) => {
-    await inBatches(keys, async (key) => {
+    await inBatches(keys, PARALLEL, async (key) => {
       const body = await store.get(key);
       if (body === undefined) {
         if (key === RUNTIME_FILE) return;

@@ -1,8 +1,10 @@
 /** Archive.save("s3://…") and load("s3://…") against the real gateway. */
 import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
 import { test } from "node:test";
 import { Archive, ArchiveError, load, NDArray, NotFoundError } from "../../src/index.js";
 import { S3Store } from "../../src/store/s3-store.js";
+import { tempDir } from "../helpers/tmp.js";
 import { requireGateway } from "./gateway.js";
 
 function sample(): Archive {
@@ -69,4 +71,29 @@ test("module layout in S3; force to replace; missing archives", async (t) => {
   await assert.rejects(load(`${url}/nothing`, { s3: gw.options }), NotFoundError);
   await assert.rejects(load(`${url}/nothing.mjs`, { s3: gw.options }), NotFoundError);
   await assert.rejects(load("s3://b", { s3: gw.options }), ArchiveError);
+});
+
+test("a failed S3 load leaves no temp folder behind, even with downloads in flight", async (t) => {
+  const gw = requireGateway(t);
+  if (!gw) return;
+  const url = gw.freshUrl("arch-partial");
+  const archive = new Archive({ arrayThreshold: 10 });
+  // Big array files, so that their downloads are still running when the missing entry fails.
+  archive.insert({
+    parts: Array.from({ length: 6 }, (_, i) => new Float64Array(1_000_000).fill(i)),
+  });
+  await archive.save(url, { name: "run3", package: false, s3: gw.options });
+  await new S3Store(url, gw.options).delete("run3.mjs");
+  const tmp = await tempDir("persist-s3-tmp-");
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = tmp; // os.tmpdir() reads it on every call
+  try {
+    await assert.rejects(load(`${url}/run3.mjs`, { s3: gw.options }), NotFoundError);
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+  }
+  // Downloads still running after the rejection would write (re-creating the folder) later on.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.deepEqual(await readdir(tmp), [], "the download folder is gone");
 });
