@@ -37,7 +37,12 @@ export interface Layout {
 }
 
 /** Reads rows [lo, hi) of the array (the whole array for lo = 0, hi = rows). */
-export type RowReader = (lo: number, hi: number, expect: LazyArray) => Promise<NDArray>;
+export type RowReader = (
+  lo: number,
+  hi: number,
+  expect: LazyArray,
+  into?: ArrayBuffer,
+) => Promise<NDArray>;
 
 /**
  * What `load()` without `lazy` would have put where this LazyArray stands: an NDArray (the
@@ -153,6 +158,24 @@ export class LazyArray {
   }
 }
 
+/**
+ * Rows [start, stop) of `array` read into `into` when its reader can (bare .npy files) and the
+ * buffer is big enough; the result's data then views `into` and is valid until it is reused.
+ * Other readers return a fresh array. For code that walks a big array chunk by chunk (the
+ * viewer's plots) without a new buffer per chunk; not part of the public surface.
+ */
+export function readRowsInto(
+  array: LazyArray,
+  start: number,
+  stop: number,
+  into: ArrayBuffer,
+): Promise<NDArray> {
+  const n = array.shape.length > 0 ? (array.shape[0] as number) : 1;
+  const hi = Math.max(0, Math.min(stop, n));
+  const lo = Math.max(0, Math.min(start, hi));
+  return asFormatErrors(() => array[SOURCE](lo, hi, array, into));
+}
+
 /** True when `layout` is what `expect` was made from. */
 function same(layout: Layout, expect: LazyArray): boolean {
   return (
@@ -183,12 +206,12 @@ async function openNpy(path: string, options: ArrayReadOptions): Promise<LazyArr
   } finally {
     await handle.close();
   }
-  return new LazyArray(path, layoutOf(header), async (lo, hi, expect) => {
+  return new LazyArray(path, layoutOf(header), async (lo, hi, expect, into) => {
     const file = await openDataFile(path, options);
     try {
       const now = await readNpyHeaderAt(file.handle, 0, file.size, path);
       if (!same(layoutOf(now), expect)) changed(path, expect);
-      return await readNpyDataAt(file.handle, 0, now, path, lo, hi);
+      return await readNpyDataAt(file.handle, 0, now, path, lo, hi, into);
     } finally {
       await file.handle.close();
     }

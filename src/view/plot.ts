@@ -1,4 +1,5 @@
 /** `/api/array`: the data of one plot of an array found in an item, reduced (see reduce.ts). */
+import { LazyArray, readRowsInto } from "../arrays/lazy.js";
 import type { RowSource } from "../cli/json-stream.js";
 import { ArchiveError } from "../errors.js";
 import { NDArray, parseDescr } from "../runtime/persist-runtime.mjs";
@@ -13,6 +14,7 @@ import {
   numberReader,
   reduceLine,
   reduceTyped,
+  sliceOf,
 } from "./reduce.js";
 
 export interface PlotQuery {
@@ -39,6 +41,8 @@ export type PlotData =
 
 /** Elements read from a lazily read array at once. */
 const CHUNK = 1 << 22;
+/** Elements reduced between two turns of the event loop (a few milliseconds). */
+const SLICE = 1 << 18;
 /** Lazily read arrays up to this many elements are read whole for a heatmap. */
 const HEATMAP_READ_LIMIT = 1 << 26;
 
@@ -104,8 +108,17 @@ async function lazyLine(
     return { ...line, start, stop };
   }
   const envelope = new Envelope(start, stop, columns);
+  // Two buffers, taken in turn: chunk k+1 is read into one while chunk k (in the other) is
+  // reduced. A fresh buffer per chunk cost more than the reduction (allocation, page faults, GC).
+  const chunkBytes = CHUNK * (parseDescr(array.dtype)?.info.itemsize ?? 8);
+  const buffers = [new ArrayBuffer(chunkBytes), new ArrayBuffer(chunkBytes)];
+  let turn = 0;
   const readChunk = (a: number) => {
-    const pending = array.rows(a, Math.min(stop, a + CHUNK));
+    const into = buffers[turn++ % 2]!;
+    const pending =
+      array instanceof LazyArray
+        ? readRowsInto(array, a, Math.min(stop, a + CHUNK), into)
+        : array.rows(a, Math.min(stop, a + CHUNK));
     pending.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     return pending;
   };
@@ -113,8 +126,17 @@ async function lazyLine(
   for (let a = start; a < stop; a += CHUNK) {
     const chunk = await next;
     if (a + CHUNK < stop) next = readChunk(a + CHUNK);
-    if (isPlainNumbers(chunk)) envelope.addTyped(chunk.data as ArrayLike<number>, a);
-    else envelope.addRead(numberReader(chunk, part), a, chunk.size);
+    // Reduced in slices with a turn of the event loop between them: reading the next chunk is a
+    // chain of file operations (open, header, data), each of which needs this thread to start
+    // the next; one long reduction would hold the chain back and the read would not overlap.
+    const plain = isPlainNumbers(chunk);
+    const read = plain ? undefined : numberReader(chunk, part);
+    for (let k = 0; k < chunk.size; k += SLICE) {
+      if (k > 0) await new Promise((resolve) => setImmediate(resolve));
+      const end = Math.min(chunk.size, k + SLICE);
+      if (plain) envelope.addTyped(sliceOf(chunk.data as ArrayLike<number>, k, end), a + k);
+      else envelope.addRead((i) => read!(k + i), a + k, end - k);
+    }
   }
   return envelope.result();
 }

@@ -101,7 +101,7 @@ export function reduceTyped(
   return envelope.result();
 }
 
-function sliceOf(data: ArrayLike<number>, start: number, stop: number): ArrayLike<number> {
+export function sliceOf(data: ArrayLike<number>, start: number, stop: number): ArrayLike<number> {
   const view = data as unknown as { subarray?: (a: number, b: number) => ArrayLike<number> };
   return view.subarray ? view.subarray(start, stop) : Array.prototype.slice.call(data, start, stop);
 }
