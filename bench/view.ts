@@ -14,7 +14,7 @@
  * waits for a CPU, the CPU time does not, and is close to the wall time on an idle machine.
  * ITEMS, ELEMENTS and ROUNDS change the sizes; BENCH_VIEW_DATASET reuses a DataSet made earlier.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -99,7 +99,7 @@ async function inBrowser(
   const times: number[] = [];
   try {
     for (let r = 0; r < rounds; r++) {
-      const viewer = await startViewerProcess(target);
+      const viewer = await startViewerProcess(target, [], { built: true });
       try {
         const page = await browser.newPage();
         const t = performance.now();
@@ -178,6 +178,8 @@ export async function run(): Promise<void> {
       console.log(`  (no ${CHROMIUM}: browser figures skipped)`);
       return;
     }
+    // The browser figures time the `persist` a user runs, the compiled dist/: build it first.
+    execFileSync("npm", ["run", "build"], { cwd: join(here, ".."), stdio: "ignore" });
     const rows = await inBrowser(
       rounds,
       dsPath,

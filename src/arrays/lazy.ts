@@ -158,22 +158,43 @@ export class LazyArray {
   }
 }
 
+/** Sequential reads of one array from one open file (see openRowWalk). */
+export interface RowWalk {
+  /**
+   * Rows [lo, hi), read into `into` when the reader can (bare .npy files) and the buffer is big
+   * enough: the result's data then views `into` and is valid until the buffer is reused. Other
+   * readers return fresh memory.
+   */
+  read(lo: number, hi: number, into: ArrayBuffer): Promise<NDArray>;
+  close(): Promise<void>;
+}
+
+/** Opens a walk over the array's file (its header checked once); for npy LazyArrays only. */
+const WALKS = new WeakMap<LazyArray, () => Promise<RowWalk>>();
+
 /**
- * Rows [start, stop) of `array` read into `into` when its reader can (bare .npy files) and the
- * buffer is big enough; the result's data then views `into` and is valid until it is reused.
- * Other readers return a fresh array. For code that walks a big array chunk by chunk (the
- * viewer's plots) without a new buffer per chunk; not part of the public surface.
+ * A walk over `array` for code that reads a big array chunk by chunk (the viewer's plots): one
+ * open file and one header check for all chunks, and no new buffer per chunk, instead of
+ * `rows()`'s open, check and allocate per call. Not part of the public surface.
  */
-export function readRowsInto(
-  array: LazyArray,
-  start: number,
-  stop: number,
-  into: ArrayBuffer,
-): Promise<NDArray> {
+export async function openRowWalk(array: LazyArray): Promise<RowWalk> {
   const n = array.shape.length > 0 ? (array.shape[0] as number) : 1;
-  const hi = Math.max(0, Math.min(stop, n));
-  const lo = Math.max(0, Math.min(start, hi));
-  return asFormatErrors(() => array[SOURCE](lo, hi, array, into));
+  const clamp = (lo: number, hi: number): [number, number] => {
+    const stop = Math.max(0, Math.min(hi, n));
+    return [Math.max(0, Math.min(lo, stop)), stop];
+  };
+  const open = WALKS.get(array);
+  if (open === undefined) {
+    return {
+      read: (lo, hi, into) => asFormatErrors(() => array[SOURCE](...clamp(lo, hi), array, into)),
+      close: async () => undefined,
+    };
+  }
+  const walk = await asFormatErrors(open);
+  return {
+    read: (lo, hi, into) => asFormatErrors(() => walk.read(...clamp(lo, hi), into)),
+    close: () => walk.close(),
+  };
 }
 
 /** True when `layout` is what `expect` was made from. */
@@ -206,7 +227,7 @@ async function openNpy(path: string, options: ArrayReadOptions): Promise<LazyArr
   } finally {
     await handle.close();
   }
-  return new LazyArray(path, layoutOf(header), async (lo, hi, expect, into) => {
+  const lazy = new LazyArray(path, layoutOf(header), async (lo, hi, expect, into) => {
     const file = await openDataFile(path, options);
     try {
       const now = await readNpyHeaderAt(file.handle, 0, file.size, path);
@@ -216,6 +237,21 @@ async function openNpy(path: string, options: ArrayReadOptions): Promise<LazyArr
       await file.handle.close();
     }
   });
+  WALKS.set(lazy, async () => {
+    const file = await openDataFile(path, options);
+    try {
+      const now = await readNpyHeaderAt(file.handle, 0, file.size, path);
+      if (!same(layoutOf(now), lazy)) changed(path, lazy);
+      return {
+        read: (lo, hi, into) => readNpyDataAt(file.handle, 0, now, path, lo, hi, into),
+        close: () => file.handle.close(),
+      };
+    } catch (error) {
+      await file.handle.close();
+      throw error;
+    }
+  });
+  return lazy;
 }
 
 /** LazyArrays over entries of an .npz file, charged to the file's memory budget. */

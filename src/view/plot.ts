@@ -1,5 +1,5 @@
 /** `/api/array`: the data of one plot of an array found in an item, reduced (see reduce.ts). */
-import { LazyArray, readRowsInto } from "../arrays/lazy.js";
+import { LazyArray, openRowWalk } from "../arrays/lazy.js";
 import type { RowSource } from "../cli/json-stream.js";
 import { ArchiveError } from "../errors.js";
 import { NDArray, parseDescr } from "../runtime/persist-runtime.mjs";
@@ -16,6 +16,7 @@ import {
   reduceTyped,
   sliceOf,
 } from "./reduce.js";
+import { SimdMinMax } from "./simd-minmax.js";
 
 export interface PlotQuery {
   /** Element range of a line plot (default: all). */
@@ -40,7 +41,7 @@ export type PlotData =
     };
 
 /** Elements read from a lazily read array at once. */
-const CHUNK = 1 << 22;
+const CHUNK = 1 << 20;
 /** Elements reduced between two turns of the event loop (a few milliseconds). */
 const SLICE = 1 << 18;
 /** Lazily read arrays up to this many elements are read whole for a heatmap. */
@@ -110,33 +111,48 @@ async function lazyLine(
   const envelope = new Envelope(start, stop, columns);
   // Two buffers, taken in turn: chunk k+1 is read into one while chunk k (in the other) is
   // reduced. A fresh buffer per chunk cost more than the reduction (allocation, page faults, GC).
+  // For float32/float64 the buffers are WebAssembly memory and a SIMD kernel reduces them.
   const chunkBytes = CHUNK * (parseDescr(array.dtype)?.info.itemsize ?? 8);
-  const buffers = [new ArrayBuffer(chunkBytes), new ArrayBuffer(chunkBytes)];
+  const simd = [0, 1].map(() => SimdMinMax.for(array.dtype, chunkBytes));
+  const buffers = simd.map((kernel) => kernel?.buffer ?? new ArrayBuffer(chunkBytes));
   let turn = 0;
+  const walk =
+    array instanceof LazyArray
+      ? await openRowWalk(array)
+      : { read: (lo: number, hi: number) => array.rows(lo, hi), close: async () => undefined };
   const readChunk = (a: number) => {
-    const into = buffers[turn++ % 2]!;
-    const pending =
-      array instanceof LazyArray
-        ? readRowsInto(array, a, Math.min(stop, a + CHUNK), into)
-        : array.rows(a, Math.min(stop, a + CHUNK));
+    const pending = walk.read(a, Math.min(stop, a + CHUNK), buffers[turn++ % 2]!);
     pending.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     return pending;
   };
   let next = readChunk(start);
-  for (let a = start; a < stop; a += CHUNK) {
-    const chunk = await next;
-    if (a + CHUNK < stop) next = readChunk(a + CHUNK);
-    // Reduced in slices with a turn of the event loop between them: reading the next chunk is a
-    // chain of file operations (open, header, data), each of which needs this thread to start
-    // the next; one long reduction would hold the chain back and the read would not overlap.
-    const plain = isPlainNumbers(chunk);
-    const read = plain ? undefined : numberReader(chunk, part);
-    for (let k = 0; k < chunk.size; k += SLICE) {
-      if (k > 0) await new Promise((resolve) => setImmediate(resolve));
-      const end = Math.min(chunk.size, k + SLICE);
-      if (plain) envelope.addTyped(sliceOf(chunk.data as ArrayLike<number>, k, end), a + k);
-      else envelope.addRead((i) => read!(k + i), a + k, end - k);
+  try {
+    for (let a = start; a < stop; a += CHUNK) {
+      const chunk = await next;
+      if (a + CHUNK < stop) next = readChunk(a + CHUNK);
+      // the kernel whose memory the chunk was read into (a reader that cannot read into a given
+      // buffer, like S3's or a deflated npz member's, returns fresh memory: JavaScript loops then)
+      const data = chunk.data as Float64Array;
+      const kernel = simd.find(
+        (k) => k !== undefined && k.buffer === data.buffer && data.byteOffset === 0,
+      );
+      // Reduced in slices with a turn of the event loop between them, so that the viewer answers
+      // other requests meanwhile, and a reader whose next chunk is a chain of operations (one
+      // open, header check and read per chunk, for arrays without a walk) keeps reading.
+      const plain = isPlainNumbers(chunk);
+      const read = plain ? undefined : numberReader(chunk, part);
+      for (let k = 0; k < chunk.size; k += SLICE) {
+        if (k > 0) await new Promise((resolve) => setImmediate(resolve));
+        const end = Math.min(chunk.size, k + SLICE);
+        if (kernel)
+          envelope.addScan(a + k, end - k, (lo, hi, mm) => kernel.scan(k + lo, k + hi, mm));
+        else if (plain) envelope.addTyped(sliceOf(chunk.data as ArrayLike<number>, k, end), a + k);
+        else envelope.addRead((i) => read!(k + i), a + k, end - k);
+      }
     }
+  } finally {
+    await next.catch(() => undefined); // a read still in flight ends before its file is closed
+    await walk.close();
   }
   return envelope.result();
 }

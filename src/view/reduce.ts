@@ -157,6 +157,26 @@ export class Envelope {
     }
   }
 
+  /**
+   * Elements [at, at + count) through `scan(lo, hi, minmax)`, which updates minmax = [min, max]
+   * with elements [lo, hi) of the run (a SIMD kernel over memory the caller filled).
+   */
+  addScan(
+    at: number,
+    count: number,
+    scan: (lo: number, hi: number, minmax: Float64Array) => void,
+  ): void {
+    const end = at + count;
+    const minmax = new Float64Array(2);
+    for (let c = this.columnOf(at); c < this.columns && this.from(c) < end; c++) {
+      minmax[0] = this.min[c]!;
+      minmax[1] = this.max[c]!;
+      scan(Math.max(at, this.from(c)) - at, Math.min(end, this.from(c + 1)) - at, minmax);
+      this.min[c] = minmax[0];
+      this.max[c] = minmax[1];
+    }
+  }
+
   /** Elements [at, at + count) read by `read(k)` for k in [0, count). */
   addRead(read: (k: number) => number, at: number, count: number): void {
     const end = at + count;

@@ -108,7 +108,12 @@ export async function startViewer(path: string, options: ViewerOptions): Promise
     if (file !== undefined) {
       let body: string | Buffer = await readFile(file);
       // the page's own files are fetched with the token too (no inline script may pass it on)
-      if (url.pathname === "/") body = body.toString("utf8").replaceAll("__TOKEN__", token);
+      // and the kind of target ("archive" or "dataset"), so the page's first requests need not
+      // wait for the summary
+      if (url.pathname === "/") {
+        const kind = model.target.type === "dataset" ? "dataset" : "archive";
+        body = body.toString("utf8").replaceAll("__TOKEN__", token).replaceAll("__KIND__", kind);
+      }
       return send(res, 200, TYPES[extname(file)] ?? "application/octet-stream", body);
     }
     if (url.pathname.startsWith("/api/"))

@@ -922,9 +922,12 @@ const GATHER_WINDOW = 4 << 20;
  * @param {Iterable<[number, number]>} ranges
  * @param {number} length
  * @param {string} where
+ * @param {ArrayBuffer} [into]  a buffer of at least `length` bytes to read into (a reader that
+ *   walks a big array chunk by chunk reuses two, instead of allocating, zeroing and collecting a
+ *   new buffer per chunk); its first `length` bytes are the result
  */
-export async function gatherRanges(handle, base, limit, ranges, length, where) {
-  const out = new ArrayBuffer(length);
+export async function gatherRanges(handle, base, limit, ranges, length, where, into) {
+  const out = into !== undefined && into.byteLength >= length ? into : new ArrayBuffer(length);
   // A handle whose reads cost a request each (S3 ranged GETs) asks for a smaller window.
   const windowBytes = handle.gatherWindow ?? GATHER_WINDOW;
   /** @type {Uint8Array | undefined} */
@@ -963,10 +966,11 @@ export async function gatherRanges(handle, base, limit, ranges, length, where) {
 function toNDArray(buffer, header, shape) {
   const { info } = header;
   const laneBytes = info.itemsize / info.lanes;
+  const length = shape.reduce((a, b) => a * b, 1) * info.itemsize;
   if (laneBytes > 1 && (header.byteOrder === ">") === HOST_LITTLE_ENDIAN)
-    byteSwap(buffer, laneBytes);
+    byteSwap(new Uint8Array(buffer, 0, length), laneBytes);
   const Ctor = typedArrayClass(info.ctor);
-  return new NDArray(new Ctor(buffer), shape, {
+  return new NDArray(new Ctor(buffer, 0, length / laneBytes), shape, {
     order: header.fortran ? "F" : "C",
     dtype: nativeDescr(info),
   });
@@ -982,8 +986,9 @@ function toNDArray(buffer, header, shape) {
  * @param {string} where
  * @param {number} [rowStart]
  * @param {number} [rowStop]
+ * @param {ArrayBuffer} [into]  read into this buffer when it is big enough (see gatherRanges)
  */
-export async function readNpyDataAt(handle, base, header, where, rowStart, rowStop) {
+export async function readNpyDataAt(handle, base, header, where, rowStart, rowStop, into) {
   const { shape } = header;
   const rows = shape.length > 0 ? /** @type {number} */ (shape[0]) : 1;
   const lo = rowStart ?? 0;
@@ -997,6 +1002,7 @@ export async function readNpyDataAt(handle, base, header, where, rowStart, rowSt
     rowRanges(header, lo, hi),
     length,
     where,
+    into,
   );
   return toNDArray(buffer, header, outShape);
 }

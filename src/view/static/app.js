@@ -5,7 +5,15 @@
 const TOKEN = new URLSearchParams(location.search).get("token") || "";
 const PAGE_SIZE = 50;
 const main = document.getElementById("main");
-const state = { summary: null, version: null, sort: "", where: "", offset: 0, selected: new Set() };
+const state = {
+  summary: null,
+  ready: null,
+  version: null,
+  sort: "",
+  where: "",
+  offset: 0,
+  selected: new Set(),
+};
 
 /** An element with attributes/properties and children (strings become text nodes). */
 function el(tag, props, ...children) {
@@ -70,23 +78,31 @@ function route() {
 }
 
 async function start() {
+  // The kind of target comes with the page, so the first view's requests start now, beside the
+  // summary's, instead of after it (what the summary carries fills in when it arrives).
+  const kind = document.body.dataset.kind === "dataset" ? "dataset" : "archive";
+  state.summary = { type: kind };
+  const nav = document.getElementById("nav");
+  if (kind === "dataset") {
+    nav.append(el("a", { href: "#/" }, "Items"), el("a", { href: "#/scatter" }, "Scatter"));
+  }
+  state.ready = api("summary").then((s) => {
+    state.summary = s;
+    state.version = s.version;
+    document.getElementById("where").textContent = s.path;
+    document.title = `persist view: ${s.path}`;
+    updateStats();
+    return s;
+  });
+  state.ready.catch(() => undefined); // shown below
+  window.addEventListener("hashchange", route);
+  route();
   try {
-    state.summary = await api("summary");
+    await state.ready;
   } catch (error) {
     return showError(main, error);
   }
-  const s = state.summary;
-  document.getElementById("where").textContent = s.path;
-  document.title = `persist view: ${s.path}`;
-  const nav = document.getElementById("nav");
-  if (s.type === "dataset") {
-    nav.append(el("a", { href: "#/" }, "Items"), el("a", { href: "#/scatter" }, "Scatter"));
-  }
-  state.version = s.version;
-  updateStats();
-  window.addEventListener("hashchange", route);
-  route();
-  if (s.type === "dataset") setInterval(poll, 1000);
+  if (kind === "dataset") setInterval(poll, 1000);
 }
 
 function updateStats() {
@@ -674,6 +690,7 @@ async function heatmapPlot(box, item, node) {
 // Scatter of two info fields; overlay of one array across items
 
 async function scatterPage() {
+  await state.ready;
   const columns = (state.summary.columns || []).filter((c) => c !== "info");
   const pick = (id, initial) =>
     el(
