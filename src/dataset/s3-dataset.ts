@@ -113,6 +113,15 @@ export class S3DataSet implements DataSetSurface {
     return this.log.names();
   }
 
+  /**
+   * Number of the last commit in the store: it grows with every insert, delete and info change by
+   * any writer (the viewer's live updates compare it; not part of DataSet's surface).
+   */
+  async lastCommit(): Promise<number> {
+    await this.fresh();
+    return this.log.head;
+  }
+
   async has(name: string): Promise<boolean> {
     await this.fresh();
     return this.log.get(name) !== undefined;

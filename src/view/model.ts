@@ -22,6 +22,7 @@ import { loadWithStandIns, readDataSetItem, standInCall, standInModule } from ".
 import { filesAt, resolveTarget, type Target, totalBytes } from "../cli/target.js";
 import { compileSort, compileWhere } from "../cli/where.js";
 import { DataSet } from "../dataset/dataset.js";
+import type { S3DataSet } from "../dataset/s3-dataset.js";
 import { NotFoundError } from "../errors.js";
 import { isTypedArray, NDArray } from "../runtime/persist-runtime.mjs";
 import { readConfinedText } from "../store/confined.js";
@@ -104,9 +105,9 @@ export class ViewModel {
   /** Changes whenever the DataSet's index changes (a write by any process). */
   async version(): Promise<string> {
     if (this.target.type !== "dataset") return "archive";
-    // On S3 the item count (a read of the commit log's new entries): inserts and deletes show
-    // live; a changed info or a replaced value shows at the next insert.
-    if (this.onS3) return `s3:${(await this.ds!.keys()).length}`;
+    // On S3 the number of the last commit (a read of the commit log's new entries): every insert,
+    // delete and info change by any writer moves it.
+    if (this.onS3) return `s3:${await (this.ds as unknown as S3DataSet).lastCommit()}`;
     const dir = this.target.path;
     const parts: string[] = [];
     // the index files only (a readdir of a 100k-item folder per request would be slow)

@@ -192,10 +192,19 @@ test("persist view on S3: a DataSet read in place (table, live count, tree, plot
     assert.equal(plot.kind, "line");
     assert.equal(plot.size, 50);
     // another writer inserts: the summary's version and count change
-    await ds.insert(3, { info: { mu: 3 } });
+    const third = await ds.insert(3, { info: { mu: 3 } });
     const later = await api("summary");
     assert.notEqual(later.version, summary.version);
     assert.equal(later.count, 3);
+    // a change that keeps the count (an info changed; a delete and an insert) shows too
+    await ds.setInfo(third, { mu: 33 });
+    const changed = await api("summary");
+    assert.notEqual(changed.version, later.version);
+    await ds.delete(third);
+    await ds.insert(4, { info: { mu: 4 } });
+    const replaced = await api("summary");
+    assert.equal(replaced.count, 3);
+    assert.notEqual(replaced.version, changed.version);
   } finally {
     await viewer.close();
     await ds.close();
