@@ -333,8 +333,8 @@ export class ViewModel {
       // a plain object keeps the export order; the default export of a one-item module is shown
       return Object.assign(Object.create(null), exports);
     }
-    // (an item on S3 is downloaded and loaded by the DataSet, arrays whole)
-    if (this.onS3) return this.ds!.get(name);
+    // an item on S3: its module only, arrays read with ranged GETs when plotted
+    if (this.onS3) return this.ds!.get(name, { lazy });
     return readDataSetItem(this.ds!, name, { lazy });
   }
 
