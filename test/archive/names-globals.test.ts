@@ -181,9 +181,15 @@ test("property: any identifiers (every global, reserved-ish, internal) with any 
       async (names, values, share) => {
         const items: Record<string, unknown> = {};
         names.forEach((n, i) => {
-          // Sometimes the same object under two names, or one value inside another.
-          items[n] =
-            share && i > 0 && i % 2 === 0 ? { prev: values[i - 1], v: values[i] } : values[i];
+          // Sometimes the same object under two names, or one value inside another. Defined, not
+          // assigned: `items.__proto__ = v` would set the object's prototype, not a name.
+          Object.defineProperty(items, n, {
+            value:
+              share && i > 0 && i % 2 === 0 ? { prev: values[i - 1], v: values[i] } : values[i],
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
         });
         await roundTrip(items);
       },
