@@ -32,7 +32,6 @@ import {
   WELL_KNOWN_SYMBOLS,
 } from "./globals.js";
 import { Lexer, T_BIGINT, T_NAME, T_NUM, T_PUNCT, T_STR } from "./lexer.js";
-import { LiteralSpans } from "./literal-spans.js";
 
 export const MAX_DEPTH: number = 5000;
 
@@ -126,21 +125,10 @@ export class ExpressionReader {
   private readonly frames: Frame[] = [];
   /** Origin (V_*) of the value finishCall() returned last. */
   private callOrigin = V_CREATED;
-  /** JSON.parse fast path for plain literals (literal-spans.ts), or undefined when off. */
-  private readonly spans: LiteralSpans | undefined;
-
-  constructor(text: string, file: string, literalSpans = false) {
+  constructor(text: string, file: string) {
     this.lex = new Lexer(text, file);
     this.budget = new WorkBudget(text.length);
     this.fastSet = prototypesHaveNoSetters();
-    // Only while plain [[Set]] and push cannot reach a setter: JSON.parse defines properties.
-    this.spans =
-      literalSpans && this.fastSet
-        ? new LiteralSpans(text, (name) => {
-            const binding = this.bindings.get(name);
-            return binding !== undefined && binding.kind === B_CONST ? binding : undefined;
-          })
-        : undefined;
   }
 
   /** Parses and evaluates one expression; sets this.origin. */
@@ -151,17 +139,7 @@ export class ExpressionReader {
       // A value starts here: either an opening that pushes a frame, or a complete atom.
       let value: unknown;
       let origin = V_CREATED;
-      if (
-        lex.type === T_PUNCT &&
-        (lex.code === LBRACKET || lex.code === LBRACE) &&
-        this.spans?.parse(lex.start, MAX_DEPTH - stack.length - 1)
-      ) {
-        // A plain data literal, built by JSON.parse (literal-spans.ts).
-        origin = lex.code === LBRACE ? V_OBJECT_LITERAL : V_CREATED;
-        value = this.spans.value;
-        lex.pos = this.spans.end;
-        lex.next();
-      } else if (lex.type === T_PUNCT && lex.code === LBRACKET) {
+      if (lex.type === T_PUNCT && lex.code === LBRACKET) {
         const arr: unknown[] = [];
         const at = lex.start;
         lex.next();

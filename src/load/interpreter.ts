@@ -66,11 +66,6 @@ export interface InterpretOptions {
   lazy?: boolean | undefined;
   /** Opens data files in place of the file system (it confines them itself). */
   open?: ArrayReadOptions["open"];
-  /**
-   * Hand plain data literals to JSON.parse (literal-spans.ts). Default false: measured end to end
-   * (fresh module text, after a full GC, as bench/load.ts runs) it did not pay off; tests run both.
-   */
-  literalSpans?: boolean | undefined;
 }
 
 export class Interpreter extends ExpressionReader {
@@ -84,7 +79,7 @@ export class Interpreter extends ExpressionReader {
   private readonly open: ArrayReadOptions["open"];
 
   constructor(text: string, options: InterpretOptions) {
-    super(text, options.file, options.literalSpans ?? false);
+    super(text, options.file);
     this.modules = options.modules;
     this.file = options.file;
     this.root = options.root;
