@@ -411,13 +411,11 @@ export class S3DataSet implements DataSetSurface {
     const id = `${Date.now().toString(36)}-${randomBytes(8).toString("hex")}`;
     const format = this.options.dataFormat ?? "npy";
     const files = format === "npy" ? npyFiles(archive) : await savedFiles(archive, format);
-    // Data first (in parallel), module last: the module is what makes an upload complete.
-    const module = `${ITEM}.mjs`;
-    const data = [...files].filter(([file]) => file !== module);
-    // Every put settles before a failure propagates: the caller then removes the upload, and a put
+    // Module and data in parallel (object stores are latency-bound per request): nothing reads an
+    // upload before a commit names it, and the commit comes after every put has returned. Every
+    // put settles before a failure propagates: the caller then removes the upload, and a put
     // still in flight would re-create an object after that.
-    await inBatches(data, 8, ([file, bytes]) => this.store.put(`items/${id}/${file}`, bytes));
-    await this.store.put(`items/${id}/${module}`, files.get(module) as Uint8Array);
+    await inBatches([...files], 8, ([file, bytes]) => this.store.put(`items/${id}/${file}`, bytes));
     return id;
   }
 

@@ -20,7 +20,7 @@ import { requireGateway } from "./gateway.js";
 
 const WRITER = fileURLToPath(new URL("./fixtures/s3-writer.ts", import.meta.url));
 
-/** Upload `value` as a writer does (items/<id>/…, module last) and return the upload id. */
+/** Upload `value` as a writer does (items/<id>/…) and return the upload id. */
 async function uploadLikeAWriter(store: S3Store, value: unknown): Promise<string> {
   const archive = new Archive({ singleItem: true });
   archive.insert({ item: value });
