@@ -1,5 +1,6 @@
 /** The viewer's reductions: min/max per column keeps every peak; heatmap block means. */
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openNpyLazy } from "../../src/arrays/lazy.js";
@@ -120,4 +121,50 @@ test("a lazily read 1-D array plots the same envelope as in memory, chunk by chu
   for (let a = 100; a < n; a += 1_000_003) pieces.addTyped(data.subarray(a, a + 1_000_003), a);
   assert.deepEqual(pieces.result(), whole.result());
   assert.deepEqual(whole.result(), reduceTyped(data, 100, n, 640));
+});
+
+/** A .npy file of `data` stored big-endian (as numpy writes `>f8`), header padded to 64 bytes. */
+async function writeBigEndianNpy(file: string, descr: string, data: Float64Array | Int16Array) {
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${data.length},), }`;
+  const pad = 64 - ((10 + dict.length + 1) % 64);
+  const header = `${dict}${" ".repeat(pad % 64)}\n`;
+  const prefix = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(prefix);
+  prefix.writeUInt16LE(header.length, 8);
+  const body = Buffer.from(data.buffer.slice(0));
+  if (data.BYTES_PER_ELEMENT === 8) body.swap64();
+  else body.swap16();
+  await writeFile(file, Buffer.concat([prefix, Buffer.from(header, "latin1"), body]));
+}
+
+test("lazily plotted big-endian and integer arrays, chunk after chunk in reused buffers", async () => {
+  const dir = await tempDir();
+  const n = (1 << 22) * 2 + 777;
+  const query = {
+    start: undefined,
+    stop: undefined,
+    width: 640,
+    height: 300,
+    part: "abs" as const,
+  };
+  const f8 = new Float64Array(n).map((_, i) => Math.cos(i / 3e4) * (i % 1000 === 0 ? 5 : 1));
+  f8[n - 1] = Number.NaN;
+  const i2 = new Int16Array(n).map((_, i) => (i * 7919) % 30_000);
+  for (const [name, descr, data] of [
+    ["f8", ">f8", f8],
+    ["i2", ">i2", i2],
+  ] as const) {
+    const file = join(dir, `${name}.npy`);
+    await writeBigEndianNpy(file, descr, data);
+    const lazy = await openNpyLazy(file);
+    const fromFile = await arrayPlot({ a: lazy }, ["k:a"], query);
+    const inMemory = await arrayPlot({ a: data }, ["k:a"], query);
+    assert.deepEqual(fromFile, { ...inMemory, dtype: fromFile.dtype }, name);
+    const zoom = { ...query, start: (1 << 22) - 10, stop: n };
+    const zoomed = await arrayPlot({ a: lazy }, ["k:a"], zoom);
+    assert.deepEqual(zoomed, {
+      ...(await arrayPlot({ a: data }, ["k:a"], zoom)),
+      dtype: zoomed.dtype,
+    });
+  }
 });
