@@ -20,6 +20,7 @@ import {
   symbolName,
 } from "../values/classify.js";
 import { hasRegistration } from "../values/registry.js";
+import { Column } from "./column.js";
 import { checkConstructorChains } from "./constructor-chains.js";
 import { EdgeKind, type PathColumns, pathOf } from "./path.js";
 
@@ -108,17 +109,17 @@ const PLAIN_ARRAY: Classified = { kind: "array" };
  */
 class Walk {
   count = 0;
-  values: object[] = [];
-  kinds: ObjectKind[] = [];
+  private readonly values = new Column<object>();
+  private readonly kinds = new Column<ObjectKind>();
   refs = new Uint32Array(16);
   parents = new Int32Array(16);
   edges = new Uint8Array(16);
-  pathKeys: unknown[] = [];
+  private readonly pathKeyColumn = new Column<unknown>();
   childStart = new Int32Array(16);
   childEnd = new Int32Array(16);
-  childValues: unknown[] = [];
+  private readonly childValues = new Column<unknown>();
   childIds = new Int32Array(16);
-  objectKeys: (readonly string[] | undefined)[] = [];
+  private readonly objectKeys = new Column<readonly string[] | undefined>();
   readonly ids = new Map<object, number>();
   readonly exportNames = new Map<number, string>();
   readonly instances = new Map<number, InstanceCall>();
@@ -140,12 +141,12 @@ class Walk {
   finish(): Graph {
     return {
       count: this.count,
-      values: this.values,
-      kinds: this.kinds,
+      values: this.values.toArray(),
+      kinds: this.kinds.toArray(),
       refs: this.refs,
       parents: this.parents,
       edges: this.edges,
-      pathKeys: this.pathKeys,
+      pathKeys: this.pathKeyColumn.toArray(),
       ids: this.ids,
       exportNames: this.exportNames,
       instances: this.instances,
@@ -155,11 +156,16 @@ class Walk {
       externals: [],
       childStart: this.childStart,
       childEnd: this.childEnd,
-      childValues: this.childValues,
+      childValues: this.childValues.toArray(),
       childIds: this.childIds,
-      objectKeys: this.objectKeys,
+      objectKeys: this.objectKeys.toArray(),
       sparse: this.sparse,
     };
+  }
+
+  /** Keys of the path of each node (for pathOf, on the way to an error only: it copies). */
+  get pathKeys(): readonly unknown[] {
+    return this.pathKeyColumn.toArray();
   }
 
   walkLater(): void {
@@ -225,7 +231,7 @@ class Walk {
     this.refs[id] = 1;
     this.parents[id] = parent;
     this.edges[id] = edge;
-    this.pathKeys.push(key);
+    this.pathKeyColumn.push(key);
     this.objectKeys.push(undefined);
     this.ids.set(obj, id);
     if (c.kind === "instance") {
@@ -258,6 +264,7 @@ class Walk {
     this.childEnd = grow(this.childEnd, Int32Array);
   }
 
+  /** Appends a child value (see column.ts); childIds grows beside it. */
   private record(value: unknown): void {
     const slot = this.childValues.length;
     this.childValues.push(value);
@@ -271,7 +278,7 @@ class Walk {
   /** Visits slot `slot`'s value as a child of `id` and stores its id there. */
   private child(slot: number, id: number, edge: EdgeKind, key: unknown): void {
     // Not `this.childIds[slot] = this.visit(…)`: the visit may grow (replace) childIds.
-    const child = this.visit(this.childValues[slot], id, edge, key, slot);
+    const child = this.visit(this.childValues.get(slot), id, edge, key, slot);
     this.childIds[slot] = child;
   }
 
@@ -297,7 +304,7 @@ class Walk {
           }
         }
         const keys = this.shared(Object.keys(o));
-        this.objectKeys[id] = keys;
+        this.objectKeys.set(id, keys);
         const n = keys.length;
         for (let i = 0; i < n; i++) this.record(o[keys[i]!]);
         this.childEnd[id] = start + n;
@@ -313,7 +320,7 @@ class Walk {
         this.childEnd[id] = end;
         for (let s = start, i = 0; s < end; s += 2, i++) {
           this.child(s, id, EdgeKind.MapKey, i);
-          this.child(s + 1, id, EdgeKind.MapValue, this.childValues[s]);
+          this.child(s + 1, id, EdgeKind.MapValue, this.childValues.get(s));
         }
         return;
       }
@@ -333,7 +340,7 @@ class Walk {
         }
         if (e instanceof AggregateError) keys.push("errors");
         keys.push(...Object.keys(e));
-        this.objectKeys[id] = keys;
+        this.objectKeys.set(id, keys);
         for (const key of keys) this.record(e[key]);
         this.childEnd[id] = start + keys.length;
         for (let i = 0; i < keys.length; i++) this.child(start + i, id, EdgeKind.Key, keys[i]);
@@ -346,7 +353,7 @@ class Walk {
           throw this.fail(
             this.parents[id]!,
             this.edges[id] as EdgeKind,
-            this.pathKeys[id],
+            this.pathKeyColumn.get(id),
             problem,
             "archive views that are in bounds of a live buffer (slice() makes an independent copy)",
           );
@@ -387,7 +394,7 @@ class Walk {
           checked = true;
           const present = sparseIndices(arr);
           if (present) {
-            this.childValues.length = start;
+            this.childValues.truncate(start);
             for (const p of present) this.record(arr[p]);
             this.sparse.set(id, present);
             this.childEnd[id] = start + present.length;
@@ -405,7 +412,7 @@ class Walk {
     this.childEnd[id] = start + n;
     for (let i = 0; i < n; i++) {
       const slot = start + i;
-      if (this.childValues[slot] === HOLE) this.childIds[slot] = -1;
+      if (this.childValues.get(slot) === HOLE) this.childIds[slot] = -1;
       else this.child(slot, id, EdgeKind.Index, i);
     }
   }
