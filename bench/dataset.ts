@@ -3,6 +3,7 @@
  *
  *   node --import tsx bench/dataset.ts            default sizes (< 60 s)
  *   PERSIST_BENCH_FULL=1 node --import tsx bench/dataset.ts   items 10,001–10,100 vs 1–100
+ *   PERSIST_BENCH_DATASET=insertMany npm run bench dataset    only the insertMany row, 5 rounds
  *
  * Baselines are measured in the same run (first 100 inserts; one writer process), except the
  * original Python persist's 227 s for 1,000 array inserts (measured on this machine, DESIGN.md).
@@ -16,6 +17,8 @@ import { fileURLToPath } from "node:url";
 import { DataSet } from "../src/index.js";
 
 const FULL = process.env.PERSIST_BENCH_FULL === "1";
+/** "insertMany": only that row (median of 5 rounds, each on a fresh DataSet). */
+const ONLY = process.env.PERSIST_BENCH_DATASET;
 const PYTHON_PERSIST_1000_ARRAY_INSERTS_S = 227;
 
 const now = () => performance.timeOrigin + performance.now();
@@ -143,8 +146,8 @@ async function writer(path: string, count: number): Promise<void> {
 }
 
 /** insertMany of `count` Float64Array(1000) items with infos: one commit (s). */
-async function batchInsert(dir: string, count: number): Promise<number> {
-  const ds = await DataSet.open(join(dir, "batch"), { mode: "w" });
+async function batchInsert(dir: string, count: number, name = "batch"): Promise<number> {
+  const ds = await DataSet.open(join(dir, name), { mode: "w" });
   await ds.insertMany([new Float64Array(1000)], { infos: [{ warm: true }] });
   const data = Float64Array.from({ length: 1000 }, (_, i) => Math.sin(i));
   const values = Array.from({ length: count }, () => data);
@@ -197,9 +200,26 @@ async function infosAtScale(dir: string, count: number) {
   return { parse: median(parse), cold: median(cold), warm: median(warm), bytes: text.length };
 }
 
+/** The insertMany row alone: every round on a fresh DataSet, the rounds' files kept until the end. */
+async function insertManyOnly(dir: string, rounds: number): Promise<void> {
+  const samples: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    samples.push(await batchInsert(dir, 1000, `batch-${round}`));
+  }
+  const seconds = median(samples);
+  console.log(
+    `insertMany, 1,000 Float64Array(1000) + info, one call (s): median ${seconds.toFixed(2)} of ${rounds} rounds ` +
+      `(${samples.map((s) => s.toFixed(2)).join(" ")}); Python persist ${PYTHON_PERSIST_1000_ARRAY_INSERTS_S} s: ` +
+      `${(PYTHON_PERSIST_1000_ARRAY_INSERTS_S / seconds).toFixed(0)}x faster (target >= 200x)`,
+  );
+}
+
 export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "persist-bench-dataset-"));
   try {
+    if (ONLY === "insertMany") return await insertManyOnly(dir, 5);
+    if (ONLY !== undefined)
+      throw new Error(`PERSIST_BENCH_DATASET: only "insertMany" is known, not ${ONLY}`);
     const n = FULL ? 10_000 : 2_000;
     const arrays = FULL ? 1_000 : 300;
     const each = FULL ? 100 : 40;
