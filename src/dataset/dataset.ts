@@ -338,6 +338,7 @@ export class DataSet {
         this.path,
         claims.map(({ name }, i) => ({ stem: name, value: values[i] })),
         this.item,
+        this.journal.size,
       );
       await this.locked(async () => {
         await this.writable().append(ops);

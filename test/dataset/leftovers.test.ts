@@ -2,7 +2,7 @@
 // Real processes, real SIGKILL.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -107,4 +107,42 @@ test("SIGKILLed in-place convert: its copy beside the DataSet is removed by the 
   assert.deepEqual(leftovers(), []);
   assert.equal((await again.keys()).length, 300);
   assert.deepEqual(await again.get("x_299"), new Float64Array(2000).fill(299));
+});
+
+test("a batch removes a dead writer's unlisted files under the names it takes, whether it lists the folder or probes", async () => {
+  // Left by a writer killed while staging, its claims already gone (a write-open tidies them, but
+  // only when it gets the lock at once): the next writer to take those names removes them.
+  const plant = (path: string, names: readonly string[]) => {
+    for (const name of names) {
+      writeFileSync(join(path, `${name}.mjs`), "export default 'stale';\n");
+      writeFileSync(join(path, `${name}.d.mts`), "declare const x: 'stale';\n");
+      mkdirSync(join(path, `${name}_arrays`));
+      writeFileSync(join(path, `${name}_arrays`, "stale.npy"), "stale");
+      writeFileSync(join(path, `${name}_arrays.npz`), "stale");
+      writeFileSync(join(path, `${name}_arrays.h5`), "stale");
+    }
+  };
+  // Empty DataSet, batch of 4: one listing. 12 items, batch of 2: a probe per name.
+  for (const [before, batch] of [
+    [0, 4],
+    [12, 2],
+  ] as const) {
+    const path = join(await tempDir(), "ds");
+    const ds = await DataSet.open(path, { mode: "w", arrayThreshold: 10 });
+    if (before > 0) {
+      await ds.insertMany(Array.from({ length: before }, (_, i) => i));
+    }
+    const names = Array.from({ length: batch }, (_, i) => `x_${before + i}`);
+    plant(path, names);
+    const values = names.map((_, i) => new Float64Array(20).fill(i));
+    assert.deepEqual(await ds.insertMany(values), names);
+    for (const [i, name] of names.entries()) {
+      assert.deepEqual(await ds.get(name), values[i]);
+      assert.deepEqual(readdirSync(join(path, `${name}_arrays`)), ["array_0.npy"]);
+    }
+    const stale = readdirSync(path).filter((e) => e.endsWith(".npz") || e.endsWith(".h5"));
+    assert.deepEqual(stale, [], `${before} items before: stale data files removed`);
+    assert.deepEqual(strays(path, await ds.keys()), []);
+    await ds.close();
+  }
 });
