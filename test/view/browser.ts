@@ -61,14 +61,10 @@ export function startViewerProcess(
   { built = false } = {},
 ): Promise<RunningViewer> {
   const main = built ? ["dist/cli/main.js"] : ["--import", "tsx", MAIN];
-  const child = spawn(
-    process.execPath,
-    [...main, "view", path, "--no-open", ...args],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [...main, "view", path, "--no-open", ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
