@@ -190,6 +190,9 @@ export async function linkCurrentVersion(dir: string, name: string, stem: string
       await writeFile(tmp, text, { flag: "wx" });
     }
     await rename(tmp, target);
+    // When the target already was this version (a set() killed after linking `.d.mts`, before
+    // `.mjs`), both names are links to one file and rename() does nothing: the temp name stays.
+    await rm(tmp, { force: true });
   }
   await fsyncDir(dir);
 }

@@ -2,7 +2,15 @@
 // Real processes, real SIGKILL.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -144,5 +152,33 @@ test("a batch removes a dead writer's unlisted files under the names it takes, w
     assert.deepEqual(stale, [], `${before} items before: stale data files removed`);
     assert.deepEqual(strays(path, await ds.keys()), []);
     await ds.close();
+  }
+});
+
+test("a set() killed after re-linking its declarations but before its module: the next write-open relinks, leaving no temp file", async () => {
+  const path = join(await tempDir(), "ds");
+  const ds = await DataSet.open(path, { mode: "w" });
+  const name = await ds.insert({ v: 1 }, { info: { v: 1 } });
+  await ds.set(name, { v: 2 }, { info: { v: 2 } });
+  await ds.close();
+  const version = readdirSync(path).find((e) =>
+    new RegExp(`^${name}\\.v[0-9a-f]{8}\\.mjs$`).test(e),
+  );
+  assert.ok(version, "set() wrote a version");
+  assert.ok(existsSync(join(path, `${name}.d.mts`)), "items have declarations");
+  // `<name>.d.mts` already links the new version; `<name>.mjs` is another file (not yet re-linked)
+  copyFileSync(join(path, `${name}.mjs`), join(path, "copy"));
+  renameSync(join(path, "copy"), join(path, `${name}.mjs`));
+  const reopened = await DataSet.open(path, { mode: "w" });
+  try {
+    assert.deepEqual(
+      readdirSync(path).filter((e) => e.endsWith(".tmp")),
+      [],
+      "no temp file left by the relink",
+    );
+    assert.equal(statSync(join(path, `${name}.mjs`)).ino, statSync(join(path, version)).ino);
+    assert.deepEqual(await reopened.get(name), { v: 2 });
+  } finally {
+    await reopened.close();
   }
 });
