@@ -37,12 +37,7 @@ export interface Layout {
 }
 
 /** Reads rows [lo, hi) of the array (the whole array for lo = 0, hi = rows). */
-export type RowReader = (
-  lo: number,
-  hi: number,
-  expect: LazyArray,
-  into?: ArrayBuffer,
-) => Promise<NDArray>;
+export type RowReader = (lo: number, hi: number, expect: LazyArray) => Promise<NDArray>;
 
 /**
  * What `load()` without `lazy` would have put where this LazyArray stands: an NDArray (the
@@ -161,11 +156,12 @@ export class LazyArray {
 /** Sequential reads of one array from one open file (see openRowWalk). */
 export interface RowWalk {
   /**
-   * Rows [lo, hi), read into `into` when the reader can (bare .npy files) and the buffer is big
-   * enough: the result's data then views `into` and is valid until the buffer is reused. Other
-   * readers return fresh memory.
+   * Whether read() fills the buffer it is given (bare .npy files): its result's data then views
+   * `into` and is valid until the buffer is reused. Otherwise each read returns fresh memory.
    */
-  read(lo: number, hi: number, into: ArrayBuffer): Promise<NDArray>;
+  readonly fillsBuffer: boolean;
+  /** Rows [lo, hi), clamped to the array like rows(). */
+  read(lo: number, hi: number, into?: ArrayBuffer): Promise<NDArray>;
   close(): Promise<void>;
 }
 
@@ -175,24 +171,22 @@ const WALKS = new WeakMap<LazyArray, () => Promise<RowWalk>>();
 /**
  * A walk over `array` for code that reads a big array chunk by chunk (the viewer's plots): one
  * open file and one header check for all chunks, and no new buffer per chunk, instead of
- * `rows()`'s open, check and allocate per call. Not part of the public surface.
+ * `rows()`'s open, check and allocate per call. Other LazyArrays read through rows(). Not part
+ * of the public surface.
  */
 export async function openRowWalk(array: LazyArray): Promise<RowWalk> {
-  const n = array.shape.length > 0 ? (array.shape[0] as number) : 1;
-  const clamp = (lo: number, hi: number): [number, number] => {
-    const stop = Math.max(0, Math.min(hi, n));
-    return [Math.max(0, Math.min(lo, stop)), stop];
-  };
   const open = WALKS.get(array);
   if (open === undefined) {
-    return {
-      read: (lo, hi, into) => asFormatErrors(() => array[SOURCE](...clamp(lo, hi), array, into)),
-      close: async () => undefined,
-    };
+    return { fillsBuffer: false, read: (lo, hi) => array.rows(lo, hi), close: async () => {} };
   }
   const walk = await asFormatErrors(open);
+  const n = array.shape.length > 0 ? (array.shape[0] as number) : 1;
   return {
-    read: (lo, hi, into) => asFormatErrors(() => walk.read(...clamp(lo, hi), into)),
+    fillsBuffer: true,
+    read: (lo, hi, into) => {
+      const stop = Math.max(0, Math.min(hi, n));
+      return asFormatErrors(() => walk.read(Math.max(0, Math.min(lo, stop)), stop, into));
+    },
     close: () => walk.close(),
   };
 }
@@ -227,22 +221,15 @@ async function openNpy(path: string, options: ArrayReadOptions): Promise<LazyArr
   } finally {
     await handle.close();
   }
-  const lazy = new LazyArray(path, layoutOf(header), async (lo, hi, expect, into) => {
+  // One way to read: open the file and check its header is still the one the LazyArray was made
+  // from, then read rows; rows() does it for one read, a walk (openRowWalk) for many.
+  const openWalk = async (expect: LazyArray): Promise<RowWalk> => {
     const file = await openDataFile(path, options);
     try {
       const now = await readNpyHeaderAt(file.handle, 0, file.size, path);
       if (!same(layoutOf(now), expect)) changed(path, expect);
-      return await readNpyDataAt(file.handle, 0, now, path, lo, hi, into);
-    } finally {
-      await file.handle.close();
-    }
-  });
-  WALKS.set(lazy, async () => {
-    const file = await openDataFile(path, options);
-    try {
-      const now = await readNpyHeaderAt(file.handle, 0, file.size, path);
-      if (!same(layoutOf(now), lazy)) changed(path, lazy);
       return {
+        fillsBuffer: true,
         read: (lo, hi, into) => readNpyDataAt(file.handle, 0, now, path, lo, hi, into),
         close: () => file.handle.close(),
       };
@@ -250,7 +237,16 @@ async function openNpy(path: string, options: ArrayReadOptions): Promise<LazyArr
       await file.handle.close();
       throw error;
     }
+  };
+  const lazy = new LazyArray(path, layoutOf(header), async (lo, hi, expect) => {
+    const walk = await openWalk(expect);
+    try {
+      return await walk.read(lo, hi);
+    } finally {
+      await walk.close();
+    }
   });
+  WALKS.set(lazy, () => openWalk(lazy));
   return lazy;
 }
 

@@ -14,7 +14,9 @@ import {
   numberReader,
   reduceLine,
   reduceTyped,
-  sliceOf,
+  type Scan,
+  scanNumbers,
+  scanRead,
 } from "./reduce.js";
 import { SimdMinMax } from "./simd-minmax.js";
 
@@ -109,19 +111,25 @@ async function lazyLine(
     return { ...line, start, stop };
   }
   const envelope = new Envelope(start, stop, columns);
+  const walk =
+    array instanceof LazyArray
+      ? await openRowWalk(array)
+      : {
+          fillsBuffer: false,
+          read: (lo: number, hi: number) => array.rows(lo, hi),
+          close: async () => {},
+        };
   // Two buffers, taken in turn: chunk k+1 is read into one while chunk k (in the other) is
   // reduced. A fresh buffer per chunk cost more than the reduction (allocation, page faults, GC).
   // For float32/float64 the buffers are WebAssembly memory and a SIMD kernel reduces them.
   const chunkBytes = CHUNK * (parseDescr(array.dtype)?.info.itemsize ?? 8);
-  const simd = [0, 1].map(() => SimdMinMax.for(array.dtype, chunkBytes));
-  const buffers = simd.map((kernel) => kernel?.buffer ?? new ArrayBuffer(chunkBytes));
+  const kernels = walk.fillsBuffer ? [0, 1].map(() => SimdMinMax.for(array.dtype, chunkBytes)) : [];
+  const buffers = walk.fillsBuffer
+    ? kernels.map((kernel) => kernel?.buffer ?? new ArrayBuffer(chunkBytes))
+    : [];
   let turn = 0;
-  const walk =
-    array instanceof LazyArray
-      ? await openRowWalk(array)
-      : { read: (lo: number, hi: number) => array.rows(lo, hi), close: async () => undefined };
   const readChunk = (a: number) => {
-    const pending = walk.read(a, Math.min(stop, a + CHUNK), buffers[turn++ % 2]!);
+    const pending = walk.read(a, Math.min(stop, a + CHUNK), buffers[turn++ % 2]);
     pending.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     return pending;
   };
@@ -129,25 +137,20 @@ async function lazyLine(
   try {
     for (let a = start; a < stop; a += CHUNK) {
       const chunk = await next;
+      // the kernel whose memory this chunk was read into
+      const mine = kernels[(turn - 1) % 2];
+      const kernel = mine && (chunk.data as Float64Array).buffer === mine.buffer ? mine : undefined;
       if (a + CHUNK < stop) next = readChunk(a + CHUNK);
-      // the kernel whose memory the chunk was read into (a reader that cannot read into a given
-      // buffer, like S3's or a deflated npz member's, returns fresh memory: JavaScript loops then)
-      const data = chunk.data as Float64Array;
-      const kernel = simd.find(
-        (k) => k !== undefined && k.buffer === data.buffer && data.byteOffset === 0,
-      );
+      const scan: Scan = kernel
+        ? (lo, hi, minmax) => kernel.scan(lo, hi, minmax)
+        : isPlainNumbers(chunk)
+          ? scanNumbers(chunk.data as ArrayLike<number>)
+          : scanRead(numberReader(chunk, part));
       // Reduced in slices with a turn of the event loop between them, so that the viewer answers
-      // other requests meanwhile, and a reader whose next chunk is a chain of operations (one
-      // open, header check and read per chunk, for arrays without a walk) keeps reading.
-      const plain = isPlainNumbers(chunk);
-      const read = plain ? undefined : numberReader(chunk, part);
+      // other requests meanwhile.
       for (let k = 0; k < chunk.size; k += SLICE) {
         if (k > 0) await new Promise((resolve) => setImmediate(resolve));
-        const end = Math.min(chunk.size, k + SLICE);
-        if (kernel)
-          envelope.addScan(a + k, end - k, (lo, hi, mm) => kernel.scan(k + lo, k + hi, mm));
-        else if (plain) envelope.addTyped(sliceOf(chunk.data as ArrayLike<number>, k, end), a + k);
-        else envelope.addRead((i) => read!(k + i), a + k, end - k);
+        envelope.add(a + k, Math.min(chunk.size, k + SLICE) - k, scan, k);
       }
     }
   } finally {

@@ -65,23 +65,9 @@ export function reduceLine(
     for (let i = 0; i < count; i++) raw[i] = at(start + i);
     return { start, stop, step: 1, min: base64(raw) };
   }
-  const step = count / columns;
-  const min = new Float64Array(columns);
-  const max = new Float64Array(columns);
-  for (let c = 0; c < columns; c++) {
-    const from = start + Math.floor(c * step);
-    const to = start + Math.floor((c + 1) * step);
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (let i = from; i < to; i++) {
-      const v = at(i);
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    min[c] = lo === Number.POSITIVE_INFINITY ? Number.NaN : lo;
-    max[c] = hi === Number.NEGATIVE_INFINITY ? Number.NaN : hi;
-  }
-  return { start, stop, step, min: base64(min), max: base64(max) };
+  const envelope = new Envelope(start, stop, columns);
+  envelope.add(start, count, scanRead(at), start);
+  return envelope.result();
 }
 
 /**
@@ -97,24 +83,55 @@ export function reduceTyped(
   const count = Math.max(0, stop - start);
   if (count <= 2 * columns) return reduceLine((i) => data[i]!, start, stop, columns);
   const envelope = new Envelope(start, stop, columns);
-  envelope.addTyped(start === 0 && stop === data.length ? data : sliceOf(data, start, stop), start);
+  envelope.add(start, count, scanNumbers(data), start);
   return envelope.result();
 }
 
-export function sliceOf(data: ArrayLike<number>, start: number, stop: number): ArrayLike<number> {
-  const view = data as unknown as { subarray?: (a: number, b: number) => ArrayLike<number> };
-  return view.subarray ? view.subarray(start, stop) : Array.prototype.slice.call(data, start, stop);
+/** Updates minmax = [min, max] with elements [lo, hi) of a run; NaNs are skipped. */
+export type Scan = (lo: number, hi: number, minmax: Float64Array) => void;
+
+/** A Scan of plain numbers (a typed array): one tight loop per call, no call per element. */
+export function scanNumbers(data: ArrayLike<number>): Scan {
+  return (lo, hi, minmax) => {
+    let min = minmax[0]!;
+    let max = minmax[1]!;
+    for (let i = lo; i < hi; i++) {
+      const v = data[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    minmax[0] = min;
+    minmax[1] = max;
+  };
+}
+
+/** A Scan of numbers read one by one (complex parts, half floats, bigints). */
+export function scanRead(read: (i: number) => number): Scan {
+  return (lo, hi, minmax) => {
+    let min = minmax[0]!;
+    let max = minmax[1]!;
+    for (let i = lo; i < hi; i++) {
+      const v = read(i);
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    minmax[0] = min;
+    minmax[1] = max;
+  };
 }
 
 /**
  * Min/max per column of elements [start, stop) that arrive in consecutive chunks (an array read
- * piece by piece, never whole). Column c covers [start + ⌊c·step⌋, start + ⌊(c+1)·step⌋), as in
- * reduceLine, so the result does not depend on how the elements were chunked.
+ * piece by piece, never whole; reduceLine and reduceTyped use it for a whole range too). Column c
+ * covers [start + ⌊c·step⌋, start + ⌊(c+1)·step⌋), so the result does not depend on how the
+ * elements were chunked.
  */
 export class Envelope {
   readonly step: number;
   private readonly min: Float64Array;
   private readonly max: Float64Array;
+  /** Scratch [min, max] handed to scans. */
+  private readonly minmax = new Float64Array(2);
 
   constructor(
     readonly start: number,
@@ -139,59 +156,20 @@ export class Envelope {
     return c;
   }
 
-  /** Elements [at, at + data.length) as plain numbers: one tight loop per column. */
-  addTyped(data: ArrayLike<number>, at: number): void {
-    const end = at + data.length;
-    for (let c = this.columnOf(at); c < this.columns && this.from(c) < end; c++) {
-      const lo = Math.max(at, this.from(c)) - at;
-      const hi = Math.min(end, this.from(c + 1)) - at;
-      let min = this.min[c]!;
-      let max = this.max[c]!;
-      for (let i = lo; i < hi; i++) {
-        const v = data[i]!;
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-      this.min[c] = min;
-      this.max[c] = max;
-    }
-  }
-
   /**
-   * Elements [at, at + count) through `scan(lo, hi, minmax)`, which updates minmax = [min, max]
-   * with elements [lo, hi) of the run (a SIMD kernel over memory the caller filled).
+   * Elements [at, at + count) of the sequence, which `scan` reads as its elements
+   * [first, first + count): one scan call per column they touch.
    */
-  addScan(
-    at: number,
-    count: number,
-    scan: (lo: number, hi: number, minmax: Float64Array) => void,
-  ): void {
+  add(at: number, count: number, scan: Scan, first = 0): void {
     const end = at + count;
-    const minmax = new Float64Array(2);
+    const minmax = this.minmax;
+    const shift = first - at;
     for (let c = this.columnOf(at); c < this.columns && this.from(c) < end; c++) {
       minmax[0] = this.min[c]!;
       minmax[1] = this.max[c]!;
-      scan(Math.max(at, this.from(c)) - at, Math.min(end, this.from(c + 1)) - at, minmax);
+      scan(Math.max(at, this.from(c)) + shift, Math.min(end, this.from(c + 1)) + shift, minmax);
       this.min[c] = minmax[0];
       this.max[c] = minmax[1];
-    }
-  }
-
-  /** Elements [at, at + count) read by `read(k)` for k in [0, count). */
-  addRead(read: (k: number) => number, at: number, count: number): void {
-    const end = at + count;
-    for (let c = this.columnOf(at); c < this.columns && this.from(c) < end; c++) {
-      const lo = Math.max(at, this.from(c)) - at;
-      const hi = Math.min(end, this.from(c + 1)) - at;
-      let min = this.min[c]!;
-      let max = this.max[c]!;
-      for (let k = lo; k < hi; k++) {
-        const v = read(k);
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-      this.min[c] = min;
-      this.max[c] = max;
     }
   }
 

@@ -7,7 +7,14 @@ import { openNpyLazy } from "../../src/arrays/lazy.js";
 import { writeNpyFile } from "../../src/arrays/npy.js";
 import { NDArray } from "../../src/runtime/persist-runtime.mjs";
 import { arrayPlot } from "../../src/view/plot.js";
-import { Envelope, heatmap, numberReader, reduceLine, reduceTyped } from "../../src/view/reduce.js";
+import {
+  Envelope,
+  heatmap,
+  numberReader,
+  reduceLine,
+  reduceTyped,
+  scanNumbers,
+} from "../../src/view/reduce.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const decode = (b64: string, Type: typeof Float64Array | typeof Float32Array) => {
@@ -37,6 +44,36 @@ test("min/max per pixel column: every spike survives, raw values when narrow", (
   assert.equal(raw.step, 1);
   assert.equal(raw.max, undefined);
   assert.equal(decode(raw.min, Float64Array)[57], 9);
+});
+
+test("the envelope is each column's min and max, as a plain loop over the column finds them", () => {
+  // an independent reference: columns [start + ⌊c·step⌋, start + ⌊(c+1)·step⌋), NaN skipped
+  const data = Float64Array.from({ length: 100_003 }, (_, i) =>
+    i % 97 === 0 ? Number.NaN : Math.sin(i / 300) * (i % 1000 === 0 ? 4 : 1),
+  );
+  for (const [start, stop, columns] of [
+    [0, data.length, 640],
+    [17, 99_001, 333],
+    [5, 5 + 3 * 1000, 1000],
+  ] as const) {
+    const step = (stop - start) / columns;
+    const min: number[] = [];
+    const max: number[] = [];
+    for (let c = 0; c < columns; c++) {
+      const values = Array.from(
+        data.subarray(start + Math.floor(c * step), start + Math.floor((c + 1) * step)),
+      ).filter((v) => !Number.isNaN(v));
+      min.push(values.length ? Math.min(...values) : Number.NaN);
+      max.push(values.length ? Math.max(...values) : Number.NaN);
+    }
+    const line = reduceTyped(data, start, stop, columns);
+    assert.deepEqual(decode(line.min, Float64Array), min, `${start}..${stop} / ${columns}`);
+    assert.deepEqual(decode(line.max!, Float64Array), max);
+    assert.deepEqual(
+      reduceLine((i) => data[i]!, start, stop, columns),
+      line,
+    );
+  }
 });
 
 test("complex parts, bigints and half floats are read as numbers", () => {
@@ -116,9 +153,12 @@ test("a lazily read 1-D array plots the same envelope as in memory, chunk by chu
   }
   // the envelope does not depend on how the elements were chunked
   const whole = new Envelope(100, n, 640);
-  whole.addTyped(data.subarray(100), 100);
+  whole.add(100, n - 100, scanNumbers(data), 100);
   const pieces = new Envelope(100, n, 640);
-  for (let a = 100; a < n; a += 1_000_003) pieces.addTyped(data.subarray(a, a + 1_000_003), a);
+  for (let a = 100; a < n; a += 1_000_003) {
+    const piece = data.subarray(a, a + 1_000_003);
+    pieces.add(a, piece.length, scanNumbers(piece));
+  }
   assert.deepEqual(pieces.result(), whole.result());
   assert.deepEqual(whole.result(), reduceTyped(data, 100, n, 640));
 });

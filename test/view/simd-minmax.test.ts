@@ -81,7 +81,7 @@ for (const [dtype, Type] of [
       // in uneven pieces, as chunks arrive
       for (let a = 0; a < n; a += 30_011) {
         const end = Math.min(n, a + 30_011);
-        simd.addScan(a, end - a, (lo, hi, mm) => kernel.scan(a + lo, a + hi, mm));
+        simd.add(a, end - a, (lo, hi, mm) => kernel.scan(lo, hi, mm), a);
       }
       assert.deepEqual(simd.result(), reduceTyped(data, 0, n, columns), `${columns} columns`);
     }
