@@ -270,17 +270,6 @@ export class CommitLog {
   }
 
   /**
-   * Commit the records `build` makes from the current state, retrying on lost races: `build` runs
-   * again after each, against the newer state (it throws to give up, e.g. NotFoundError).
-   * Returns what the winning `build` returned.
-   *
-   * With `optimistic`, the first attempt uses the state this handle already has (no LIST): a
-   * stale state only costs a lost race, since the number it claims then exists. After a lost race
-   * the writer reads just the entry that beat it and tries the next number: one GET and one PUT
-   * per lost race. Without `optimistic` (operations that may fail on the state, like delete of a
-   * missing item), the state is refreshed first so that the failure is not a stale one.
-   */
-  /**
    * Claims the next log number for `records` (PutObject If-None-Match: *) and applies them,
    * writing a snapshot every SNAPSHOT_EVERY commits. When another writer won the number, applies
    * the entry that won instead (or catches up fully if it cannot be read) and returns false.
@@ -301,6 +290,17 @@ export class CommitLog {
     return true;
   }
 
+  /**
+   * Commit the records `build` makes from the current state, retrying on lost races: `build` runs
+   * again after each, against the newer state (it throws to give up, e.g. NotFoundError).
+   * Returns what the winning `build` returned.
+   *
+   * With `optimistic`, the first attempt uses the state this handle already has (no LIST): a
+   * stale state only costs a lost race, since the number it claims then exists. After a lost race
+   * the writer reads just the entry that beat it and tries the next number: one GET and one PUT
+   * per lost race. Without `optimistic` (operations that may fail on the state, like delete of a
+   * missing item), the state is refreshed first so that the failure is not a stale one.
+   */
   async commit<T>(
     build: () => { records: LogRecord[]; result: T },
     options: { optimistic?: boolean } = {},

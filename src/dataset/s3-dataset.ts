@@ -13,8 +13,7 @@
  * committing, so the cleaner never removes what is about to be committed).
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Archive } from "../archive.js";
 import { encodeNpy } from "../arrays/npy.js";
@@ -23,9 +22,10 @@ import { ArchiveError, NotFoundError, ReadOnlyError, UnsupportedValueError } fro
 import { interpretSource, load } from "../load/index.js";
 import { RUNTIME_FILE } from "../store/layout.js";
 import { loadItemLazily } from "../store/s3-lazy.js";
-import { type S3Options, S3Store } from "../store/s3-store.js";
-import { inBatches, settleAll } from "../store/settle.js";
+import { S3_IN_FLIGHT, type S3Options, S3Store } from "../store/s3-store.js";
+import { inBatches } from "../store/settle.js";
 import type { Store } from "../store/store.js";
+import { filesBelow, withTempDir } from "../store/temp-dir.js";
 import { CommitLog, type Intent, intentKey, type LogRecord } from "./commit-log.js";
 import type { DataSet, DataSetOpenOptions } from "./dataset.js";
 import { checkItemName } from "./names.js";
@@ -243,9 +243,11 @@ export class S3DataSet implements DataSetSurface {
     // (the stale-upload cleanup removes them if nobody does).
     let published = false;
     try {
-      // Eight uploads in flight: object stores are latency-bound per request.
-      for (let i = 0; i < values.length; i += 8) {
-        const batch = values.slice(i, i + 8).map((value) => this.upload(value, `${prefix}?`));
+      // S3_IN_FLIGHT uploads at once; their ids are kept in order (one per value, for the infos).
+      for (let i = 0; i < values.length; i += S3_IN_FLIGHT) {
+        const batch = values
+          .slice(i, i + S3_IN_FLIGHT)
+          .map((value) => this.upload(value, `${prefix}?`));
         const settled = await Promise.allSettled(batch);
         for (const r of settled) if (r.status === "fulfilled") uploads.push(r.value);
         const failed = settled.find((r) => r.status === "rejected");
@@ -415,7 +417,9 @@ export class S3DataSet implements DataSetSurface {
     // upload before a commit names it, and the commit comes after every put has returned. Every
     // put settles before a failure propagates: the caller then removes the upload, and a put
     // still in flight would re-create an object after that.
-    await inBatches([...files], 8, ([file, bytes]) => this.store.put(`items/${id}/${file}`, bytes));
+    await inBatches([...files], S3_IN_FLIGHT, ([file, bytes]) =>
+      this.store.put(`items/${id}/${file}`, bytes),
+    );
     return id;
   }
 
@@ -426,21 +430,16 @@ export class S3DataSet implements DataSetSurface {
   /** Download upload `id` into a temp folder and load its item safely. */
   private async readUpload(id: string): Promise<unknown> {
     const entries = await this.store.list(`items/${id}/`);
-    const tmp = await mkdtemp(join(tmpdir(), "persist-s3-"));
-    try {
-      await settleAll(
-        entries.map(async (entry) => {
-          const body = await this.store.get(entry.key);
-          if (body === undefined) throw new NotFoundError(`${this.path}/${entry.key} vanished`);
-          const file = join(tmp, ...entry.key.split("/").slice(2));
-          await mkdir(dirname(file), { recursive: true });
-          await writeFile(file, body);
-        }),
-      );
+    return withTempDir(async (tmp) => {
+      await inBatches(entries, S3_IN_FLIGHT, async (entry) => {
+        const body = await this.store.get(entry.key);
+        if (body === undefined) throw new NotFoundError(`${this.path}/${entry.key} vanished`);
+        const file = join(tmp, ...entry.key.split("/").slice(2));
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, body);
+      });
       return (await load(join(tmp, `${ITEM}.mjs`))).default;
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
+    });
   }
 
   /** A writer whose upload is older than half the grace period must not commit it (see top). */
@@ -574,27 +573,13 @@ async function savedFiles(
   archive: Archive,
   format: "npz" | "hdf5",
 ): Promise<Map<string, Uint8Array>> {
-  const tmp = await mkdtemp(join(tmpdir(), "persist-s3-"));
-  try {
+  return withTempDir(async (tmp) => {
     await archive.save(tmp, { name: ITEM, package: false, dataFormat: format, force: true });
     const files = new Map<string, Uint8Array>();
-    for (const file of await walk(tmp)) {
+    for (const file of await filesBelow(tmp)) {
       if (file === RUNTIME_FILE || file.endsWith(".d.mts")) continue;
       files.set(file, await readFile(join(tmp, file)));
     }
     return files;
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
-
-/** Every file below `dir`, as "/"-separated relative paths. */
-async function walk(dir: string, base = ""): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(join(dir, base), { withFileTypes: true })) {
-    const rel = base === "" ? entry.name : `${base}/${entry.name}`;
-    if (entry.isDirectory()) out.push(...(await walk(dir, rel)));
-    else out.push(rel);
-  }
-  return out;
+  });
 }

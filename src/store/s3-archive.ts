@@ -7,36 +7,14 @@
  * the archive owns into a temp folder and loads that with the ordinary (safe by default) loader,
  * so an archive in S3 gets the same checks as one on disk.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Archive, SaveOptions, SaveResult } from "../archive.js";
 import { ArchiveError, NotFoundError } from "../errors.js";
 import { RUNTIME_FILE } from "./layout.js";
-import { parseS3Url, type S3Options, S3Store } from "./s3-store.js";
+import { parseS3Url, S3_IN_FLIGHT, type S3Options, S3Store } from "./s3-store.js";
 import { inBatches } from "./settle.js";
-
-const PARALLEL = 8;
-
-async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), "persist-s3-"));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** Every file below `dir`, as "/"-separated relative paths. */
-async function walk(dir: string, base = ""): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(join(dir, base), { withFileTypes: true })) {
-    const rel = base === "" ? entry.name : `${base}/${entry.name}`;
-    if (entry.isDirectory()) out.push(...(await walk(dir, rel)));
-    else out.push(rel);
-  }
-  return out;
-}
+import { filesBelow, withTempDir } from "./temp-dir.js";
 
 /** Archive.save() to `s3://bucket/prefix`: the same files as a local save, uploaded. */
 export async function saveToS3(
@@ -46,13 +24,13 @@ export async function saveToS3(
 ): Promise<SaveResult> {
   const { s3, ...local } = options;
   const store = new S3Store(url, s3);
-  return withTemp(async (tmp) => {
+  return withTempDir(async (tmp) => {
     const saved = await archive.save(tmp, { ...local, backup: false });
     const entry = saved.entry
       .slice(tmp.length + 1)
       .split(/[\\/]/)
       .join("/");
-    const files = await walk(tmp);
+    const files = await filesBelow(tmp);
     // The archive's own files: a package folder, or the module-layout names beside the entry.
     const top = entry.includes("/") ? `${entry.split("/")[0]}/` : "";
     if (!options.force) {
@@ -68,10 +46,10 @@ export async function saveToS3(
       // Replace the package as a whole: files of the old version that the new one lacks go.
       const keep = new Set(files);
       const old = (await store.list(top)).filter((e) => !keep.has(e.key) && e.key !== entry);
-      await inBatches(old, PARALLEL, (e) => store.delete(e.key));
+      await inBatches(old, S3_IN_FLIGHT, (e) => store.delete(e.key));
     }
     const rest = files.filter((f) => f !== entry);
-    await inBatches(rest, PARALLEL, async (f) => store.put(f, await readFile(join(tmp, f))));
+    await inBatches(rest, S3_IN_FLIGHT, async (f) => store.put(f, await readFile(join(tmp, f))));
     await store.put(entry, await readFile(join(tmp, entry)));
     return {
       entry: `${store.location}/${entry}`,
@@ -112,8 +90,8 @@ export async function withDownloadedArchive<T>(
       throw new NotFoundError(`no archive at ${url}: no objects under ${url}/`, { file: url });
     }
   }
-  return withTemp(async (tmp) => {
-    await inBatches(keys, PARALLEL, async (key) => {
+  return withTempDir(async (tmp) => {
+    await inBatches(keys, S3_IN_FLIGHT, async (key) => {
       const body = await store.get(key);
       if (body === undefined) {
         if (key === RUNTIME_FILE) return;

@@ -19,6 +19,9 @@ import { ArchiveError, NotFoundError } from "../errors.js";
 import { checkKey, joinKey, type Store, type StoreEntry, StoreError } from "./store.js";
 
 /** How to reach an S3-compatible store. Unset fields come from the standard AWS_* variables. */
+/** Requests one operation keeps in flight at once: object stores are latency-bound per request. */
+export const S3_IN_FLIGHT = 8;
+
 export interface S3Options {
   /** e.g. "http://127.0.0.1:7480"; default AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS S3. */
   endpoint?: string;
