@@ -1,7 +1,7 @@
 // Compiles src/view/wasm/minmax.wat into src/view/wasm/minmax-wasm.ts (the bytes as base64), so
 // the package ships no .wasm file to locate at run time and needs no compiler. `wabt` (the
 // WebAssembly Binary Toolkit compiled to JavaScript) is a devDependency: run `npm run build:wasm`
-// after editing the .wat file; test/view/minmax-wasm.test.ts fails while the two disagree.
+// after editing the .wat file; test/view/simd-minmax.test.ts fails while the two disagree.
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import createWabt from "wabt";

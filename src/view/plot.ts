@@ -142,7 +142,7 @@ async function lazyLine(
       const kernel = mine && (chunk.data as Float64Array).buffer === mine.buffer ? mine : undefined;
       if (a + CHUNK < stop) next = readChunk(a + CHUNK);
       const scan: Scan = kernel
-        ? (lo, hi, minmax) => kernel.scan(lo, hi, minmax)
+        ? kernel.scan
         : isPlainNumbers(chunk)
           ? scanNumbers(chunk.data as ArrayLike<number>)
           : scanRead(numberReader(chunk, part));

@@ -111,8 +111,8 @@ export async function startViewer(path: string, options: ViewerOptions): Promise
       // and the kind of target ("archive" or "dataset"), so the page's first requests need not
       // wait for the summary
       if (url.pathname === "/") {
-        const kind = model.target.type === "dataset" ? "dataset" : "archive";
-        body = body.toString("utf8").replaceAll("__TOKEN__", token).replaceAll("__KIND__", kind);
+        const page = body.toString("utf8").replaceAll("__TOKEN__", token);
+        body = page.replaceAll("__KIND__", model.target.type);
       }
       return send(res, 200, TYPES[extname(file)] ?? "application/octet-stream", body);
     }

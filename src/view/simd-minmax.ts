@@ -7,6 +7,7 @@
  * No library does this small kernel (plotting libraries reduce in the browser, from data already
  * sent); it is 100 lines of WebAssembly text, built into minmax-wasm.ts by scripts/build-wasm.mjs.
  */
+import type { Scan } from "./reduce.js";
 import { MINMAX_WASM } from "./wasm/minmax-wasm.js";
 
 interface MinMaxExports {
@@ -73,10 +74,10 @@ export class SimdMinMax {
 
   /**
    * Min/max of elements [lo, hi) of the data at the start of `buffer`, starting from
-   * minmax = [min, max] and written back there. NaNs are skipped.
+   * minmax = [min, max] and written back there; NaNs are skipped (a Scan, reduce.ts).
    */
-  scan(lo: number, hi: number, minmax: Float64Array): void {
+  readonly scan: Scan = (lo, hi, minmax) => {
     minmax[0] = this.kernel(lo * this.itemsize, hi - lo, minmax[0]!, minmax[1]!);
     minmax[1] = this.exports.max.value;
-  }
+  };
 }

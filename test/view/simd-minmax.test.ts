@@ -81,7 +81,7 @@ for (const [dtype, Type] of [
       // in uneven pieces, as chunks arrive
       for (let a = 0; a < n; a += 30_011) {
         const end = Math.min(n, a + 30_011);
-        simd.add(a, end - a, (lo, hi, mm) => kernel.scan(lo, hi, mm), a);
+        simd.add(a, end - a, kernel.scan, a);
       }
       assert.deepEqual(simd.result(), reduceTyped(data, 0, n, columns), `${columns} columns`);
     }
