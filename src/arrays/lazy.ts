@@ -165,8 +165,11 @@ export interface RowWalk {
   close(): Promise<void>;
 }
 
-/** Opens a walk over the array's file (its header checked once); for npy LazyArrays only. */
-const WALKS = new WeakMap<LazyArray, () => Promise<RowWalk>>();
+/**
+ * Walk openers by row reader, for bare .npy files: a LazyArray made from another with the same
+ * reader (the typed-array form of `_arrays.x.data`, lazy-forms.ts) walks the same way.
+ */
+const WALKS = new WeakMap<RowReader, (expect: LazyArray) => Promise<RowWalk>>();
 
 /**
  * A walk over `array` for code that reads a big array chunk by chunk (the viewer's plots): one
@@ -175,11 +178,11 @@ const WALKS = new WeakMap<LazyArray, () => Promise<RowWalk>>();
  * of the public surface.
  */
 export async function openRowWalk(array: LazyArray): Promise<RowWalk> {
-  const open = WALKS.get(array);
+  const open = WALKS.get(array[SOURCE]);
   if (open === undefined) {
     return { fillsBuffer: false, read: (lo, hi) => array.rows(lo, hi), close: async () => {} };
   }
-  const walk = await asFormatErrors(open);
+  const walk = await asFormatErrors(() => open(array));
   const n = array.shape.length > 0 ? (array.shape[0] as number) : 1;
   return {
     fillsBuffer: true,
@@ -238,16 +241,16 @@ async function openNpy(path: string, options: ArrayReadOptions): Promise<LazyArr
       throw error;
     }
   };
-  const lazy = new LazyArray(path, layoutOf(header), async (lo, hi, expect) => {
+  const source: RowReader = async (lo, hi, expect) => {
     const walk = await openWalk(expect);
     try {
       return await walk.read(lo, hi);
     } finally {
       await walk.close();
     }
-  });
-  WALKS.set(lazy, () => openWalk(lazy));
-  return lazy;
+  };
+  WALKS.set(source, openWalk);
+  return new LazyArray(path, layoutOf(header), source);
 }
 
 /** LazyArrays over entries of an .npz file, charged to the file's memory budget. */

@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { openNpyLazy } from "../../src/arrays/lazy.js";
+import { LazyArray, openNpyLazy, openRowWalk } from "../../src/arrays/lazy.js";
 import { writeNpyFile } from "../../src/arrays/npy.js";
+import { Archive, load } from "../../src/index.js";
 import { NDArray } from "../../src/runtime/persist-runtime.mjs";
 import { arrayPlot } from "../../src/view/plot.js";
 import {
@@ -207,4 +208,35 @@ test("lazily plotted big-endian and integer arrays, chunk after chunk in reused 
       dtype: zoomed.dtype,
     });
   }
+});
+
+test("an archive's typed array loaded lazily is walked from one open file into the given buffer", async () => {
+  // the viewer's fast path (one open, reads into reused SIMD memory) for what archives hold most:
+  // `export const x = _arrays.array_0.data`, whose LazyArray is the typed-array form of the npy's
+  const dir = await tempDir();
+  const archive = new Archive({ arrayThreshold: 10 });
+  const data = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i));
+  archive.insert({ x: data, nd: new NDArray(new Float64Array(100), [100]) });
+  const { entry } = await archive.save(dir, { name: "run" });
+  const lazy = (await load(entry, { lazy: true })) as { x: LazyArray; nd: LazyArray };
+  for (const [name, array] of Object.entries(lazy)) {
+    assert.ok(array instanceof LazyArray, name);
+    const walk = await openRowWalk(array);
+    try {
+      assert.equal(walk.fillsBuffer, true, `${name} (${array.loadsAs})`);
+      const into = new ArrayBuffer(array.size * 8);
+      const rows = await walk.read(10, 20, into);
+      assert.equal((rows.data as Float32Array).buffer, into);
+    } finally {
+      await walk.close();
+    }
+  }
+  const rows = await openRowWalk(lazy.x).then(async (walk) => {
+    try {
+      return await walk.read(10, 20, new ArrayBuffer(4096));
+    } finally {
+      await walk.close();
+    }
+  });
+  assert.deepEqual(rows.data, data.subarray(10, 20));
 });
