@@ -21,6 +21,7 @@ import { LOCK_FILE } from "../dataset/layout.js";
 import { ArchiveError } from "../errors.js";
 import { fsyncDir } from "../store/atomic.js";
 import { PACKAGE_FILES as PACKAGE_LAYOUT_FILES } from "../store/layout.js";
+import { PROCESS_TAG } from "../store/process.js";
 import { errorText, isInputError } from "./errors.js";
 import { loadWithStandIns, readDataSetItem } from "./stand-ins.js";
 import {
@@ -410,7 +411,7 @@ async function swapDirectories(from: string, to: string): Promise<void> {
 
 /** A hidden, unique path beside `path` (same file system, so renames are atomic). */
 function sibling(path: string, what: string): string {
-  const tag = `${process.pid}.${randomBytes(4).toString("hex")}`;
+  const tag = `${PROCESS_TAG}.${randomBytes(4).toString("hex")}`;
   return join(dirname(path), `.${basename(path)}.${what}.${tag}.tmp`);
 }
 

@@ -8,6 +8,7 @@ import { DATASET_INDEX_DECLARATIONS_FILE, dataSetIndexDeclarations } from "../em
 import { FormatError, NotFoundError } from "../errors.js";
 import { fsyncDir, tempPathFor, writeFileAtomic, writeNewFile } from "../store/atomic.js";
 import { readConfinedText } from "../store/confined.js";
+import { isTagRunning, PROCESS_TAG_PATTERN } from "../store/process.js";
 import { exists } from "../store/publish.js";
 import { interpretExpressions } from "./codec.js";
 import { INDEX_MODULE, INDEX_MODULE_FILE } from "./index-module.js";
@@ -175,14 +176,22 @@ export function journalFor(dir: string, version: number): Journal | JournalV1 {
     : new Journal(join(dir, JOURNAL_FILE), dir);
 }
 
-/** Temp files and staging folders: `.<name>.<pid>.<8 hex>.tmp` (store/atomic.ts, store/publish.ts). */
-const LEFTOVER = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+/**
+ * Temp files and staging folders: `.<name>.<process tag>.<8 hex>.tmp` (store/atomic.ts,
+ * store/publish.ts); the tag is `<pid>-<start time>` on Linux, `<pid>` elsewhere and in older
+ * versions (store/process.ts).
+ */
+const LEFTOVER = new RegExp(`^\\.(.+)\\.(${PROCESS_TAG_PATTERN})\\.[0-9a-f]{8}\\.tmp$`);
+/** `convert.<process tag>.<8 hex>.tmp` and `old.…` beside a DataSet (cli/convert.ts). */
+const CONVERT_LEFTOVER = new RegExp(
+  `^(convert|old)\\.(${PROCESS_TAG_PATTERN})\\.[0-9a-f]{8}\\.tmp$`,
+);
 /** Leftovers not covered by a claim are removed only after this: the pid may be another host's. */
 const LEFTOVER_AGE_MS = 10 * 60_000;
 
 /**
  * Remove temp files and staging folders that writers killed mid-save left in `dir`: the pid in the
- * name is not running on this host, and either `isClaimed(target)` says no live writer is staging
+ * name is not running on this host (or its pid now belongs to another process), and either `isClaimed(target)` says no live writer is staging
  * that target (then at once), or the entry is old enough that it cannot belong to a live writer
  * on another host sharing the directory. Best effort: failures are ignored.
  */
@@ -199,7 +208,7 @@ export async function removeCrashLeftovers(
   }
   for (const entry of entries) {
     const match = LEFTOVER.exec(entry);
-    if (match === null || isRunning(Number(match[2]))) continue;
+    if (match === null || isTagRunning(match[2]!)) continue;
     const path = join(dir, entry);
     try {
       const claimed = isClaimed(match[1]!);
@@ -231,8 +240,8 @@ export async function removeConvertLeftovers(dir: string): Promise<string[]> {
   }
   for (const entry of entries) {
     if (!entry.startsWith(prefix)) continue;
-    const match = /^(convert|old)\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(entry.slice(prefix.length));
-    if (match === null || isRunning(Number(match[2]))) continue;
+    const match = CONVERT_LEFTOVER.exec(entry.slice(prefix.length));
+    if (match === null || isTagRunning(match[2]!)) continue;
     try {
       await rm(join(parent, entry), { recursive: true, force: true });
       removed.push(entry);
@@ -241,14 +250,4 @@ export async function removeConvertLeftovers(dir: string): Promise<string[]> {
     }
   }
   return removed;
-}
-
-export function isRunning(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== "ESRCH";
-  }
 }

@@ -6,12 +6,13 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { PROCESS_TAG } from "./process.js";
 
 /** A temp path beside `target`, unique per process and call, hidden from directory listings. */
 export function tempPathFor(target: string): string {
   return join(
     dirname(target),
-    `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+    `.${basename(target)}.${PROCESS_TAG}.${randomBytes(4).toString("hex")}.tmp`,
   );
 }
 

@@ -10,7 +10,6 @@ import {
   fstatSync,
   linkSync,
   openSync,
-  readFileSync,
   readSync,
   unlinkSync,
   writeFileSync,
@@ -18,6 +17,7 @@ import {
 import { hostname } from "node:os";
 import { FormatError } from "../errors.js";
 import { tempPathFor } from "./atomic.js";
+import { ownStartTime, processStartTime } from "./process.js";
 
 /** Who holds an owner file. `token` is random and never reused, so it names one holding. */
 export interface Owner {
@@ -30,20 +30,7 @@ export interface Owner {
   start?: number;
 }
 
-/** Start time of process `pid` from /proc (Linux), or undefined when unavailable. */
-export function processStartTime(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Field 2 (comm) may contain spaces and parentheses; fields after the last ")" are fixed.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const start = Number(fields[19]); // field 22 overall: starttime
-    return Number.isFinite(start) ? start : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const ownStart = processStartTime(process.pid);
+const ownStart = ownStartTime();
 
 export function newOwner(): Owner {
   const owner: Owner = {

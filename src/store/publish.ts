@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { lstat, mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fsyncDir } from "./atomic.js";
+import { PROCESS_TAG } from "./process.js";
 
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -22,7 +23,7 @@ export async function exists(path: string): Promise<boolean> {
 export async function makeStaging(target: string): Promise<string> {
   const path = join(
     dirname(target),
-    `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+    `.${basename(target)}.${PROCESS_TAG}.${randomBytes(4).toString("hex")}.tmp`,
   );
   await mkdir(path);
   return path;

@@ -13,6 +13,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -28,6 +29,9 @@ import {
   ReadOnlyError,
   UnsupportedValueError,
 } from "../../src/index.js";
+import { tempPathFor } from "../../src/store/atomic.js";
+import { PROCESS_TAG } from "../../src/store/process.js";
+import { makeStaging } from "../../src/store/publish.js";
 import { tempDir } from "../helpers/tmp.js";
 
 async function newDataSet(options: Parameters<typeof DataSet.open>[1] = {}) {
@@ -405,6 +409,30 @@ test("opening for writing removes old temp files of dead writers, nothing else",
   assert.equal(existsSync(fresh), false);
   for (const f of [claimed, live, mine]) assert.ok(existsSync(f), f);
   assert.deepEqual(await ds.keys(), ["x_0"]);
+});
+
+test("temp names carry the writer's start time: a leftover whose pid was reused is removed", async (t) => {
+  if (!PROCESS_TAG.includes("-")) {
+    t.skip("no process start time on this platform (/proc): temp names carry only the pid");
+    return;
+  }
+  const { path, ds } = await newDataSet();
+  await ds.insert(1);
+  // This process's own pid with another start time: what a dead writer's leftover looks like once
+  // its pid has been handed to a new process (here, this one).
+  const [pid, start] = PROCESS_TAG.split("-").map(Number) as [number, number];
+  const reused = join(path, `.x_5.mjs.${pid}-${start + 1}.33333333.tmp`);
+  const ours = join(path, `.x_4.mjs.${PROCESS_TAG}.44444444.tmp`);
+  for (const f of [reused, ours]) writeFileSync(f, "");
+  await DataSet.open(path, { mode: "w" });
+  assert.equal(existsSync(reused), false, "the reused pid's leftover is removed");
+  assert.ok(existsSync(ours), "a live writer's temp file (same pid and start time) is kept");
+  // Temp files and staging folders this process makes are named with its tag.
+  const staging = await makeStaging(join(path, "x_3.mjs"));
+  await rm(staging, { recursive: true });
+  for (const name of [tempPathFor(join(path, "x_3.mjs")), staging]) {
+    assert.match(name, new RegExp(`\\.x_3\\.mjs\\.${PROCESS_TAG}\\.[0-9a-f]{8}\\.tmp$`));
+  }
 });
 
 test("replacing and deleting items with external arrays leaves no stale data files", async () => {
