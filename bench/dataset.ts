@@ -10,6 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +18,10 @@ import { fileURLToPath } from "node:url";
 import { DataSet } from "../src/index.js";
 
 const FULL = process.env.PERSIST_BENCH_FULL === "1";
-/** "insertMany": only that row (median of 5 rounds, each on a fresh DataSet). */
+/**
+ * "insertMany": only that row (median of 5 rounds, each on a fresh DataSet); "writers": only the
+ * 1-vs-4 writer rows, with the same file operations done by hand beside them (5 rounds).
+ */
 const ONLY = process.env.PERSIST_BENCH_DATASET;
 const PYTHON_PERSIST_1000_ARRAY_INSERTS_S = 227;
 
@@ -73,23 +77,25 @@ async function arrayInserts(dir: string, count: number) {
   return seconds;
 }
 
-/** Latencies (ms) of every insert and the total throughput of `writers` processes. */
+/**
+ * Latencies (ms) of every insert and the total throughput of `writers` processes, each running
+ * `role`: "writer" (DataSet inserts) or "raw-writer" (the same file operations by hand).
+ */
 async function throughput(
   dir: string,
   writers: number,
   each: number,
   round = 0,
+  role: "writer" | "raw-writer" = "writer",
 ): Promise<{ perSecond: number; p50: number; p99: number }> {
-  const path = join(dir, `writers-${writers}-${round}`);
+  const path = join(dir, `${role}s-${writers}-${round}`);
   await (await DataSet.open(path, { mode: "w" })).close();
   const self = fileURLToPath(import.meta.url);
   const runs = await Promise.all(
     Array.from({ length: writers }, async () => {
-      const child = spawn(
-        process.execPath,
-        ["--import", "tsx", self, "writer", path, String(each)],
-        { stdio: ["ignore", "pipe", "inherit"] },
-      );
+      const child = spawn(process.execPath, ["--import", "tsx", self, role, path, String(each)], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       let out = "";
       child.stdout.on("data", (chunk) => {
         out += chunk;
@@ -114,9 +120,13 @@ async function throughput(
 async function writerScaling(dir: string, each: number, rounds: number) {
   const ones: Awaited<ReturnType<typeof throughput>>[] = [];
   const fours: Awaited<ReturnType<typeof throughput>>[] = [];
+  const rawOnes: Awaited<ReturnType<typeof throughput>>[] = [];
+  const rawFours: Awaited<ReturnType<typeof throughput>>[] = [];
   for (let round = 0; round < rounds; round++) {
     ones.push(await throughput(dir, 1, each, round));
     fours.push(await throughput(dir, 4, each, round));
+    rawOnes.push(await throughput(dir, 1, each, round, "raw-writer"));
+    rawFours.push(await throughput(dir, 4, each, round, "raw-writer"));
   }
   const medianOf = (runs: typeof ones) => ({
     perSecond: median(runs.map((r) => r.perSecond)),
@@ -124,7 +134,17 @@ async function writerScaling(dir: string, each: number, rounds: number) {
     p99: median(runs.map((r) => r.p99)),
   });
   const ratios = ones.map((one, i) => (fours[i]!.perSecond / one.perSecond).toFixed(2)).join(" ");
-  return { one: medianOf(ones), four: medianOf(fours), ratios };
+  const rawRatios = rawOnes
+    .map((one, i) => (rawFours[i]!.perSecond / one.perSecond).toFixed(2))
+    .join(" ");
+  return {
+    one: medianOf(ones),
+    four: medianOf(fours),
+    ratios,
+    rawOne: medianOf(rawOnes),
+    rawFour: medianOf(rawFours),
+    rawRatios,
+  };
 }
 
 /** 1 MB of float64 per item, as in issue 12. */
@@ -143,6 +163,56 @@ async function writer(path: string, count: number): Promise<void> {
   }
   console.log(JSON.stringify({ start, end: now(), latencies }));
   await ds.close();
+}
+
+/**
+ * Child process, the disk's ceiling: the file operations of `count` such inserts done by hand,
+ * with no DataSet, no archive rendering and no lock: per insert a data folder, a 1 MB npy file, a
+ * module and its declarations (each written and fsynced), the two folders fsynced, and a line
+ * appended to a shared journal and fdatasynced. If 4 of these do not beat 1, neither can inserts.
+ */
+function rawWriter(path: string, count: number): void {
+  const data = Buffer.alloc(128 + (1 << 20), 7);
+  const text = Buffer.alloc(600, 65);
+  const tag = `raw${process.pid}`;
+  const writeSynced = (file: string, bytes: Buffer) => {
+    const fd = openSync(file, "wx");
+    try {
+      writeSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const syncFolder = (folder: string) => {
+    const fd = openSync(folder, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const latencies: number[] = [];
+  const start = now();
+  for (let i = 0; i < count; i++) {
+    const t = now();
+    const folder = join(path, `${tag}_${i}_arrays`);
+    mkdirSync(folder);
+    writeSynced(join(folder, "data.npy"), data);
+    writeSynced(join(path, `${tag}_${i}.mjs`), text);
+    writeSynced(join(path, `${tag}_${i}.d.mts`), text);
+    syncFolder(folder);
+    syncFolder(path);
+    const journal = openSync(join(path, "raw.journal"), "a");
+    try {
+      writeSync(journal, `${tag} ${i}\n`);
+      fdatasyncSync(journal);
+    } finally {
+      closeSync(journal);
+    }
+    latencies.push(now() - t);
+  }
+  console.log(JSON.stringify({ start, end: now(), latencies }));
 }
 
 /** insertMany of `count` Float64Array(1000) items with infos: one commit (s). */
@@ -214,12 +284,29 @@ async function insertManyOnly(dir: string, rounds: number): Promise<void> {
   );
 }
 
+/** The writer rows alone: DataSet inserts and the same file operations by hand, 1 and 4 processes. */
+async function writersOnly(dir: string, each: number, rounds: number): Promise<void> {
+  const r = await writerScaling(dir, each, rounds);
+  const line = (what: string, one: typeof r.one, four: typeof r.one, ratios: string) =>
+    console.log(
+      `${what}: 1 process ${one.perSecond.toFixed(1)}/s (p50 ${one.p50.toFixed(1)} ms, p99 ${one.p99.toFixed(1)} ms), ` +
+        `4 processes ${four.perSecond.toFixed(1)}/s (p50 ${four.p50.toFixed(1)} ms, p99 ${four.p99.toFixed(1)} ms): ` +
+        `${(four.perSecond / one.perSecond).toFixed(2)}x (rounds ${ratios})`,
+    );
+  console.log(
+    `median of ${rounds} interleaved rounds, ${each} inserts of a 1 MB array per process`,
+  );
+  line("DataSet inserts", r.one, r.four, r.ratios);
+  line("same file operations by hand (the disk's ceiling)", r.rawOne, r.rawFour, r.rawRatios);
+}
+
 export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "persist-bench-dataset-"));
   try {
     if (ONLY === "insertMany") return await insertManyOnly(dir, 5);
+    if (ONLY === "writers") return await writersOnly(dir, 40, 5);
     if (ONLY !== undefined)
-      throw new Error(`PERSIST_BENCH_DATASET: only "insertMany" is known, not ${ONLY}`);
+      throw new Error(`PERSIST_BENCH_DATASET: "insertMany" or "writers", not ${ONLY}`);
     const n = FULL ? 10_000 : 2_000;
     const arrays = FULL ? 1_000 : 300;
     const each = FULL ? 100 : 40;
@@ -229,7 +316,11 @@ export async function run(): Promise<void> {
     const scaling = await insertScaling(dir, n);
     const arraySeconds = await arrayInserts(dir, arrays);
     const batchSeconds = await batchInsert(dir, 1000);
-    const { one, four, ratios } = await writerScaling(dir, each, FULL ? 5 : 3);
+    const { one, four, ratios, rawOne, rawFour, rawRatios } = await writerScaling(
+      dir,
+      each,
+      FULL ? 5 : 3,
+    );
     const infos = await infosAtScale(dir, 10_000);
     const arrays1000 = (arraySeconds * 1000) / arrays;
     const rows: [string, string, string, string][] = [
@@ -271,6 +362,18 @@ export async function run(): Promise<void> {
         `${(four.perSecond / one.perSecond).toFixed(2)}x (target >= 1.6; per round ${ratios}); latency p50 ${four.p50.toFixed(1)} ms, p99 ${four.p99.toFixed(1)} ms`,
       ],
       [
+        "  the same file operations by hand, 1 process (inserts/s)",
+        rawOne.perSecond.toFixed(1),
+        "",
+        `no DataSet, no lock: the disk's pace; latency p50 ${rawOne.p50.toFixed(1)} ms`,
+      ],
+      [
+        "  the same by hand, 4 processes (inserts/s total)",
+        rawFour.perSecond.toFixed(1),
+        rawOne.perSecond.toFixed(1),
+        `${(rawFour.perSecond / rawOne.perSecond).toFixed(2)}x: the ceiling for 4 writers here (per round ${rawRatios})`,
+      ],
+      [
         `ds.infos() of 10,000 items, fresh handle (ms)`,
         infos.cold.toFixed(1),
         infos.parse.toFixed(1),
@@ -296,5 +399,6 @@ const invokedDirectly =
   process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 if (invokedDirectly) {
   if (process.argv[2] === "writer") await writer(process.argv[3]!, Number(process.argv[4]));
+  else if (process.argv[2] === "raw-writer") rawWriter(process.argv[3]!, Number(process.argv[4]));
   else await run();
 }
