@@ -3,19 +3,31 @@
  *
  *   node --import tsx bench/dataset.ts            default sizes (< 60 s)
  *   PERSIST_BENCH_FULL=1 node --import tsx bench/dataset.ts   items 10,001–10,100 vs 1–100
- *   PERSIST_BENCH_DATASET=insertMany npm run bench dataset    only the insertMany row, 5 rounds
+ *   PERSIST_BENCH_DATASET=insertMany npm run bench dataset    only the insertMany rows, 5 rounds
+ *   PERSIST_BENCH_DATASET=writers npm run bench dataset       only the 1-vs-4 writer rows
  *
  * Baselines are measured in the same run (first 100 inserts; one writer process), except the
  * original Python persist's 227 s for 1,000 array inserts (measured on this machine, DESIGN.md).
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fdatasyncSync,
+  fsync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  writeSync,
+} from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { DataSet } from "../src/index.js";
+
+const fsyncAsync = promisify(fsync);
 
 const FULL = process.env.PERSIST_BENCH_FULL === "1";
 /**
@@ -215,6 +227,52 @@ function rawWriter(path: string, count: number): void {
   console.log(JSON.stringify({ start, end: now(), latencies }));
 }
 
+/**
+ * The disk's pace for insertMany's files, by hand (s): per item a data folder, an 8 KB npy file, a
+ * module and its declarations, created and written, then every file and folder fsynced, 8 at a
+ * time (as stage.ts does), then one journal line appended and fdatasynced. No rendering, no
+ * claims, no lock. On a file system whose inode allocation is slow (see docs/dataset-format.md,
+ * "Speed") this is slow too, and the ratio to it says how much is ours.
+ */
+async function rawBatch(dir: string, count: number, name = "raw-batch"): Promise<number> {
+  const path = join(dir, name);
+  mkdirSync(path);
+  const data = Buffer.alloc(128 + 8000, 7);
+  const text = Buffer.alloc(300, 65);
+  const start = now();
+  const files: number[] = [];
+  const folders: string[] = [path];
+  const create = (file: string, bytes: Buffer) => {
+    const fd = openSync(file, "wx");
+    writeSync(fd, bytes);
+    files.push(fd);
+  };
+  for (let i = 0; i < count; i++) {
+    const folder = join(path, `x_${i}_arrays`);
+    mkdirSync(folder);
+    folders.push(folder);
+    create(join(folder, "data.npy"), data);
+    create(join(path, `x_${i}.d.mts`), text);
+    create(join(path, `x_${i}.mjs`), text);
+  }
+  for (const folder of folders) files.push(openSync(folder, "r"));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < files.length) {
+        const fd = files[next++]!;
+        await fsyncAsync(fd);
+        closeSync(fd);
+      }
+    }),
+  );
+  const journal = openSync(join(path, "raw.journal"), "a");
+  writeSync(journal, "x".repeat(100 * count));
+  fdatasyncSync(journal);
+  closeSync(journal);
+  return (now() - start) / 1000;
+}
+
 /** insertMany of `count` Float64Array(1000) items with infos: one commit (s). */
 async function batchInsert(dir: string, count: number, name = "batch"): Promise<number> {
   const ds = await DataSet.open(join(dir, name), { mode: "w" });
@@ -273,14 +331,20 @@ async function infosAtScale(dir: string, count: number) {
 /** The insertMany row alone: every round on a fresh DataSet, the rounds' files kept until the end. */
 async function insertManyOnly(dir: string, rounds: number): Promise<void> {
   const samples: number[] = [];
+  const raw: number[] = [];
   for (let round = 0; round < rounds; round++) {
     samples.push(await batchInsert(dir, 1000, `batch-${round}`));
+    raw.push(await rawBatch(dir, 1000, `raw-batch-${round}`));
   }
   const seconds = median(samples);
   console.log(
     `insertMany, 1,000 Float64Array(1000) + info, one call (s): median ${seconds.toFixed(2)} of ${rounds} rounds ` +
       `(${samples.map((s) => s.toFixed(2)).join(" ")}); Python persist ${PYTHON_PERSIST_1000_ARRAY_INSERTS_S} s: ` +
       `${(PYTHON_PERSIST_1000_ARRAY_INSERTS_S / seconds).toFixed(0)}x faster (target >= 200x)`,
+  );
+  console.log(
+    `  the same files by hand (s): median ${median(raw).toFixed(2)} (${raw.map((s) => s.toFixed(2)).join(" ")}); ` +
+      `insertMany takes ${(seconds / median(raw)).toFixed(2)}x the disk's pace`,
   );
 }
 
@@ -316,6 +380,7 @@ export async function run(): Promise<void> {
     const scaling = await insertScaling(dir, n);
     const arraySeconds = await arrayInserts(dir, arrays);
     const batchSeconds = await batchInsert(dir, 1000);
+    const rawBatchSeconds = await rawBatch(dir, 1000);
     const { one, four, ratios, rawOne, rawFour, rawRatios } = await writerScaling(
       dir,
       each,
@@ -348,6 +413,12 @@ export async function run(): Promise<void> {
         batchSeconds.toFixed(2),
         String(PYTHON_PERSIST_1000_ARRAY_INSERTS_S),
         `${(PYTHON_PERSIST_1000_ARRAY_INSERTS_S / batchSeconds).toFixed(0)}x faster (target >= 200x)`,
+      ],
+      [
+        "  the same files written and fsynced by hand (s)",
+        rawBatchSeconds.toFixed(2),
+        "",
+        `the disk's pace: insertMany takes ${(batchSeconds / rawBatchSeconds).toFixed(2)}x it`,
       ],
       [
         `1 writer process, ${each} inserts of a 1 MB array (inserts/s)`,
