@@ -29,7 +29,7 @@ from .emit import Emitter
 from .errors import ArchiveError, FormatError, NotFoundError, ReadOnlyError, UnsupportedValueError
 from .jsnum import string_literal
 from .loader import decode, read_module
-from .lock import acquire_lock, create_owner_file, new_owner
+from .lock import acquire_lock, create_owner_file, new_owner, process_tag
 from .reader import RESERVED, Reader
 from .values import JSBigInt
 from .writer import DEFAULT_ARRAY_THRESHOLD, fsync_dir, write_archive, write_file
@@ -568,7 +568,7 @@ def _create(path: str) -> None:
         _link_new(os.path.join(path, MARKER_FILE), MARKER_TEXT)
         fsync_dir(path)
         return
-    tmp = os.path.join(parent, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = os.path.join(parent, f".{os.path.basename(path)}.{process_tag()}.{secrets.token_hex(4)}.tmp")
     try:
         os.mkdir(tmp)
         write_file(os.path.join(tmp, INDEX_FILE), INDEX_HEADER.encode())
@@ -584,7 +584,7 @@ def _create(path: str) -> None:
 
 
 def _link_new(target: str, text: str) -> None:
-    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{process_tag()}.{secrets.token_hex(4)}.tmp")
     write_file(tmp, text.encode())
     try:
         os.link(tmp, target)

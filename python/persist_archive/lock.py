@@ -41,9 +41,6 @@ def process_start_time(pid: int) -> int | None:
         return None
 
 
-_OWN_START = process_start_time(os.getpid())
-
-
 def new_owner() -> dict[str, Any]:
     owner: dict[str, Any] = {
         "pid": os.getpid(),
@@ -51,15 +48,38 @@ def new_owner() -> dict[str, Any]:
         "token": secrets.token_hex(12),
         "time": int(time.time() * 1000),
     }
-    start = process_start_time(os.getpid()) if _OWN_START is None else _OWN_START
+    start = own_start_time()
     if start is not None:
         owner["start"] = start
     return owner
 
 
+_STARTS: dict[int, int | None] = {}
+
+
+def own_start_time() -> int | None:
+    """This process's start time, read once per pid: a forked child (multiprocessing's default
+    on Linux) has its own pid and start time, and must not present its parent's, or other
+    processes would judge its locks and claims dead (same pid check, other start time)."""
+    pid = os.getpid()
+    if pid not in _STARTS:
+        _STARTS[pid] = process_start_time(pid)
+    return _STARTS[pid]
+
+
+def process_tag() -> str:
+    """This process's tag in temp names: `<pid>-<start time>` on Linux, else `<pid>`.
+
+    The start time lets a DataSet's write-open cleanup tell a dead writer's temp file from a live
+    one's even after the pid was reused (docs/dataset-format.md, "Writing").
+    """
+    start = own_start_time()
+    return str(os.getpid()) if start is None else f"{os.getpid()}-{start}"
+
+
 def temp_path_for(target: str) -> str:
     d, base = os.path.split(target)
-    return os.path.join(d, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    return os.path.join(d, f".{base}.{process_tag()}.{secrets.token_hex(4)}.tmp")
 
 
 def _write_new(path: str, text: bytes) -> None:

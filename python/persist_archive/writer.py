@@ -19,6 +19,7 @@ from typing import Any
 from .arrays import write_npy
 from .emit import Emitter, check_name
 from .errors import ArchiveError
+from .lock import process_tag
 from .reader import RUNTIME_SPECIFIER
 
 RUNTIME_FILE = RUNTIME_SPECIFIER[2:]
@@ -64,7 +65,7 @@ def write_archive(path: str | os.PathLike, values: dict[str, Any], *, force: boo
                 raise ArchiveError(f"save(): {os.path.join(home, f)} already exists; pass _force=True to replace it", file=os.path.join(home, f))
     emitter = Emitter(list(values.items()), array_threshold, f"./{arrays_name}")
     text = emitter.module(single_item=single_item)
-    staging = os.path.join(home, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    staging = os.path.join(home, f".{name}.{process_tag()}.{secrets.token_hex(4)}.tmp")
     os.mkdir(staging)
     try:
         written = []
@@ -157,7 +158,7 @@ def place_runtime(home: str) -> None:
                 return
     except FileNotFoundError:
         pass
-    tmp = os.path.join(home, f".{RUNTIME_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = os.path.join(home, f".{RUNTIME_FILE}.{process_tag()}.{secrets.token_hex(4)}.tmp")
     write_file(tmp, source)
     os.replace(tmp, target)
     fsync_dir(home)

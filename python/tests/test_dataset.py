@@ -231,3 +231,38 @@ def test_python_processes_insert_concurrently(tmp):
     for name in ds.keys():
         value = ds[name]
         assert ds.info(name) == {"tag": value["tag"], "i": value["i"]}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not os.path.exists("/proc/self/stat"), reason="needs fork and /proc")
+def test_a_forked_writer_presents_its_own_start_time(tmp):
+    """multiprocessing forks on Linux: a child that presented its parent's start time with its own
+    pid was judged dead by every other writer, which then took its lock while it was held."""
+    from persist_archive.lock import is_owner_dead, process_start_time, process_tag, read_owner_file
+
+    lock = os.path.join(tmp, "lock")
+    new_owner()  # the parent's start time is read (and cached) before the fork
+    process_tag()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: hold the lock until the parent has looked, report its temp-name tag
+        code = 1
+        try:
+            os.close(read_end)
+            with acquire_lock(lock, timeout=5):
+                os.write(write_end, f"{process_tag()}\n".encode())
+                time.sleep(2)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as r:
+            tag = r.readline().strip()
+        assert tag == f"{pid}-{process_start_time(pid)}"
+        found = read_owner_file(lock)
+        assert found is not None and found[0]["pid"] == pid
+        assert found[0]["start"] == process_start_time(pid)
+        assert not is_owner_dead(found, stale=300), "a live forked holder must not count as dead"
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
