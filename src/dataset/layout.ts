@@ -190,10 +190,11 @@ const CONVERT_LEFTOVER = new RegExp(
 const LEFTOVER_AGE_MS = 10 * 60_000;
 
 /**
- * Remove temp files and staging folders that writers killed mid-save left in `dir`: the pid in the
- * name is not running on this host (or its pid now belongs to another process), and either `isClaimed(target)` says no live writer is staging
- * that target (then at once), or the entry is old enough that it cannot belong to a live writer
- * on another host sharing the directory. Best effort: failures are ignored.
+ * Remove temp files and staging folders that writers killed mid-save left in `dir`: the process
+ * its name's tag names is not running on this host (its pid is gone, or belongs to a process with
+ * another start time), and either `isClaimed(target)` says no live writer is staging that target
+ * (then at once), or the entry is old enough that it cannot belong to a live writer on another
+ * host sharing the directory. Best effort: failures are ignored.
  */
 export async function removeCrashLeftovers(
   dir: string,
