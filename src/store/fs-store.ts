@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { NotFoundError } from "../errors.js";
 import { fsyncDir, tempPathFor, writeFileAtomic, writeNewFile } from "./atomic.js";
 import { openConfined, readConfined, readExact } from "./confined.js";
-import { checkKey, type Store, type StoreEntry } from "./store.js";
+import { checkKey, isValidKey, type Store, type StoreEntry } from "./store.js";
 
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -99,6 +99,8 @@ export class FsStore implements Store {
       // Temp files of atomic writes in flight are hidden (".name.pid.hex.tmp").
       if (entry.name.startsWith(".") && entry.name.endsWith(".tmp")) continue;
       const key = base === "" ? entry.name : `${base}/${entry.name}`;
+      // Names no key can have (a backslash, say) are not ours, as in S3Store.list.
+      if (!isValidKey(key)) continue;
       if (entry.isDirectory()) await this.walk(key, out);
       else if (entry.isFile()) {
         const info = await stat(join(dir, entry.name)).catch(() => undefined);

@@ -16,7 +16,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { ArchiveError, NotFoundError } from "../errors.js";
-import { checkKey, joinKey, type Store, type StoreEntry, StoreError } from "./store.js";
+import { checkKey, isValidKey, joinKey, type Store, type StoreEntry, StoreError } from "./store.js";
 
 /** How to reach an S3-compatible store. Unset fields come from the standard AWS_* variables. */
 /** Requests one operation keeps in flight at once: object stores are latency-bound per request. */
@@ -236,8 +236,15 @@ export class S3Store implements Store {
       );
       for (const item of page.Contents ?? []) {
         if (item.Key === undefined || !item.Key.startsWith(root)) continue;
+        const key = item.Key.slice(root.length);
+        // Keys no store operation accepts are not ours: "folder" markers (`run1/`, made by S3
+        // consoles and sync tools) or anything with empty, "." or ".." segments that another
+        // client put there. Listed, every caller would fail on them (get and delete refuse
+        // them): a download of the archive around them, and the stale-upload cleanup of every
+        // write-open. Unlisted, an archive that needs such a file is simply missing it.
+        if (!isValidKey(key)) continue;
         out.push({
-          key: item.Key.slice(root.length),
+          key,
           size: item.Size ?? 0,
           lastModified: item.LastModified ?? new Date(0),
         });

@@ -50,16 +50,21 @@ export class StoreError extends ArchiveError {
   }
 }
 
-/** Checks a key: relative, "/"-separated, no empty, "." or ".." segment. */
-export function checkKey(key: string, location: string): void {
-  const bad =
+/** Whether `key` is one a store reads and writes: relative, "/"-separated, no empty, "." or ".." segment. */
+export function isValidKey(key: string): boolean {
+  return !(
     key.length === 0 ||
     key.length > 900 ||
     key.startsWith("/") ||
     key.includes("\\") ||
     key.includes("\0") ||
-    key.split("/").some((s) => s === "" || s === "." || s === "..");
-  if (bad) {
+    key.split("/").some((s) => s === "" || s === "." || s === "..")
+  );
+}
+
+/** Checks a key (see isValidKey). */
+export function checkKey(key: string, location: string): void {
+  if (!isValidKey(key)) {
     throw new ArchiveError(
       `store ${location}: ${JSON.stringify(key)} is not a valid key (relative, "/"-separated, no "." or ".." segments)`,
     );

@@ -3,7 +3,9 @@
  * S3 gateway (S3Store). Plus what only S3 has: bounded retries that end in a typed StoreError.
  */
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import { ArchiveError, NotFoundError } from "../../src/errors.js";
 import { FsStore } from "../../src/store/fs-store.js";
@@ -107,6 +109,20 @@ for (const [kind, make] of kinds) {
     });
   });
 }
+
+test("fs list leaves out names no key can have, as s3 list does (foreign-keys.test.ts)", async () => {
+  const dir = await tempDir("persist-store-");
+  const store = new FsStore(dir);
+  await store.put("items/a/item.mjs", bytes("x"));
+  // A backslash is an ordinary character in a Linux file name, but never in a key.
+  writeFileSync(join(dir, "items", "a", "b\\c.mjs"), "y");
+  mkdirSync(join(dir, "items", "d\\e"));
+  writeFileSync(join(dir, "items", "d\\e", "f.mjs"), "z");
+  assert.deepEqual(
+    (await store.list("items/")).map((e) => e.key),
+    ["items/a/item.mjs"],
+  );
+});
 
 test("s3 list pages through more than 1000 keys", async (t) => {
   const gw = requireGateway(t);
