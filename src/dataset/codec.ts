@@ -2,8 +2,9 @@ import { link, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Archive } from "../archive.js";
 import { emitValueExpression } from "../emit/expression.js";
-import { ArchiveError, FormatError, UnsupportedValueError } from "../errors.js";
-import { interpretSource, type LoadOptions, load } from "../load/index.js";
+import { FormatError, UnsupportedValueError } from "../errors.js";
+import { interpretExpressionList } from "../load/expression-list.js";
+import { type LoadOptions, load } from "../load/index.js";
 import { fsyncDir, tempPathFor } from "../store/atomic.js";
 import { checkConfined, readConfinedText } from "../store/confined.js";
 import type { Entry } from "./journal.js";
@@ -50,27 +51,27 @@ export async function entryInfo(entry: Entry, file: string): Promise<unknown> {
 }
 
 /**
- * The values of several info expressions, interpreted in one pass (one module of the archive
- * language). Errors name the journal line of the expression at fault.
+ * The values of several info expressions, each read on its own (expression-list.ts: joined into
+ * one text, one record's expression could change the next ones'). Errors name the journal line
+ * of the expression at fault.
  */
 export async function interpretExpressions(
   exprs: readonly string[],
   file: string,
   lines: readonly number[],
 ): Promise<unknown[]> {
-  const source = `export const info = [\n${exprs.join(",\n")}\n];\n`;
-  try {
-    return (await interpretSource(source, { file })).info as unknown[];
-  } catch (err) {
-    if (!(err instanceof ArchiveError)) throw err;
-    // Source line k + 2 is expression k; name the journal's line instead.
-    const k = err.line === undefined ? -1 : err.line - 2;
-    const line = lines[Math.min(Math.max(k, 0), lines.length - 1)];
+  return interpretExpressionList(exprs, "the info", (k, err) => {
+    const line = lines[k];
     throw new FormatError(
-      `${file}:${line}: the info recorded there cannot be read: ${err.message}`,
-      { file, line, column: err.column, cause: err },
+      `${file}:${line}: the info recorded there cannot be read (set the item's info again, or correct the record by hand: docs/dataset-format.md): ${err.message}`,
+      {
+        file,
+        line,
+        column: err.column,
+        cause: err,
+      },
     );
-  }
+  });
 }
 
 /** The index operation committing item `name` saved under `stem` with info `op`. */

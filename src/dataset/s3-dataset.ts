@@ -18,8 +18,15 @@ import { dirname, join } from "node:path";
 import { Archive } from "../archive.js";
 import { encodeNpy } from "../arrays/npy.js";
 import { emitValueExpression } from "../emit/expression.js";
-import { ArchiveError, NotFoundError, ReadOnlyError, UnsupportedValueError } from "../errors.js";
-import { interpretSource, load } from "../load/index.js";
+import {
+  ArchiveError,
+  FormatError,
+  NotFoundError,
+  ReadOnlyError,
+  UnsupportedValueError,
+} from "../errors.js";
+import { interpretExpressionList } from "../load/expression-list.js";
+import { load } from "../load/index.js";
 import { RUNTIME_FILE } from "../store/layout.js";
 import { loadItemLazily } from "../store/s3-lazy.js";
 import { S3_IN_FLIGHT, type S3Options, S3Store } from "../store/s3-store.js";
@@ -155,7 +162,7 @@ export class S3DataSet implements DataSetSurface {
     await this.fresh();
     const state = this.log.get(name);
     if (state === undefined) throw this.notFound(name);
-    return (await this.interpretInfos([state.info]))[0] as T;
+    return (await this.interpretInfos([state.info], [name]))[0] as T;
   }
 
   /** Every item's info by name, in insertion order: one snapshot read plus the log tail. */
@@ -167,7 +174,7 @@ export class S3DataSet implements DataSetSurface {
       names.push(name);
       exprs.push(state.info);
     }
-    const values = await this.interpretInfos(exprs);
+    const values = await this.interpretInfos(exprs, names);
     const out: Record<string, unknown> = {};
     names.forEach((name, i) => {
       Object.defineProperty(out, name, {
@@ -457,11 +464,18 @@ export class S3DataSet implements DataSetSurface {
     if (this.commits % CLEAN_EVERY === 0) await this.removeStaleUploads().catch(() => undefined);
   }
 
-  private async interpretInfos(exprs: readonly string[]): Promise<unknown[]> {
-    if (exprs.length === 0) return [];
-    const source = `export const infos = [\n${exprs.join(",\n")}\n];\n`;
-    const out = await interpretSource(source, { file: `${this.path}/log` });
-    return out.infos as unknown[];
+  /** The values of info expressions, each read on its own (see load/expression-list.ts). */
+  private async interpretInfos(
+    exprs: readonly string[],
+    names?: readonly string[],
+  ): Promise<unknown[]> {
+    return interpretExpressionList(exprs, "the info", (k, err) => {
+      const name = names?.[k];
+      throw new FormatError(
+        `DataSet ${this.path}: the info ${name === undefined ? "" : `of item ${JSON.stringify(name)} `}recorded in its log cannot be read (set the item's info again): ${err.message}`,
+        { file: `${this.path}/log`, cause: err },
+      );
+    });
   }
 
   private async fresh(): Promise<void> {

@@ -61,8 +61,10 @@ const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 const MAX_BIGINT_DIGITS = 1_000_000;
 
 export class Lexer {
-  readonly text: string;
-  readonly file: string;
+  /** Source text; replaced by restart(). */
+  text: string;
+  /** Names the text in error messages. */
+  file: string;
   pos = 0;
   /** Current token. */
   type = T_EOF;
@@ -88,6 +90,17 @@ export class Lexer {
   constructor(text: string, file: string) {
     this.text = text;
     this.file = file;
+    this.next();
+  }
+
+  /**
+   * Reads `text` from its start, named `file` in errors, keeping the name cache: for many short
+   * texts that must each be read on their own (expression-list.ts).
+   */
+  restart(text: string, file: string): void {
+    this.text = text;
+    this.file = file;
+    this.pos = 0;
     this.next();
   }
 

@@ -5,11 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SNAPSHOT_EVERY } from "../../src/dataset/commit-log.js";
+import { logKey, SNAPSHOT_EVERY } from "../../src/dataset/commit-log.js";
 import type { S3DataSet } from "../../src/dataset/s3-dataset.js";
 import {
   ArchiveError,
   DataSet,
+  FormatError,
   NDArray,
   NotFoundError,
   ReadOnlyError,
@@ -191,4 +192,30 @@ test("uploads no commit names are removed by writers after the grace period, and
   assert.deepEqual(await later.removeStaleUploads(), []);
   assert.equal(await later.get("x_0"), "kept");
   assert.equal(await later.get("replaced"), "v2");
+});
+
+test("a log record whose info is not exactly one expression is a FormatError; other items keep theirs", async (t) => {
+  const gw = requireGateway(t);
+  if (!gw) return;
+  const url = gw.freshUrl("info-records");
+  const ds = await DataSet.open(url, { mode: "w", s3: gw.options });
+  for (let i = 0; i < 3; i++) await ds.insert(i, { info: { i } });
+  // What a hostile or broken client could commit: x_0's info as two expressions. Read joined
+  // with the others (as infos() once did), it shifted x_1's and x_2's infos by one.
+  const store = new S3Store(url, gw.options);
+  const next = (await store.list("log/")).filter((e) => /^log\/\d+\.json$/.test(e.key)).length + 1;
+  const records = [{ op: "set", name: "x_0", info: "1, 2" }];
+  const body = new TextEncoder().encode(JSON.stringify({ commit: "hostile", time: "", records }));
+  assert.ok(await store.putIfAbsent(logKey(next), body));
+  const reader = await DataSet.open(url, { s3: gw.options });
+  assert.deepEqual(await reader.info("x_1"), { i: 1 });
+  assert.deepEqual(await reader.info("x_2"), { i: 2 });
+  await assert.rejects(reader.info("x_0"), (err: unknown) => {
+    assert.ok(err instanceof FormatError, String(err));
+    assert.match(err.message, /the info of item "x_0" recorded in its log cannot be read/);
+    return true;
+  });
+  await assert.rejects(reader.infos(), FormatError);
+  await ds.setInfo("x_0", { i: 0 });
+  assert.deepEqual(await reader.infos(), { x_0: { i: 0 }, x_1: { i: 1 }, x_2: { i: 2 } });
 });
