@@ -30,6 +30,7 @@
 import { randomBytes } from "node:crypto";
 import { ArchiveError, FormatError } from "../errors.js";
 import type { Store, StoreEntry } from "../store/store.js";
+import { isItemName } from "./records.js";
 
 /** One change. `info` is an archive-language expression; `item` the upload holding the value. */
 export type LogRecord =
@@ -125,16 +126,25 @@ function parseJson(bytes: Uint8Array, where: string): unknown {
   }
 }
 
+/** Upload ids are what writers make (random, `[\w-]`): never a key's "/" or "..". */
+function isUploadId(id: unknown): id is string {
+  return typeof id === "string" && /^[\w-]{1,200}$/.test(id);
+}
+
+/**
+ * A record as a writer of this library makes it, else a FormatError: names are item names (as in
+ * a folder DataSet's journal: never `__proto__`, a path or markup), uploads are upload ids.
+ */
 function checkRecord(r: unknown, where: string): LogRecord {
   const rec = r as Record<string, unknown>;
   const ok =
     typeof rec === "object" &&
     rec !== null &&
-    typeof rec.name === "string" &&
+    isItemName(rec.name) &&
     ((rec.op === "delete" && rec.info === undefined && rec.item === undefined) ||
       (rec.op === "set" &&
         (rec.info === undefined || typeof rec.info === "string") &&
-        (rec.item === undefined || (typeof rec.item === "string" && /^[\w-]+$/.test(rec.item)))));
+        (rec.item === undefined || isUploadId(rec.item))));
   if (!ok) throw new FormatError(`${where} holds a malformed record`, { file: where });
   return rec as LogRecord;
 }
@@ -223,7 +233,7 @@ export class CommitLog {
       this.items.clear();
       for (const row of snap.items as unknown[]) {
         const [name, info, item] = Array.isArray(row) ? row : [];
-        if (typeof name !== "string" || typeof info !== "string" || typeof item !== "string") {
+        if (!isItemName(name) || typeof info !== "string" || !isUploadId(item)) {
           throw new FormatError(`${where} holds a malformed item row`, { file: where });
         }
         this.items.set(name, { info, item });

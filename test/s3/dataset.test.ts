@@ -219,3 +219,45 @@ test("a log record whose info is not exactly one expression is a FormatError; ot
   await ds.setInfo("x_0", { i: 0 });
   assert.deepEqual(await reader.infos(), { x_0: { i: 0 }, x_1: { i: 1 }, x_2: { i: 2 } });
 });
+
+test("log records and snapshots naming what no item can be named are a FormatError", async (t) => {
+  const gw = requireGateway(t);
+  if (!gw) return;
+  const bad: [string, Record<string, unknown>][] = [
+    ["__proto__", { op: "set", name: "__proto__", info: "{ polluted: true }", item: "u1" }],
+    ["markup", { op: "set", name: "<img src=x onerror=alert(1)>", info: "1", item: "u1" }],
+    ["a path", { op: "set", name: "../x", info: "1", item: "u1" }],
+    ["an upload outside items/", { op: "set", name: "x_9", info: "1", item: "../../x" }],
+  ];
+  for (const [what, record] of bad) {
+    const url = gw.freshUrl("bad-records");
+    const ds = await DataSet.open(url, { mode: "w", s3: gw.options });
+    await ds.insert(0);
+    const body = new TextEncoder().encode(
+      JSON.stringify({ commit: "hostile", time: "", records: [record] }),
+    );
+    assert.ok(await new S3Store(url, gw.options).putIfAbsent(logKey(2), body));
+    await assert.rejects(
+      async () => (await DataSet.open(url, { s3: gw.options })).keys(),
+      (err: unknown) => {
+        assert.ok(err instanceof FormatError, `${what}: ${err}`);
+        assert.match(err.message, /malformed record/);
+        return true;
+      },
+      what,
+    );
+    assert.equal(Object.getPrototypeOf({}), Object.prototype);
+  }
+  // A snapshot is checked the same way.
+  const url = gw.freshUrl("bad-snapshot");
+  await (await DataSet.open(url, { mode: "w", s3: gw.options })).insert(0);
+  const snapshot = { entry: 5, items: [["x_0", "0", "../../elsewhere"]] };
+  await new S3Store(url, gw.options).put(
+    "snapshots/000000000005.json",
+    new TextEncoder().encode(JSON.stringify(snapshot)),
+  );
+  await assert.rejects(
+    async () => (await DataSet.open(url, { s3: gw.options })).keys(),
+    /malformed item row/,
+  );
+});
