@@ -6,7 +6,6 @@ import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeArrayFiles } from "./arrays/containers.js";
 import { emitDeclarations } from "./emit/dts.js";
-import { RUNTIME_SPECIFIER } from "./emit/imports.js";
 import { type ArraysPlacement, emitModule } from "./emit/module.js";
 import { ArchiveError, DuplicateError, UnsupportedValueError } from "./errors.js";
 import { buildGraph, type Graph, type Root } from "./graph/build.js";
@@ -303,8 +302,13 @@ export class Archive {
     const roots = this.rootList();
     return guardDepth(roots, () => {
       const graph = buildGraph(roots, { arrayThreshold: this.arrayThreshold });
-      const text = emitModule({ roots, graph, arrays, singleItem: this.singleItem });
-      return { text, graph, usesRuntime: text.includes(RUNTIME_SPECIFIER) };
+      const { text, usesRuntime } = emitModule({
+        roots,
+        graph,
+        arrays,
+        singleItem: this.singleItem,
+      });
+      return { text, graph, usesRuntime };
     });
   }
 }

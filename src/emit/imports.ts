@@ -40,6 +40,11 @@ export class ImportTable {
     return this.arrays;
   }
 
+  /** Whether anything is imported from `specifier`. */
+  importsFrom(specifier: string): boolean {
+    return this.modules.has(specifier);
+  }
+
   statements(): string[] {
     const out: string[] = [];
     for (const [module, names] of this.modules) {

@@ -95,3 +95,32 @@ test("small arrays stay inline; the module names its data files and loads them o
   assert.match(text, /small: |export const small = new Float64Array\(\[1, 2\]\)/);
   assert.equal(text.match(/_loadArrays\(/g)?.length, 1);
 });
+
+test("the runtime is saved beside a module exactly when the module imports it", async () => {
+  const dir = await tempDir();
+  const runtimeIn = async (folder: string) =>
+    (await readdir(folder)).includes("_persist_runtime.v1.mjs");
+  const save = async (name: string, value: unknown, packaged: boolean) => {
+    const archive = new Archive({ arrayThreshold: 4 });
+    archive.insert({ value });
+    await archive.save(dir, { name, package: packaged });
+    return packaged ? join(dir, name) : dir;
+  };
+  // Plain data, even data that spells the runtime's specifier, needs no runtime.
+  const spelled = { note: "./_persist_runtime.v1.mjs", from: 'import "./_persist_runtime.v1.mjs"' };
+  assert.equal(await runtimeIn(await save("plain", spelled, true)), false);
+  assert.equal(await runtimeIn(await save("plainModule", spelled, false)), false);
+  // An NDArray, or arrays in data files, import it.
+  const grid = new NDArray(new Float64Array(6), [2, 3]);
+  assert.equal(await runtimeIn(await save("grid", { grid }, true)), true);
+  assert.equal(await runtimeIn(await save("big", new Float64Array(100), true)), true);
+  const other = await tempDir();
+  const moduleArchive = new Archive();
+  moduleArchive.insert({ grid });
+  await moduleArchive.save(other, { name: "gridModule", package: false });
+  assert.equal(await runtimeIn(other), true);
+  const loaded = (await import(pathToFileURL(join(dir, "plain", "index.mjs")).href)) as {
+    value: typeof spelled;
+  };
+  assert.deepEqual(loaded.value, spelled);
+});
