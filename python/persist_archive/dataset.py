@@ -322,7 +322,7 @@ class DataSet:
         if isinstance(journal, _Journal2):
             info = entry[0]
             if isinstance(info, _Expr):
-                return Reader(f"export const info = {info};\n", journal.file).read()["info"]
+                return Reader(info, journal.file).read_expression()
             return info
         return Reader(f"export const info = {entry};\n", journal.file).read()["info"]
 
@@ -333,7 +333,7 @@ class DataSet:
             out = {}
             for name, (info, _) in journal.entries.items():
                 if isinstance(info, _Expr):
-                    info = Reader(f"export const info = {info};\n", journal.file).read()["info"]
+                    info = Reader(info, journal.file).read_expression()
                 out[name] = info
             return out
         # A format 1 index is itself a module of the archive language: read it whole, once.

@@ -313,6 +313,28 @@ class Reader:
             self._fix_containers()
         return self.exports
 
+    def read_expression(self) -> Any:
+        """Reads the text as exactly one expression (a DataSet info record's `expr`): anything
+        after it but whitespace and comments is an error, so that no record reads as more or
+        less than one value."""
+        old_limit = sys.getrecursionlimit()
+        if old_limit < 4 * MAX_DEPTH + 1000:
+            sys.setrecursionlimit(4 * MAX_DEPTH + 1000)
+        try:
+            value, pos, _ = self.expression(self.ws(0))
+            end = self.ws(pos)
+            if end < len(self.text):
+                raise self.unexpected(end, "the end of the expression")
+        except RecursionError:
+            raise self.fail(f"nesting deeper than this Python can read (limit {MAX_DEPTH} levels)", 0) from None
+        finally:
+            sys.setrecursionlimit(old_limit)
+        if self._replacements:
+            self.exports["value"] = value
+            self._fix_containers()
+            value = self.exports.pop("value")
+        return value
+
     def _statements(self) -> None:
         text = self.text
         n = len(text)

@@ -266,3 +266,19 @@ def test_a_forked_writer_presents_its_own_start_time(tmp):
     finally:
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("expr", ["1, 2", "0; export const info = 666", "1; export const other = 2", "[1", "1 /*", ""])
+def test_an_info_record_that_is_not_one_expression_is_an_error_and_touches_no_other(tmp, expr):
+    path = format2(tmp)
+    w = DataSet(path, mode="w")
+    w.insert(3, info={"when": float("nan")})  # an expr info after the hostile one: x_2
+    with open(os.path.join(path, "index.journal"), "ab") as f:
+        f.write(record([{"set": "x_0", "expr": expr}]))
+    ds = DataSet(path)
+    with pytest.raises(ArchiveError, match="at "):
+        ds.info("x_0")
+    with pytest.raises(ArchiveError):
+        ds.infos()
+    assert ds.info("x_1") == {1: "a"}
+    assert np.isnan(ds.info("x_2")["when"])
