@@ -82,6 +82,8 @@ export class Lexer {
   newlineBefore = false;
   /** Recently seen names by hash slot (see cachedName). */
   private readonly names: (string | undefined)[] = new Array(NAME_CACHE_MASK + 1);
+  /** The packed characters of names[slot] when it has at most MAX_PACKED of them, else -1. */
+  private readonly packedNames = new Float64Array(NAME_CACHE_MASK + 1).fill(-1);
   /** Code units counted by the first pass over an escaped string literal. */
   private unitCount = 0;
   /** Whether one of them is above 0xFF (the string needs two bytes per unit). */
@@ -217,10 +219,14 @@ export class Lexer {
     if (c < 128 && ID[c] === 1) {
       let i = pos + 1;
       let hash = c;
+      // The name's characters as one number (7 bits each, exact up to 7 of them, all nonzero):
+      // a cache hit is then one comparison, not a loop over both strings (see cachedName).
+      let packed = c;
       while (i < len) {
         const d = text.charCodeAt(i);
         if (d < 128 ? ID[d] === 0 : true) break;
         hash = (hash * 31 + d) | 0;
+        packed = packed * 128 + d;
         i++;
       }
       const d = i < len ? text.charCodeAt(i) : 0;
@@ -228,7 +234,7 @@ export class Lexer {
       if (d > 127 || d === BACKSLASH) {
         i = this.scanUnicodeName(i);
         this.str = text.slice(pos, i);
-      } else this.str = this.cachedName(pos, i, hash);
+      } else this.str = this.cachedName(pos, i, hash, packed);
       this.pos = this.end = i;
       return;
     }
@@ -285,11 +291,18 @@ export class Lexer {
    * look each up in its string table when it became a property key. A small direct-mapped cache
    * (hash computed while scanning) hands out the same string instead.
    */
-  private cachedName(start: number, end: number, hash: number): string {
+  private cachedName(start: number, end: number, hash: number, packed: number): string {
     const n = end - start;
     if (n > 32) return this.text.slice(start, end);
     const slot = (hash ^ (hash >>> 12) ^ n) & NAME_CACHE_MASK;
     const cached = this.names[slot];
+    if (n <= MAX_PACKED) {
+      if (cached !== undefined && this.packedNames[slot] === packed) return cached;
+      const fresh = this.text.slice(start, end);
+      this.names[slot] = fresh;
+      this.packedNames[slot] = packed;
+      return fresh;
+    }
     if (cached !== undefined && cached.length === n) {
       const text = this.text;
       let k = 0;
@@ -298,6 +311,7 @@ export class Lexer {
     }
     const fresh = this.text.slice(start, end);
     this.names[slot] = fresh;
+    this.packedNames[slot] = -1; // a long name now: no packed short name may match it
     return fresh;
   }
 
@@ -631,6 +645,8 @@ function detach(s: string): string {
 
 /** Slots of the name cache, minus one. */
 const NAME_CACHE_MASK = 1023;
+/** Names of up to this many ASCII characters pack exactly into a double (7 × 7 bits < 2^53). */
+const MAX_PACKED = 7;
 
 /** Literals up to this many code units are decoded through a shared scratch array. */
 const SHORT_STRING = 256;
