@@ -5,7 +5,7 @@
  * readers once did), a record holding `1, 2` shifted every later item's info by one and one
  * holding `1 /*` … `*\/ 2` swallowed the records between: other items silently got wrong infos.
  */
-import { ArchiveError } from "../errors.js";
+import { ArchiveError, FormatError } from "../errors.js";
 import { ExpressionReader } from "./expressions.js";
 import { T_EOF } from "./lexer.js";
 
@@ -43,8 +43,15 @@ export function interpretExpressionList(
     for (const e of exprs) total += e.length;
     reader.allow(total);
     for (; k < exprs.length; k++) out[k] = reader.readAlone(exprs[k] as string, label, k === 0);
-  } catch (error) {
-    if (error instanceof ArchiveError && onError !== undefined) onError(k, error);
+  } catch (caught) {
+    // Not expected (the reader checks what it reads): still the text's problem, as in load().
+    const error =
+      caught instanceof ArchiveError
+        ? caught
+        : new FormatError(`cannot read ${label}: ${(caught as Error)?.message ?? caught}`, {
+            cause: caught,
+          });
+    if (onError !== undefined) onError(k, error);
     throw error;
   }
   return out;

@@ -50,7 +50,10 @@ export class StoreError extends ArchiveError {
   }
 }
 
-/** Whether `key` is one a store reads and writes: relative, "/"-separated, no empty, "." or ".." segment. */
+/**
+ * Whether `key` is one a store reads and writes: relative, "/"-separated, with no empty, "." or
+ * ".." segment (so that no key can name anything outside its store, on disk or in a download).
+ */
 export function isValidKey(key: string): boolean {
   return !(
     key.length === 0 ||
