@@ -141,7 +141,9 @@ export async function run(): Promise<void> {
     console.log(
       `  folder DataSet, 1 writer        ${localRate.toFixed(0).padStart(6)} inserts/s  (baseline)`,
     );
-    for (const delay of [0, PROXY_DELAY_MS]) {
+    // BENCH_S3_DELAYS=15 runs only the cloud-like shape, =0 only the local one.
+    const delays = (process.env.BENCH_S3_DELAYS ?? `0,${PROXY_DELAY_MS}`).split(",").map(Number);
+    for (const delay of delays) {
       const proxy = delay > 0 ? await latencyProxy(options.endpoint ?? "", delay) : undefined;
       const endpoint = proxy?.endpoint ?? options.endpoint ?? "";
       console.log(

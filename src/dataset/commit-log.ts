@@ -377,8 +377,24 @@ export class CommitLog {
           e.lastModified < mine.lastModified ||
           (e.lastModified.getTime() === mine.lastModified.getTime() && e.key < mine.key);
         if (waits < LEADER_WAITS && others.some((o) => older(o.listed))) {
-          waits++;
-          await new Promise((r) => setTimeout(r, Math.min(Math.max(roundTrip, 2), 200)));
+          // Wait for the leader's commit by asking for it: a GET of the next number answers
+          // "not yet" or with the commit itself, in one round trip where a pause, a LIST and a
+          // GET took three.
+          // A new commit sends this writer back to the LIST (it may not have taken our intent,
+          // and the intents may have changed); no commit after LEADER_WAITS polls, to claiming.
+          const pace = Math.min(Math.max(roundTrip, 2), 200);
+          for (;;) {
+            waits++;
+            const polled = performance.now();
+            if (await this.applyNext()) {
+              names = this.namesOf(own.uploads);
+              if (names) return { names, contended: true };
+              break;
+            }
+            if (waits >= LEADER_WAITS) break;
+            const left = pace - (performance.now() - polled);
+            if (left > 0) await new Promise((r) => setTimeout(r, left));
+          }
           continue;
         }
         options.beforeClaim?.();
@@ -401,6 +417,15 @@ export class CommitLog {
     } finally {
       for (const u of own.uploads) this.watched.delete(u);
     }
+  }
+
+  /** Reads and applies the commit after the head if it exists; whether it did. */
+  private async applyNext(): Promise<boolean> {
+    const n = this.entry + 1;
+    const body = await this.store.get(logKey(n));
+    if (body === undefined) return false;
+    this.apply(n, this.parseEntry(body, n));
+    return true;
   }
 
   /** The names `uploads` were committed under, once a commit applied here named them all. */
