@@ -284,15 +284,30 @@ export class CommitLog {
    * writing a snapshot every SNAPSHOT_EVERY commits. When another writer won the number, applies
    * the entry that won instead (or catches up fully if it cannot be read) and returns false.
    */
-  private async claimNext(id: string, records: readonly LogRecord[]): Promise<boolean> {
+  private async claimNext(
+    id: string,
+    records: readonly LogRecord[],
+    catchUp = false,
+  ): Promise<boolean> {
     const n = this.entry + 1;
     const body = encoder.encode(
       JSON.stringify({ commit: id, time: new Date().toISOString(), records }),
     );
     if (!(await this.store.putIfAbsent(logKey(n), body))) {
-      const winner = await this.store.get(logKey(n));
+      // With `catchUp` (a writer that lost before), also LIST what followed the winner, in the
+      // same round trip, and read it all: a writer many commits behind (it opened long ago, or
+      // paused) that only learned one winner per lost race fell further behind while the others
+      // committed, and starved until they stopped (seen in bench s3: one writer's first insert
+      // lost 40, 80 or 120 races, one per commit the others made).
+      const [winner, later] = await Promise.all([
+        this.store.get(logKey(n)),
+        catchUp ? this.store.list(LOG, { startAfter: logKey(n) }) : undefined,
+      ]);
       if (winner === undefined) await this.refresh();
-      else this.apply(n, this.parseEntry(winner, n));
+      else {
+        this.apply(n, this.parseEntry(winner, n));
+        if (later !== undefined) await this.applyTail(later);
+      }
       return false;
     }
     this.apply(n, records);
@@ -320,7 +335,7 @@ export class CommitLog {
     this.lostRaces = 0;
     for (let conflicts = 0; ; conflicts++) {
       const { records, result } = build();
-      if (await this.claimNext(id, records)) return result;
+      if (await this.claimNext(id, records, conflicts > 0)) return result;
       this.lostRaces++;
       if (conflicts > 10_000) {
         throw new ArchiveError(`${this.store.location}: gave up committing after 10000 lost races`);

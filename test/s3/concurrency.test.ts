@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { CommitLog } from "../../src/dataset/commit-log.js";
 import { DataSet } from "../../src/index.js";
 import { S3Store } from "../../src/store/s3-store.js";
 import { type Child, startChild } from "../store/children.js";
@@ -107,4 +108,29 @@ test("writers SIGKILLed at random moments: readable, every committed item intact
   const store = new S3Store(url, gw.options);
   const uploads = new Set((await store.list("items/")).map((e) => e.key.split("/")[1]));
   assert.equal(uploads.size, found.size, "only uploads that items name are left");
+});
+
+test("a writer far behind the log catches up in a few races, not one per commit it missed", async (t) => {
+  const gw = requireGateway(t);
+  if (!gw) return;
+  const url = gw.freshUrl("behind");
+  const store = new S3Store(url, gw.options);
+  const stale = new CommitLog(store);
+  await stale.refresh(); // the head as of now: nothing
+  const other = new CommitLog(store);
+  for (let i = 0; i < 40; i++) {
+    await other.commit(
+      () => ({ records: [{ op: "set", name: `x_${i}`, info: "null", item: `u${i}` }], result: i }),
+      { optimistic: true },
+    );
+  }
+  // Before, each lost race taught the stale writer one more commit: 40 races (80 round trips),
+  // and while other writers kept committing it never caught up.
+  await stale.commit(
+    () => ({ records: [{ op: "set", name: "late", info: "null", item: "late" }], result: 0 }),
+    { optimistic: true },
+  );
+  assert.ok(stale.lostRaces <= 2, `lost ${stale.lostRaces} races`);
+  assert.equal(stale.head, 41);
+  assert.deepEqual(stale.names().slice(-2), ["x_39", "late"]);
 });
