@@ -8,10 +8,12 @@
  * A writer reads the state (latest snapshot + every later commit), builds its records against it
  * (picks the next free name, checks the item exists, ...), and claims the next number with
  * put-if-absent (`If-None-Match: *`). Of racing writers exactly one creates the object; the others
- * read what won, rebuild their records against it and claim the number after. So commits are
- * serial, each one validated against everything before it, and nothing committed is lost or
- * duplicated. Log entries are never deleted (a deleted number could be claimed twice); snapshots
- * are only a shortcut for readers and may be missing, late or written twice (same bytes).
+ * read what won, rebuild their records against it and claim the number after (a writer that loses
+ * again also reads everything committed after the winner, so one far behind catches up at once
+ * rather than one commit per lost race). So commits are serial, each one validated against
+ * everything before it, and nothing committed is lost or duplicated. Log entries are never
+ * deleted (a deleted number could be claimed twice); snapshots are only a shortcut for readers
+ * and may be missing, late or written twice (same bytes).
  *
  * Group commit (commitTogether): racing writers would otherwise take turns, one commit per round
  * trip, each loser re-reading and re-claiming. Instead a writer that has been losing races first
@@ -22,10 +24,11 @@
  * keyed by the commit it had seen (42), so it sorts right after that commit and the one LIST of
  * the log tail a writer does anyway also finds the intents near the head. Whoever claims the next
  * number commits its own items AND every fresh intent it saw that no commit since its key has
- * taken; the losers read the winner and usually find their items in it. Intents are never
- * committed twice: an intent keyed at commit h can only be in commits after h, and a writer
- * includes it only when it has applied every commit from h on and none names its uploads. Readers
- * never look at intents (they are not numbered commits); like log entries they are not deleted.
+ * taken; the others poll the next number with a GET and usually find their items in the commit
+ * it returns. Intents are never committed twice: an intent keyed at commit h can only be in
+ * commits after h, and a writer includes it only when it has applied every commit from h on and
+ * none names its uploads. Readers never look at intents (they are not numbered commits); like log
+ * entries they are not deleted.
  */
 import { randomBytes } from "node:crypto";
 import { ArchiveError, FormatError } from "../errors.js";
