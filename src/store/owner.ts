@@ -17,7 +17,7 @@ import {
 import { hostname } from "node:os";
 import { FormatError } from "../errors.js";
 import { tempPathFor } from "./atomic.js";
-import { ownStartTime, processStartTime } from "./process.js";
+import { isAlive, OWN_START_TIME } from "./process.js";
 
 /** Who holds an owner file. `token` is random and never reused, so it names one holding. */
 export interface Owner {
@@ -30,8 +30,6 @@ export interface Owner {
   start?: number;
 }
 
-const ownStart = ownStartTime();
-
 export function newOwner(): Owner {
   const owner: Owner = {
     pid: process.pid,
@@ -39,7 +37,7 @@ export function newOwner(): Owner {
     token: randomBytes(12).toString("hex"),
     time: Date.now(),
   };
-  if (ownStart !== undefined) owner.start = ownStart;
+  if (OWN_START_TIME !== undefined) owner.start = OWN_START_TIME;
   return owner;
 }
 
@@ -182,15 +180,5 @@ export function isOwnerDead(
   const { owner, mtimeMs } = found;
   if (found.forged) return true;
   if (owner === undefined || owner.host !== hostname()) return Date.now() - mtimeMs > staleMs;
-  try {
-    process.kill(owner.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ESRCH") return true;
-    return false; // EPERM: alive, owned by another user
-  }
-  if (owner.start !== undefined) {
-    const start = processStartTime(owner.pid);
-    if (start !== undefined && start !== owner.start) return true;
-  }
-  return false;
+  return !isAlive(owner.pid, owner.start);
 }

@@ -20,41 +20,36 @@ export function processStartTime(pid: number): number | undefined {
   }
 }
 
-/** Whether a process with this pid exists on this host (EPERM: it does, owned by someone else). */
-export function isRunning(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
-
-const ownStart = processStartTime(process.pid);
-
 /** This process's start time, read once (undefined where /proc has none). */
-export function ownStartTime(): number | undefined {
-  return ownStart;
-}
+export const OWN_START_TIME: number | undefined = processStartTime(process.pid);
 
 /** This process's tag for temp names: `<pid>-<start>`, or `<pid>` without a start time. */
 export const PROCESS_TAG: string =
-  ownStart === undefined ? String(process.pid) : `${process.pid}-${ownStart}`;
+  OWN_START_TIME === undefined ? String(process.pid) : `${process.pid}-${OWN_START_TIME}`;
 
 /** A regular-expression fragment matching a process tag (both forms), with no capture groups. */
 export const PROCESS_TAG_PATTERN = "\\d+(?:-\\d+)?";
 
 /**
- * Whether the process a tag names still runs: its pid exists and, when the tag has a start time
- * and /proc tells the pid's, the two agree (else the pid was reused by another process).
+ * Whether process `pid` runs on this host (EPERM: it does, owned by another user) and, when
+ * `start` is given and /proc tells the pid's start time, the two agree: else the pid was reused
+ * by another process. A pid that is not a positive integer never runs.
  */
+export function isAlive(pid: number, start?: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ESRCH") return false;
+  }
+  if (start === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === start;
+}
+
+/** Whether the process a temp name's tag names still runs (see isAlive). */
 export function isTagRunning(tag: string): boolean {
   const m = /^(\d+)(?:-(\d+))?$/.exec(tag);
   if (m === null) return false;
-  const pid = Number(m[1]);
-  if (!isRunning(pid)) return false;
-  if (m[2] === undefined) return true;
-  const start = processStartTime(pid);
-  return start === undefined || start === Number(m[2]);
+  return isAlive(Number(m[1]), m[2] === undefined ? undefined : Number(m[2]));
 }
