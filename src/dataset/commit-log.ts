@@ -302,15 +302,12 @@ export class CommitLog {
       // paused) that only learned one winner per lost race fell further behind while the others
       // committed, and starved until they stopped (seen in bench s3: one writer's first insert
       // lost 40, 80 or 120 races, one per commit the others made).
-      const [winner, later] = await Promise.all([
-        this.store.get(logKey(n)),
+      const [applied, later] = await Promise.all([
+        this.applyNext(),
         catchUp ? this.store.list(LOG, { startAfter: logKey(n) }) : undefined,
       ]);
-      if (winner === undefined) await this.refresh();
-      else {
-        this.apply(n, this.parseEntry(winner, n));
-        if (later !== undefined) await this.applyTail(later);
-      }
+      if (!applied) await this.refresh();
+      else if (later !== undefined) await this.applyTail(later);
       return false;
     }
     this.apply(n, records);
@@ -324,9 +321,10 @@ export class CommitLog {
    * Returns what the winning `build` returned.
    *
    * With `optimistic`, the first attempt uses the state this handle already has (no LIST): a
-   * stale state only costs a lost race, since the number it claims then exists. After a lost race
-   * the writer reads just the entry that beat it and tries the next number: one GET and one PUT
-   * per lost race. Without `optimistic` (operations that may fail on the state, like delete of a
+   * stale state only costs a lost race, since the number it claims then exists. After a first
+   * lost race the writer reads just the entry that beat it and tries the next number (one GET and
+   * one PUT); after a second it also reads everything committed since (see claimNext). Without
+   * `optimistic` (operations that may fail on the state, like delete of a
    * missing item), the state is refreshed first so that the failure is not a stale one.
    */
   async commit<T>(
@@ -397,9 +395,8 @@ export class CommitLog {
         if (waits < LEADER_WAITS && others.some((o) => older(o.listed))) {
           // Wait for the leader's commit by asking for it: a GET of the next number answers
           // "not yet" or with the commit itself, in one round trip where a pause, a LIST and a
-          // GET took three.
-          // A new commit sends this writer back to the LIST (it may not have taken our intent,
-          // and the intents may have changed); no commit after LEADER_WAITS polls, to claiming.
+          // GET took three. A commit without our items sends this writer back to the LIST (the
+          // intents may have changed); no commit after LEADER_WAITS polls, on to claiming.
           const pace = Math.min(Math.max(roundTrip, 2), 200);
           for (;;) {
             waits++;
