@@ -11,8 +11,8 @@ import { T_EOF } from "./lexer.js";
 
 class ListReader extends ExpressionReader {
   /** Reads `text` as exactly one expression, named `label` in errors. */
-  readAlone(text: string, label: string, first: boolean): unknown {
-    if (!first) this.lex.restart(text, label);
+  readAlone(text: string, label: string): unknown {
+    this.lex.restart(text, label);
     const value = this.parseExpression();
     if (this.lex.type !== T_EOF) this.lex.unexpected("the end of the expression");
     return value;
@@ -38,11 +38,11 @@ export function interpretExpressionList(
   const out: unknown[] = new Array(exprs.length);
   let k = 0;
   try {
-    const reader = new ListReader(exprs[0] as string, label);
+    const reader = new ListReader("", label);
     let total = 0;
     for (const e of exprs) total += e.length;
     reader.allow(total);
-    for (; k < exprs.length; k++) out[k] = reader.readAlone(exprs[k] as string, label, k === 0);
+    for (; k < exprs.length; k++) out[k] = reader.readAlone(exprs[k] as string, label);
   } catch (caught) {
     // Not expected (the reader checks what it reads): still the text's problem, as in load().
     const error =
