@@ -174,15 +174,19 @@ const WALKS = new WeakMap<RowReader, (expect: LazyArray) => Promise<RowWalk>>();
 /**
  * A walk over `array` for code that reads a big array chunk by chunk (the viewer's plots): one
  * open file and one header check for all chunks, and no new buffer per chunk, instead of
- * `rows()`'s open, check and allocate per call. Other LazyArrays read through rows(). Not part
- * of the public surface.
+ * `rows()`'s open, check and allocate per call. Other arrays (other LazyArrays, S3 items' row
+ * sources) read through rows(). Not part of the public surface.
  */
-export async function openRowWalk(array: LazyArray): Promise<RowWalk> {
-  const open = WALKS.get(array[SOURCE]);
+export async function openRowWalk(
+  array:
+    | LazyArray
+    | { readonly shape: readonly number[]; rows(lo: number, hi: number): Promise<NDArray> },
+): Promise<RowWalk> {
+  const open = array instanceof LazyArray ? WALKS.get(array[SOURCE]) : undefined;
   if (open === undefined) {
     return { fillsBuffer: false, read: (lo, hi) => array.rows(lo, hi), close: async () => {} };
   }
-  const walk = await asFormatErrors(() => open(array));
+  const walk = await asFormatErrors(() => open(array as LazyArray));
   const n = array.shape.length > 0 ? (array.shape[0] as number) : 1;
   return {
     fillsBuffer: true,

@@ -1,5 +1,5 @@
 /** `/api/array`: the data of one plot of an array found in an item, reduced (see reduce.ts). */
-import { LazyArray, openRowWalk } from "../arrays/lazy.js";
+import { openRowWalk } from "../arrays/lazy.js";
 import type { RowSource } from "../cli/json-stream.js";
 import { ArchiveError } from "../errors.js";
 import { NDArray, parseDescr } from "../runtime/persist-runtime.mjs";
@@ -111,14 +111,7 @@ async function lazyLine(
     return { ...line, start, stop };
   }
   const envelope = new Envelope(start, stop, columns);
-  const walk =
-    array instanceof LazyArray
-      ? await openRowWalk(array)
-      : {
-          fillsBuffer: false,
-          read: (lo: number, hi: number) => array.rows(lo, hi),
-          close: async () => {},
-        };
+  const walk = await openRowWalk(array);
   // Two buffers, taken in turn: chunk k+1 is read into one while chunk k (in the other) is
   // reduced. A fresh buffer per chunk cost more than the reduction (allocation, page faults, GC).
   // For float32/float64 the buffers are WebAssembly memory and a SIMD kernel reduces them.
@@ -137,10 +130,10 @@ async function lazyLine(
   try {
     for (let a = start; a < stop; a += CHUNK) {
       const chunk = await next;
-      // the kernel whose memory this chunk was read into
-      const mine = kernels[(turn - 1) % 2];
-      const kernel = mine && (chunk.data as Float64Array).buffer === mine.buffer ? mine : undefined;
       if (a + CHUNK < stop) next = readChunk(a + CHUNK);
+      // the kernel whose memory this chunk was read into (the kernel scans from its start)
+      const data = chunk.data as Float64Array;
+      const kernel = kernels.find((k) => k?.buffer === data.buffer && data.byteOffset === 0);
       const scan: Scan = kernel
         ? kernel.scan
         : isPlainNumbers(chunk)
