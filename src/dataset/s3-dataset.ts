@@ -13,8 +13,8 @@
  * committing, so the cleaner never removes what is about to be committed).
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Archive } from "../archive.js";
 import { encodeNpy } from "../arrays/npy.js";
 import { emitValueExpression } from "../emit/expression.js";
@@ -32,7 +32,7 @@ import { loadItemLazily } from "../store/s3-lazy.js";
 import { S3_IN_FLIGHT, type S3Options, S3Store } from "../store/s3-store.js";
 import { inBatches } from "../store/settle.js";
 import type { Store } from "../store/store.js";
-import { filesBelow, withTempDir } from "../store/temp-dir.js";
+import { downloadInto, filesBelow, withTempDir } from "../store/temp-dir.js";
 import { CommitLog, type Intent, intentKey, type LogRecord } from "./commit-log.js";
 import type { DataSet, DataSetOpenOptions } from "./dataset.js";
 import { checkItemName } from "./names.js";
@@ -245,21 +245,15 @@ export class S3DataSet implements DataSetSurface {
       const info = options.infos?.[i];
       return info === undefined ? "null" : infoExpression(info, `${prefix}?`);
     });
-    const uploads: string[] = [];
+    // Upload ids by value (in value order, as the infos); holes where an upload failed.
+    const uploads: string[] = new Array(values.length);
     // Once an intent names the uploads, another writer may commit them at any time: they must stay
     // (the stale-upload cleanup removes them if nobody does).
     let published = false;
     try {
-      // S3_IN_FLIGHT uploads at once; their ids are kept in order (one per value, for the infos).
-      for (let i = 0; i < values.length; i += S3_IN_FLIGHT) {
-        const batch = values
-          .slice(i, i + S3_IN_FLIGHT)
-          .map((value) => this.upload(value, `${prefix}?`));
-        const settled = await Promise.allSettled(batch);
-        for (const r of settled) if (r.status === "fulfilled") uploads.push(r.value);
-        const failed = settled.find((r) => r.status === "rejected");
-        if (failed) throw (failed as PromiseRejectedResult).reason;
-      }
+      await inBatches([...values.keys()], S3_IN_FLIGHT, async (i) => {
+        uploads[i] = await this.upload(values[i], `${prefix}?`);
+      });
       const started = Date.now();
       const share = this.options.s3?.groupCommit ?? "auto";
       const mine = { prefix, uploads, infos };
@@ -293,7 +287,10 @@ export class S3DataSet implements DataSetSurface {
       return names;
     } catch (err) {
       if (!published) {
-        await Promise.all(uploads.map((u) => this.removeUpload(u).catch(() => undefined)));
+        // the uploads that succeeded (a failed batch stopped the rest)
+        await Promise.all(
+          uploads.filter(Boolean).map((u) => this.removeUpload(u).catch(() => undefined)),
+        );
       }
       throw err;
     } finally {
@@ -438,12 +435,10 @@ export class S3DataSet implements DataSetSurface {
   private async readUpload(id: string): Promise<unknown> {
     const entries = await this.store.list(`items/${id}/`);
     return withTempDir(async (tmp) => {
-      await inBatches(entries, S3_IN_FLIGHT, async (entry) => {
-        const body = await this.store.get(entry.key);
-        if (body === undefined) throw new NotFoundError(`${this.path}/${entry.key} vanished`);
-        const file = join(tmp, ...entry.key.split("/").slice(2));
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, body);
+      // items/<id>/<file> lands at <file>
+      const keys = entries.map((e) => e.key);
+      await downloadInto(this.store, keys, tmp, 2, (key) => {
+        throw new NotFoundError(`${this.path}/${key} vanished`);
       });
       return (await load(join(tmp, `${ITEM}.mjs`))).default;
     });

@@ -7,14 +7,14 @@
  * the archive owns into a temp folder and loads that with the ordinary (safe by default) loader,
  * so an archive in S3 gets the same checks as one on disk.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Archive, SaveOptions, SaveResult } from "../archive.js";
 import { ArchiveError, NotFoundError } from "../errors.js";
 import { RUNTIME_FILE } from "./layout.js";
 import { parseS3Url, S3_IN_FLIGHT, type S3Options, S3Store } from "./s3-store.js";
 import { inBatches } from "./settle.js";
-import { filesBelow, withTempDir } from "./temp-dir.js";
+import { downloadInto, filesBelow, withTempDir } from "./temp-dir.js";
 
 /** Archive.save() to `s3://bucket/prefix`: the same files as a local save, uploaded. */
 export async function saveToS3(
@@ -91,17 +91,11 @@ export async function withDownloadedArchive<T>(
     }
   }
   return withTempDir(async (tmp) => {
-    await inBatches(keys, S3_IN_FLIGHT, async (key) => {
-      const body = await store.get(key);
-      if (body === undefined) {
-        if (key === RUNTIME_FILE) return;
-        throw new NotFoundError(`no archive at ${url}: ${home}/${key} does not exist`, {
-          file: `${home}/${key}`,
-        });
-      }
-      const file = join(tmp, ...key.split("/"));
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, body);
+    await downloadInto(store, keys, tmp, 0, (key) => {
+      if (key === RUNTIME_FILE) return;
+      throw new NotFoundError(`no archive at ${url}: ${home}/${key} does not exist`, {
+        file: `${home}/${key}`,
+      });
     });
     return use(join(tmp, ...entry.split("/")));
   });

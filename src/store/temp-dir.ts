@@ -2,9 +2,12 @@
  * A private temp folder for the S3 code, which goes through local files where a file library or
  * the loader needs them (archives saved and loaded, items in npz/hdf5, items downloaded).
  */
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { S3_IN_FLIGHT } from "./s3-store.js";
+import { inBatches } from "./settle.js";
+import type { Store } from "./store.js";
 
 /**
  * Runs `fn` with a fresh folder under the OS temp dir and removes it afterwards. Parallel work
@@ -28,4 +31,26 @@ export async function filesBelow(dir: string, base = ""): Promise<string[]> {
     else out.push(rel);
   }
   return out;
+}
+
+/**
+ * Downloads `keys` of `store` into `dir`, each at its key less its first `strip` segments,
+ * S3_IN_FLIGHT at a time; every download settles before a failure propagates (settle.ts), so
+ * none writes into `dir` after the caller removed it. `missing(key)` is called for a key that is
+ * gone: it returns to skip the key, or throws.
+ */
+export async function downloadInto(
+  store: Store,
+  keys: readonly string[],
+  dir: string,
+  strip: number,
+  missing: (key: string) => void,
+): Promise<void> {
+  await inBatches(keys, S3_IN_FLIGHT, async (key) => {
+    const body = await store.get(key);
+    if (body === undefined) return missing(key);
+    const file = join(dir, ...key.split("/").slice(strip));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, body);
+  });
 }

@@ -124,7 +124,11 @@ test("unarchivable values and thenable infos are refused before anything is comm
   const thenable = { then: () => undefined };
   await assert.rejects(ds.insert(1, { info: thenable }), UnsupportedValueError);
   await assert.rejects(ds.set("in valid", 1), ArchiveError);
+  // One bad value among many: the others' uploads, made in parallel, are removed again.
+  const many = Array.from({ length: 12 }, (_, i) => (i === 9 ? { f: () => 1 } : { i }));
+  await assert.rejects(ds.insertMany(many), UnsupportedValueError);
   assert.deepEqual(await ds.keys(), []);
+  assert.deepEqual(await new S3Store(ds.path, gw.options).list("items/"), [], "no upload left");
 });
 
 test("readers start from the latest snapshot and read only the log after it", async (t) => {
