@@ -300,15 +300,7 @@ class Reader:
     # ---- statements --------------------------------------------------------------------------
 
     def read(self) -> dict[str, Any]:
-        old_limit = sys.getrecursionlimit()
-        if old_limit < 4 * MAX_DEPTH + 1000:
-            sys.setrecursionlimit(4 * MAX_DEPTH + 1000)
-        try:
-            self._statements()
-        except RecursionError:
-            raise self.fail(f"nesting deeper than this Python can read (limit {MAX_DEPTH} levels)", 0) from None
-        finally:
-            sys.setrecursionlimit(old_limit)
+        self._deep(self._statements)
         if self._replacements:
             self._fix_containers()
         return self.exports
@@ -317,23 +309,33 @@ class Reader:
         """Reads the text as exactly one expression (a DataSet info record's `expr`): anything
         after it but whitespace and comments is an error, so that no record reads as more or
         less than one value."""
-        old_limit = sys.getrecursionlimit()
-        if old_limit < 4 * MAX_DEPTH + 1000:
-            sys.setrecursionlimit(4 * MAX_DEPTH + 1000)
-        try:
+
+        def one() -> Any:
             value, pos, _ = self.expression(self.ws(0))
             end = self.ws(pos)
             if end < len(self.text):
                 raise self.unexpected(end, "the end of the expression")
-        except RecursionError:
-            raise self.fail(f"nesting deeper than this Python can read (limit {MAX_DEPTH} levels)", 0) from None
-        finally:
-            sys.setrecursionlimit(old_limit)
+            return value
+
+        value = self._deep(one)
         if self._replacements:
+            # _fix_containers replaces containers reachable from the exports
             self.exports["value"] = value
             self._fix_containers()
             value = self.exports.pop("value")
         return value
+
+    def _deep(self, read: Callable[[], Any]) -> Any:
+        """Runs `read` with room for MAX_DEPTH levels of nesting on Python's stack."""
+        old_limit = sys.getrecursionlimit()
+        if old_limit < 4 * MAX_DEPTH + 1000:
+            sys.setrecursionlimit(4 * MAX_DEPTH + 1000)
+        try:
+            return read()
+        except RecursionError:
+            raise self.fail(f"nesting deeper than this Python can read (limit {MAX_DEPTH} levels)", 0) from None
+        finally:
+            sys.setrecursionlimit(old_limit)
 
     def _statements(self) -> None:
         text = self.text

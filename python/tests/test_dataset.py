@@ -263,6 +263,10 @@ def test_a_forked_writer_presents_its_own_start_time(tmp):
         assert found is not None and found[0]["pid"] == pid
         assert found[0]["start"] == process_start_time(pid)
         assert not is_owner_dead(found, stale=300), "a live forked holder must not count as dead"
+        from persist_archive.lock import temp_path_for
+
+        assert f".{tag}." not in temp_path_for(os.path.join(tmp, "x")), "the parent's own tag differs"
+        assert f".{process_tag()}." in temp_path_for(os.path.join(tmp, "x"))
     finally:
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
