@@ -4,8 +4,12 @@
  * import survives any torn tail; this class is the library's reader and writer.
  *
  * The parsed index lives in memory together with how many bytes of the file were consumed and the
- * file's identity (device + inode). `refresh()` reads only what was appended since; a different
- * inode means the journal was compacted (atomically replaced), so it is read again from the start.
+ * file's identity (device, inode and birth time). `refresh()` reads only what was appended since;
+ * another identity means the journal was compacted (atomically replaced), so it is read again
+ * from the start. An inode number alone is not enough: a file system hands a freed inode number
+ * to the next file it creates (seen on ext4: the next compaction's temp file got the number of the
+ * journal the previous one replaced), and a handle that kept reading at its old offset read the
+ * middle of a record. So the last bytes consumed are kept too, and compared before reading on.
  * Each commit is one record appended with one write() and fsynced. A torn tail is ignored by
  * readers and truncated by the next writer, under the lock.
  */
@@ -137,11 +141,24 @@ export function setOperation(name: string, entry: Omit<Entry, "line">): Operatio
   return op;
 }
 
+/** Bytes before the offset compared on every refresh (a record's checksum and the end of it). */
+const MARK_BYTES = 32;
+const EMPTY = Buffer.alloc(0);
+/** Where continues() reads the bytes it compares (synchronously: one buffer serves every call). */
+const MARK_SCRATCH = Buffer.alloc(MARK_BYTES);
+
+/** Device, inode and birth time: which file this is, even when an inode number is reused. */
+function identityOf(stat: Stats): string {
+  return `${stat.dev}:${stat.ino}:${stat.birthtimeMs}`;
+}
+
 export class Journal extends IndexState {
   private offset = 0;
   private lineNumber = 1;
   private records = 0;
   private identity = "";
+  /** The last bytes consumed, up to MARK_BYTES (see the top of this file). */
+  private mark: Buffer = EMPTY;
   /** The torn tail seen at the last refresh, if any. */
   tail: { line: number; bytes: number } | undefined;
 
@@ -164,8 +181,10 @@ export class Journal extends IndexState {
   async refresh(repair = false): Promise<void> {
     const { fd, stat } = repair ? this.openForWrite(constants.O_RDWR) : this.openForRead();
     try {
-      const identity = `${stat.dev}:${stat.ino}`;
-      if (identity !== this.identity || stat.size < this.offset) this.reset(identity);
+      const identity = identityOf(stat);
+      if (identity !== this.identity || stat.size < this.offset || !this.continues(fd)) {
+        this.reset(identity);
+      }
       if (stat.size === this.offset) {
         this.tail = undefined;
         return;
@@ -194,7 +213,7 @@ export class Journal extends IndexState {
         this.offset === 0,
       );
       for (const record of scan.records) this.apply(record.ops, record.line);
-      this.offset += scan.consumed;
+      this.advance(bytes.subarray(0, scan.consumed));
       this.lineNumber = scan.tail?.line ?? this.lineNumber + countLines(bytes, scan.consumed);
       this.tail = scan.tail;
       if (repair && scan.tail !== undefined) {
@@ -216,7 +235,7 @@ export class Journal extends IndexState {
     const data = encodeRecord(ops);
     const { fd, stat } = this.openForWrite(constants.O_WRONLY | constants.O_APPEND);
     try {
-      if (`${stat.dev}:${stat.ino}` !== this.identity || stat.size !== this.offset) {
+      if (identityOf(stat) !== this.identity || stat.size !== this.offset) {
         throw new ArchiveError(
           `${this.file} changed under the write lock (another program wrote to it?); nothing was committed, try again`,
           { file: this.file },
@@ -235,7 +254,7 @@ export class Journal extends IndexState {
       closeSync(fd);
     }
     this.apply(ops as Operation[], this.lineNumber);
-    this.offset += data.length;
+    this.advance(data);
     this.lineNumber++;
   }
 
@@ -279,8 +298,28 @@ export class Journal extends IndexState {
     }
   }
 
+  /** Moves the offset past `consumed`, the file's next bytes, keeping the last MARK_BYTES. */
+  private advance(consumed: Uint8Array): void {
+    this.offset += consumed.length;
+    if (consumed.length >= MARK_BYTES) {
+      this.mark = Buffer.from(consumed.subarray(consumed.length - MARK_BYTES));
+    } else {
+      const both = Buffer.concat([this.mark, consumed]);
+      this.mark = both.subarray(Math.max(0, both.length - MARK_BYTES));
+    }
+  }
+
+  /** Whether the file still holds the bytes consumed last just before the offset. */
+  private continues(fd: number): boolean {
+    const n = this.mark.length;
+    if (n === 0) return this.offset === 0;
+    const now = MARK_SCRATCH.subarray(0, n);
+    return readSync(fd, now, 0, n, this.offset - n) === n && now.equals(this.mark);
+  }
+
   private reset(identity: string): void {
     this.clear();
+    this.mark = EMPTY;
     this.offset = 0;
     this.records = 0;
     this.lineNumber = 1;
