@@ -33,12 +33,32 @@
 import { randomBytes } from "node:crypto";
 import { ArchiveError, FormatError } from "../errors.js";
 import type { Store, StoreEntry } from "../store/store.js";
+import {
+  isLaneId,
+  LANE_MAX,
+  type LaneEnd,
+  type LaneRecord,
+  type LaneReservation,
+  Lanes,
+} from "./lanes.js";
 import { isItemName } from "./records.js";
 
-/** One change. `info` is an archive-language expression; `item` the upload holding the value. */
+/**
+ * One change. `info` is an archive-language expression; `item` the upload holding the value. Lane
+ * reservations and ends: see lanes.ts.
+ */
 export type LogRecord =
   | { op: "set"; name: string; info?: string; item?: string }
-  | { op: "delete"; name: string };
+  | { op: "delete"; name: string }
+  | LaneReservation
+  | LaneEnd;
+
+/** A log entry as read: its records, the lane commits they follow, and its writer's clock. */
+interface LogEntry {
+  records: LogRecord[];
+  after: Record<string, number>;
+  time: number;
+}
 
 export interface ItemState {
   /** Archive-language expression of the info ("null" when none was given). */
@@ -140,6 +160,37 @@ function isUploadId(id: unknown): id is string {
  */
 function checkRecord(r: unknown, where: string): LogRecord {
   const rec = r as Record<string, unknown>;
+  if (typeof rec === "object" && rec !== null && rec.op === "lane") {
+    const ok =
+      isLaneId(rec.lane) &&
+      typeof rec.prefix === "string" &&
+      isItemName(`${rec.prefix}0`) &&
+      Number.isSafeInteger(rec.first) &&
+      (rec.first as number) >= 0 &&
+      Number.isSafeInteger(rec.count) &&
+      (rec.count as number) > 0 &&
+      (rec.count as number) <= LANE_MAX;
+    if (!ok) throw new FormatError(`${where} holds a malformed lane reservation`, { file: where });
+    return rec as unknown as LaneReservation;
+  }
+  if (typeof rec === "object" && rec !== null && rec.op === "lane-end") {
+    // Each record's name is checked against the lane when applied (Lanes.end).
+    const ok =
+      isLaneId(rec.lane) &&
+      Array.isArray(rec.records) &&
+      rec.records.length <= LANE_MAX &&
+      rec.records.every(
+        (x: Record<string, unknown>) =>
+          typeof x === "object" &&
+          x !== null &&
+          x.op === "set" &&
+          isItemName(x.name) &&
+          typeof x.info === "string" &&
+          isUploadId(x.item),
+      );
+    if (!ok) throw new FormatError(`${where} holds a malformed lane end`, { file: where });
+    return rec as unknown as LaneEnd;
+  }
   const ok =
     typeof rec === "object" &&
     rec !== null &&
@@ -165,12 +216,30 @@ export class CommitLog {
   private readonly watched = new Map<string, string | undefined>();
   /** Races the last commit() or commitTogether() lost. */
   lostRaces = 0;
+  /** Writer lanes (lanes.ts): the open ones, and their reads and writes. */
+  readonly lanes: Lanes;
+  /** Every change of the state that awaits runs in this queue, one at a time (serial()). */
+  private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store) {
+    this.lanes = new Lanes(store, (r: LaneRecord) => {
+      this.items.set(r.name, { info: r.info, item: r.item });
+    });
+  }
+
+  /** The store's address, for messages. */
+  get location(): string {
+    return this.store.location;
+  }
 
   /** Number of the last commit applied. */
   get head(): number {
     return this.entry;
+  }
+
+  /** Grows with every change this state applied, log entries and lane commits alike. */
+  get version(): number {
+    return this.entry + this.lanes.applied;
   }
 
   names(): string[] {
@@ -182,6 +251,47 @@ export class CommitLog {
   entries(): IterableIterator<[string, ItemState]> {
     return this.items.entries();
   }
+  /**
+   * `count` new names with `prefix` for one commit: numbers after every name with the prefix and
+   * every open lane's, skipping names that exist, that a lane holds, or in `taken` (another
+   * prefix can spell the same name: "x_1" + "10" is "x_" + "110"). Names an ended lane did not
+   * use are free again.
+   */
+  freeNames(prefix: string, count: number, taken: ReadonlySet<string> = new Set()): string[] {
+    const names: string[] = [];
+    for (let n = this.firstAfter(prefix); names.length < count; n++) {
+      const name = `${prefix}${n}`;
+      if (!this.items.has(name) && !taken.has(name) && this.lanes.holder(name) === undefined) {
+        names.push(name);
+      }
+    }
+    return names;
+  }
+
+  /** The first number of `count` consecutive free names with `prefix` (see freeNames). */
+  freeRange(prefix: string, count: number): number {
+    let first = this.firstAfter(prefix);
+    for (let k = 0; k < count; k++) {
+      const name = `${prefix}${first + k}`;
+      if (this.items.has(name) || this.lanes.holder(name) !== undefined) {
+        first += k + 1;
+        k = -1;
+      }
+    }
+    return first;
+  }
+
+  /** One past the highest number used, or held by an open lane, with `prefix`. */
+  private firstAfter(prefix: string): number {
+    let next = this.lanes.highWater(prefix);
+    for (const name of this.items.keys()) {
+      if (!name.startsWith(prefix)) continue;
+      const rest = name.slice(prefix.length);
+      if (/^(0|[1-9]\d{0,14})$/.test(rest)) next = Math.max(next, Number(rest) + 1);
+    }
+    return next;
+  }
+
   /** Upload ids of every item in the state. */
   referencedUploads(): Set<string> {
     return new Set([...this.items.values()].map((s) => s.item));
@@ -194,6 +304,17 @@ export class CommitLog {
       this.loaded = true;
     }
     await this.applyTail(await this.store.list(LOG, { startAfter: logKey(this.entry) }));
+    await this.serial(() => this.lanes.readOpen());
+  }
+
+  /**
+   * Run `fn` after every change queued before it: applying a log entry may await reads of lane
+   * commits it follows, and nothing else may change the state meanwhile (fn must not call serial).
+   */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Read and apply, in order, the commits after the head among the listed keys. */
@@ -214,7 +335,7 @@ export class CommitLog {
       for (const [j, body] of bodies.entries()) {
         const n = batch[j] as number;
         if (body === undefined) return; // cannot happen: log entries are never deleted
-        this.apply(n, this.parseEntry(body, n));
+        await this.applyEntry(n, this.parseEntry(body, n));
       }
     }
   }
@@ -229,11 +350,16 @@ export class CommitLog {
       const body = await this.store.get(snapshotKey(latest));
       if (body === undefined) continue; // pruned since we listed: list again
       const where = `${this.store.location}/${snapshotKey(latest)}`;
-      const snap = parseJson(body, where) as { entry?: unknown; items?: unknown };
+      const snap = parseJson(body, where) as {
+        entry?: unknown;
+        items?: unknown;
+        lanes?: unknown;
+      };
       if (snap.entry !== latest || !Array.isArray(snap.items)) {
         throw new FormatError(`${where} is not a snapshot of commit ${latest}`, { file: where });
       }
       this.items.clear();
+      this.lanes.load(snap, where);
       for (const row of snap.items as unknown[]) {
         const [name, info, item] = Array.isArray(row) ? row : [];
         if (!isItemName(name) || typeof info !== "string" || !isUploadId(item)) {
@@ -248,20 +374,57 @@ export class CommitLog {
     }
   }
 
-  private parseEntry(body: Uint8Array, n: number): LogRecord[] {
+  private parseEntry(body: Uint8Array, n: number): LogEntry {
     const where = `${this.store.location}/${logKey(n)}`;
-    const parsed = parseJson(body, where) as { records?: unknown };
+    const parsed = parseJson(body, where) as { records?: unknown; after?: unknown; time?: unknown };
     if (!Array.isArray(parsed.records)) {
       throw new FormatError(`${where} is not a commit (no records)`, { file: where });
     }
-    return parsed.records.map((r) => checkRecord(r, where));
+    const after: Record<string, number> = {};
+    if (parsed.after !== undefined) {
+      const ok =
+        typeof parsed.after === "object" &&
+        parsed.after !== null &&
+        !Array.isArray(parsed.after) &&
+        Object.entries(parsed.after).every(
+          ([id, k]) => isLaneId(id) && Number.isSafeInteger(k) && k > 0 && k <= LANE_MAX,
+        );
+      if (!ok) throw new FormatError(`${where} holds a malformed "after"`, { file: where });
+      Object.assign(after, parsed.after);
+    }
+    const time = typeof parsed.time === "string" ? Date.parse(parsed.time) : Number.NaN;
+    return {
+      records: parsed.records.map((r) => checkRecord(r, where)),
+      after,
+      time: Number.isFinite(time) ? time : 0,
+    };
   }
 
-  private apply(n: number, records: readonly LogRecord[]): void {
-    // Concurrent calls on one handle may both read a commit: apply it once.
-    if (n <= this.entry) return;
+  /**
+   * Apply log entry `n` if it is the next one (concurrent calls on one handle may both read it:
+   * applied once), after the lane commits it follows. False when it is not the next.
+   */
+  private applyEntry(n: number, entry: LogEntry): Promise<boolean> {
+    return this.serial(async () => {
+      if (n !== this.entry + 1) return n <= this.entry;
+      await this.lanes.ensure(entry.after, `${this.store.location}/${logKey(n)}`);
+      this.apply(n, entry);
+      return true;
+    });
+  }
+
+  private apply(n: number, entry: LogEntry): void {
+    const where = `${this.store.location}/${logKey(n)}`;
     const uploads = new Set<string>();
-    for (const r of records) {
+    for (const r of entry.records) {
+      if (r.op === "lane") {
+        this.lanes.reserve(r, entry.time);
+        continue;
+      }
+      if (r.op === "lane-end") {
+        this.lanes.end(r, where);
+        continue;
+      }
       if (r.op === "set" && r.item !== undefined) {
         uploads.add(r.item);
         if (this.watched.has(r.item)) this.watched.set(r.item, r.name);
@@ -293,8 +456,10 @@ export class CommitLog {
     catchUp = false,
   ): Promise<boolean> {
     const n = this.entry + 1;
+    const time = Date.now();
+    const after = this.lanes.after();
     const body = encoder.encode(
-      JSON.stringify({ commit: id, time: new Date().toISOString(), records }),
+      JSON.stringify({ commit: id, time: new Date(time).toISOString(), records, after }),
     );
     if (!(await this.store.putIfAbsent(logKey(n), body))) {
       // With `catchUp` (a writer that lost before), also LIST what followed the winner, in the
@@ -310,7 +475,7 @@ export class CommitLog {
       else if (later !== undefined) await this.applyTail(later);
       return false;
     }
-    this.apply(n, records);
+    await this.applyEntry(n, { records: [...records], after: {}, time });
     if (n % SNAPSHOT_EVERY === 0) await this.writeSnapshot().catch(() => undefined);
     return true;
   }
@@ -336,6 +501,7 @@ export class CommitLog {
     this.lostRaces = 0;
     for (let conflicts = 0; ; conflicts++) {
       const { records, result } = build();
+      if (records.length === 0) return result; // nothing left to do on the newer state
       if (await this.claimNext(id, records, conflicts > 0)) return result;
       this.lostRaces++;
       if (conflicts > 10_000) {
@@ -439,7 +605,7 @@ export class CommitLog {
     const n = this.entry + 1;
     const body = await this.store.get(logKey(n));
     if (body === undefined) return false;
-    this.apply(n, this.parseEntry(body, n));
+    await this.applyEntry(n, this.parseEntry(body, n));
     return true;
   }
 
@@ -482,8 +648,11 @@ export class CommitLog {
   /** Write the snapshot of the current state and prune all but the two before it. */
   async writeSnapshot(): Promise<void> {
     const rows = [...this.items].map(([name, s]) => [name, s.info, s.item]);
-    const bytes = encoder.encode(JSON.stringify({ entry: this.entry, items: rows }));
-    // Deterministic content per commit number: a second writer of the same snapshot is harmless.
+    const bytes = encoder.encode(
+      JSON.stringify({ entry: this.entry, items: rows, ...this.lanes.toJSON() }),
+    );
+    // Two writers of one snapshot may have read the lanes to different points; either is a
+    // state a reader can go on from (the first stays).
     await this.store.putIfAbsent(snapshotKey(this.entry), bytes);
     const older = (await this.store.list(SNAPSHOTS))
       .map((e) => numberOf(e.key, SNAPSHOTS))

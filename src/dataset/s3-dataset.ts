@@ -35,6 +35,8 @@ import type { Store } from "../store/store.js";
 import { downloadInto, filesBelow, withTempDir } from "../store/temp-dir.js";
 import { CommitLog, type Intent, intentKey, type LogRecord } from "./commit-log.js";
 import type { DataSet, DataSetOpenOptions } from "./dataset.js";
+import { LaneWriter } from "./lane-writer.js";
+import { LANE_MAX } from "./lanes.js";
 import { checkItemName } from "./names.js";
 
 /** `options.s3` of DataSet.open("s3://…"): how to reach the store, and its housekeeping. */
@@ -47,6 +49,11 @@ export interface S3DataSetStoreOptions extends S3Options {
    * "always"; "never" (every insert claims a commit of its own, racing if need be).
    */
   groupCommit?: "auto" | "always" | "never";
+  /**
+   * Names per writer lane (lanes.ts; default 64, at most 1024): a handle's single inserts go to a
+   * lane of its own, one request each with nothing read; 0 commits them to the shared log.
+   */
+  laneSize?: number;
 }
 
 const MARKER = ".persist-dataset.json";
@@ -61,6 +68,8 @@ const CLEAN_EVERY = 256;
  * other writer: publishing an intent costs a PUT and a LIST, worth it only when writers collide.
  */
 const SHARE_FOR = 16;
+/** Names per writer lane by default (s3.laneSize). */
+const LANE_SIZE = 64;
 
 const encoder = new TextEncoder();
 
@@ -90,6 +99,8 @@ export class S3DataSet implements DataSetSurface {
   private commits = 0;
   /** Inserts left that share commits (groupCommit "auto"). */
   private sharing = 0;
+  /** This handle's writer lane, and the ending of others' (lanes.ts). */
+  private readonly lane: LaneWriter;
 
   private constructor(
     /** The DataSet's address, `s3://bucket/prefix`. */
@@ -98,7 +109,9 @@ export class S3DataSet implements DataSetSurface {
     private readonly store: Store,
     private readonly log: CommitLog,
     private readonly options: DataSetOpenOptions,
-  ) {}
+  ) {
+    this.lane = new LaneWriter(log, options.s3?.laneSize ?? LANE_SIZE);
+  }
 
   static async open(url: string, options: DataSetOpenOptions = {}): Promise<S3DataSet> {
     const mode = options.mode ?? "r";
@@ -107,6 +120,12 @@ export class S3DataSet implements DataSetSurface {
     }
     const store = new S3Store(url, options.s3);
     checkItemName(`${options.namePrefix ?? "x_"}0`, store.location);
+    const laneSize = options.s3?.laneSize ?? LANE_SIZE;
+    if (!(Number.isSafeInteger(laneSize) && laneSize >= 0 && laneSize <= LANE_MAX)) {
+      throw new ArchiveError(
+        `DataSet.open(${url}): s3.laneSize must be an integer from 0 to ${LANE_MAX}, not ${laneSize}`,
+      );
+    }
     await openOrCreate(store, mode);
     const log = new CommitLog(store);
     await log.refresh();
@@ -121,12 +140,12 @@ export class S3DataSet implements DataSetSurface {
   }
 
   /**
-   * Number of the last commit in the store: it grows with every insert, delete and info change by
+   * How many changes this handle has read: it grows with every insert, delete and info change by
    * any writer (the viewer's live updates compare it; not part of DataSet's surface).
    */
   async lastCommit(): Promise<number> {
     await this.fresh();
-    return this.log.head;
+    return this.log.version;
   }
 
   async has(name: string): Promise<boolean> {
@@ -209,15 +228,21 @@ export class S3DataSet implements DataSetSurface {
     this.mustWrite();
     checkItemName(name, this.path);
     const info = options.info === undefined ? undefined : infoExpression(options.info, name);
-    await this.withUpload(value, name, (item) =>
-      this.log.commit(
-        () => ({
-          records: [{ op: "set", name, item, ...(info === undefined ? {} : { info }) }],
-          result: undefined,
-        }),
-        OPTIMISTIC,
-      ),
-    );
+    await this.withUpload(value, name, async (item) => {
+      for (;;) {
+        // A name a writer's lane holds for an insert of its own is freed first (lane-writer.ts);
+        // `held` says the state this commit was built on found it held (a race with the lane).
+        await this.lane.release(name);
+        const held = await this.log.commit(() => {
+          if (this.log.lanes.holder(name) !== undefined) return { records: [], result: true };
+          const records: LogRecord[] = [
+            { op: "set", name, item, ...(info === undefined ? {} : { info }) },
+          ];
+          return { records, result: false };
+        }, OPTIMISTIC);
+        if (!held) return;
+      }
+    });
   }
 
   async insert(value: unknown, options: { info?: unknown } = {}): Promise<string> {
@@ -255,6 +280,10 @@ export class S3DataSet implements DataSetSurface {
         uploads[i] = await this.upload(values[i], `${prefix}?`);
       });
       const started = Date.now();
+      if (values.length <= LANE_MAX && (this.options.s3?.laneSize ?? LANE_SIZE) > 0) {
+        const items = uploads.map((item, i) => ({ item, info: infos[i] as string }));
+        return await this.lane.insert(prefix, items, () => this.mustNotBeStale(started));
+      }
       const share = this.options.s3?.groupCommit ?? "auto";
       const mine = { prefix, uploads, infos };
       const shareable = intentKey({ head: this.log.head, ...mine }) !== undefined;
@@ -274,7 +303,7 @@ export class S3DataSet implements DataSetSurface {
       }
       const names = await this.log.commit(() => {
         this.mustNotBeStale(started);
-        const names = nextNames(this.log.names(), prefix, values.length);
+        const names = this.log.freeNames(prefix, values.length);
         const records: LogRecord[] = names.map((name, i) => ({
           op: "set",
           name,
@@ -303,12 +332,12 @@ export class S3DataSet implements DataSetSurface {
    * number. Intents with a prefix that makes no valid item name are left out.
    */
   private shared(intents: readonly Intent[]): LogRecord[] {
-    const taken = this.log.names();
+    const taken = new Set<string>();
     const records: LogRecord[] = [];
     for (const [k, intent] of intents.entries()) {
       if (k > 0 && !validPrefix(intent.prefix, this.path)) continue;
-      const names = nextNames(taken, intent.prefix, intent.uploads.length);
-      taken.push(...names);
+      const names = this.log.freeNames(intent.prefix, intent.uploads.length, taken);
+      for (const name of names) taken.add(name);
       for (const [i, item] of intent.uploads.entries()) {
         records.push({
           op: "set",
@@ -350,8 +379,15 @@ export class S3DataSet implements DataSetSurface {
     );
   }
 
+  /**
+   * Ends this handle's lane (one seal and one commit), so that readers need not look at it again;
+   * a lane not ended (a writer killed, or never closed) is ended by other writers once idle.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    // Best effort: a lane left open costs readers a LIST each until another writer ends it.
+    if (this.mode === "w") await this.lane.close().catch(() => undefined);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -376,6 +412,8 @@ export class S3DataSet implements DataSetSurface {
     // Read the index after listing: an upload committed meanwhile is then known as referenced.
     await this.log.refresh();
     const referenced = this.log.referencedUploads();
+    // Lanes of writers gone (lanes.ts) are ended by the same housekeeping, after the same time.
+    await this.lane.endIdle(grace);
     const now = Date.now();
     const removed: string[] = [];
     for (const [id, u] of uploads) {
@@ -521,17 +559,6 @@ async function openOrCreate(store: Store, mode: "r" | "w"): Promise<void> {
   }
   // Racing creators: one creates the marker, the others find it; either way it is a DataSet now.
   await store.putIfAbsent(MARKER, encoder.encode(MARKER_BODY));
-}
-
-/** `count` names prefix + n not in `taken`, n counting up from after the highest one used. */
-function nextNames(taken: readonly string[], prefix: string, count: number): string[] {
-  let next = 0;
-  for (const name of taken) {
-    if (!name.startsWith(prefix)) continue;
-    const rest = name.slice(prefix.length);
-    if (/^(0|[1-9]\d{0,14})$/.test(rest)) next = Math.max(next, Number(rest) + 1);
-  }
-  return Array.from({ length: count }, (_, i) => `${prefix}${next + i}`);
 }
 
 function validPrefix(prefix: string, where: string): boolean {

@@ -54,61 +54,83 @@ function committed(child: Child): Map<string, string> {
   return out;
 }
 
-test("4 writer processes: every insert committed exactly once, names unique", async (t) => {
-  const gw = requireGateway(t);
-  if (!gw) return;
-  const url = gw.freshUrl("conc");
-  const per = 15;
-  const children = ["a", "b", "c", "d"].map((w) => startChild(WRITER, [url, w, String(per)]));
-  for (const child of children) {
-    const { code } = await child.exited;
-    assert.equal(code, 0, child.stderr());
-  }
-  const found = await checkAll(gw, url);
-  assert.equal(found.size, 4 * per);
-  for (const child of children) {
-    for (const [id, name] of committed(child)) assert.equal(found.get(id), name, id);
-  }
-  const names = [...found.values()].sort();
-  assert.equal(new Set(names).size, names.length);
-});
+/**
+ * Writer lanes (src/dataset/lanes.ts) of the default size; of 3 names, so that lanes are used up,
+ * ended and reserved again all the time; and none (laneSize 0: every insert a shared-log commit).
+ */
+const LANE_SIZES = [
+  ["default lanes", ""],
+  ["lanes of 3", "3"],
+  ["no lanes", "0"],
+] as const;
 
-test("writers SIGKILLed at random moments: readable, every committed item intact", async (t) => {
-  const gw = requireGateway(t);
-  if (!gw) return;
-  const url = gw.freshUrl("kill");
-  const reported = new Map<string, string>();
-  for (let round = 0; round < 3; round++) {
-    const children = ["p", "q", "r"].map((w) => startChild(WRITER, [url, `${w}${round}`, "1000"]));
-    await Promise.all(children.map((c) => c.waitFor(/^open$/, 60_000)));
-    // Kill each at its own random moment, 50-600 ms into its writing.
-    await Promise.all(
-      children.map(async (child) => {
-        await new Promise((r) => setTimeout(r, 50 + Math.random() * 550));
-        child.proc.kill("SIGKILL");
-        await child.exited;
-        for (const [id, name] of committed(child)) reported.set(id, name);
-      }),
+/** The writer fixture's arguments: connection from the S3_* variables, the lane size given. */
+function writerArgs(url: string, writer: string, count: number, laneSize: string): string[] {
+  return [url, writer, String(count), "", "", "", "", laneSize];
+}
+
+for (const [lanes, laneSize] of LANE_SIZES) {
+  test(`4 writer processes: every insert committed exactly once, names unique (${lanes})`, async (t) => {
+    const gw = requireGateway(t);
+    if (!gw) return;
+    const url = gw.freshUrl("conc");
+    const per = 15;
+    const children = ["a", "b", "c", "d"].map((w) =>
+      startChild(WRITER, writerArgs(url, w, per, laneSize)),
     );
-    // Readable after every round, with all that was reported so far.
+    for (const child of children) {
+      const { code } = await child.exited;
+      assert.equal(code, 0, child.stderr());
+    }
     const found = await checkAll(gw, url);
-    for (const [id, name] of reported) assert.equal(found.get(id), name, `round ${round}: ${id}`);
-  }
-  // A later writer still works; one opened with no grace removes what the killed ones left.
-  const ds = await DataSet.open(url, { mode: "w", s3: gw.options });
-  const name = await ds.insert(
-    { writer: "last", i: 0, data: new Float64Array(64).fill(0.5) },
-    {
-      info: { writer: "last", i: 0 },
-    },
-  );
-  await DataSet.open(url, { mode: "w", s3: { ...gw.options, staleUploadGrace: 0 } });
-  const found = await checkAll(gw, url);
-  assert.equal(found.get("last/0"), name);
-  const store = new S3Store(url, gw.options);
-  const uploads = new Set((await store.list("items/")).map((e) => e.key.split("/")[1]));
-  assert.equal(uploads.size, found.size, "only uploads that items name are left");
-});
+    assert.equal(found.size, 4 * per);
+    for (const child of children) {
+      for (const [id, name] of committed(child)) assert.equal(found.get(id), name, id);
+    }
+    const names = [...found.values()].sort();
+    assert.equal(new Set(names).size, names.length);
+  });
+
+  test(`writers SIGKILLed at random moments: readable, every committed item intact (${lanes})`, async (t) => {
+    const gw = requireGateway(t);
+    if (!gw) return;
+    const url = gw.freshUrl("kill");
+    const reported = new Map<string, string>();
+    for (let round = 0; round < 3; round++) {
+      const children = ["p", "q", "r"].map((w) =>
+        startChild(WRITER, writerArgs(url, `${w}${round}`, 1000, laneSize)),
+      );
+      await Promise.all(children.map((c) => c.waitFor(/^open$/, 60_000)));
+      // Kill each at its own random moment, 50-600 ms into its writing.
+      await Promise.all(
+        children.map(async (child) => {
+          await new Promise((r) => setTimeout(r, 50 + Math.random() * 550));
+          child.proc.kill("SIGKILL");
+          await child.exited;
+          for (const [id, name] of committed(child)) reported.set(id, name);
+        }),
+      );
+      // Readable after every round, with all that was reported so far.
+      const found = await checkAll(gw, url);
+      for (const [id, name] of reported) assert.equal(found.get(id), name, `round ${round}: ${id}`);
+    }
+    // A later writer still works; one opened with no grace removes what the killed ones left.
+    const s3 = laneSize === "" ? gw.options : { ...gw.options, laneSize: Number(laneSize) };
+    const ds = await DataSet.open(url, { mode: "w", s3 });
+    const name = await ds.insert(
+      { writer: "last", i: 0, data: new Float64Array(64).fill(0.5) },
+      {
+        info: { writer: "last", i: 0 },
+      },
+    );
+    await DataSet.open(url, { mode: "w", s3: { ...gw.options, staleUploadGrace: 0 } });
+    const found = await checkAll(gw, url);
+    assert.equal(found.get("last/0"), name);
+    const store = new S3Store(url, gw.options);
+    const uploads = new Set((await store.list("items/")).map((e) => e.key.split("/")[1]));
+    assert.equal(uploads.size, found.size, "only uploads that items name are left");
+  });
+}
 
 test("a writer far behind the log catches up in a few races, not one per commit it missed", async (t) => {
   const gw = requireGateway(t);

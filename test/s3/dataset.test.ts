@@ -61,30 +61,43 @@ test("insert, get, info, infos, keys, has; a second handle sees it all", async (
   await assert.rejects(reader.info("nope"), NotFoundError);
 });
 
-test("set replaces in place, setInfo, delete; names continue after the highest", async (t) => {
-  const gw = requireGateway(t);
-  if (!gw) return;
-  const ds = await DataSet.open(gw.freshUrl("set"), { mode: "w", s3: gw.options });
-  await ds.insert(1, { info: "a" });
-  await ds.set("custom", [1, 2], { info: { k: 1 } });
-  await ds.insert(3);
-  await ds.set("x_0", "replaced");
-  assert.deepEqual(await ds.keys(), ["x_0", "custom", "x_1"]);
-  assert.equal(await ds.get("x_0"), "replaced");
-  assert.equal(await ds.info("x_0"), "a", "set without info keeps the info");
-  await ds.setInfo("custom", { k: 2 });
-  assert.deepEqual(await ds.info("custom"), { k: 2 });
-  assert.deepEqual(await ds.get("custom"), [1, 2]);
-  await ds.delete("x_1");
-  assert.deepEqual(await ds.keys(), ["x_0", "custom"]);
-  await assert.rejects(ds.delete("x_1"), NotFoundError);
-  await assert.rejects(ds.setInfo("x_1", 1), NotFoundError);
-  assert.equal(await ds.insert(4), "x_1", "x_1 is free again, x_0 is taken");
-  const s3ds = ds as unknown as S3DataSet;
-  assert.deepEqual(await s3ds.insertMany([5, 6, 7], { infos: [1, 2, 3] }), ["x_2", "x_3", "x_4"]);
-  assert.deepEqual(await s3ds.insertMany([]), []);
-  await assert.rejects(s3ds.insertMany([1], { infos: [] }), ArchiveError);
-});
+for (const laneSize of [64, 0]) {
+  test(`set replaces in place, setInfo, delete; names continue (laneSize ${laneSize})`, async (t) => {
+    const gw = requireGateway(t);
+    if (!gw) return;
+    const url = gw.freshUrl("set");
+    const ds = await DataSet.open(url, { mode: "w", s3: { ...gw.options, laneSize } });
+    await ds.insert(1, { info: "a" });
+    await ds.set("custom", [1, 2], { info: { k: 1 } });
+    await ds.insert(3);
+    await ds.set("x_0", "replaced");
+    assert.deepEqual(await ds.keys(), ["x_0", "custom", "x_1"]);
+    assert.equal(await ds.get("x_0"), "replaced");
+    assert.equal(await ds.info("x_0"), "a", "set without info keeps the info");
+    await ds.setInfo("custom", { k: 2 });
+    assert.deepEqual(await ds.info("custom"), { k: 2 });
+    assert.deepEqual(await ds.get("custom"), [1, 2]);
+    await ds.delete("x_1");
+    assert.deepEqual(await ds.keys(), ["x_0", "custom"]);
+    await assert.rejects(ds.delete("x_1"), NotFoundError);
+    await assert.rejects(ds.setInfo("x_1", 1), NotFoundError);
+    // In the shared log the next name is after the highest that exists; a lane's names are the
+    // lane's, in order, whatever happened to the ones before.
+    const next = laneSize > 0 ? 2 : 1;
+    assert.equal(await ds.insert(4), `x_${next}`);
+    const s3ds = ds as unknown as S3DataSet;
+    const many = [1, 2, 3].map((k) => `x_${next + k}`);
+    assert.deepEqual(await s3ds.insertMany([5, 6, 7], { infos: [1, 2, 3] }), many);
+    assert.deepEqual(await s3ds.insertMany([]), []);
+    await assert.rejects(s3ds.insertMany([1], { infos: [] }), ArchiveError);
+    // A reader that starts now applies the log's changes after the lane inserts they follow.
+    const reader = await DataSet.open(url, { s3: gw.options });
+    assert.deepEqual(await reader.keys(), await ds.keys());
+    assert.equal(await reader.get("x_0"), "replaced");
+    assert.deepEqual(await reader.info(many[2] as string), 3);
+    assert.equal(await reader.has("x_1"), laneSize === 0, "x_1 was inserted again without lanes");
+  });
+}
 
 test("read-only handles, missing DataSets, prefixes that are not DataSets", async (t) => {
   const gw = requireGateway(t);
@@ -135,10 +148,10 @@ test("readers start from the latest snapshot and read only the log after it", as
   const gw = requireGateway(t);
   if (!gw) return;
   const url = gw.freshUrl("snap");
-  // groupCommit "never": every insert a commit of its own, however they race.
+  // groupCommit "never" and no lanes: every insert a commit of its own, however they race.
   const ds = (await DataSet.open(url, {
     mode: "w",
-    s3: { ...gw.options, groupCommit: "never" },
+    s3: { ...gw.options, groupCommit: "never", laneSize: 0 },
   })) as unknown as S3DataSet;
   const total = 2 * SNAPSHOT_EVERY + 5;
   for (let i = 0; i < total; i += 10) {
@@ -202,7 +215,8 @@ test("a log record whose info is not exactly one expression is a FormatError; ot
   const gw = requireGateway(t);
   if (!gw) return;
   const url = gw.freshUrl("info-records");
-  const ds = await DataSet.open(url, { mode: "w", s3: gw.options });
+  // No lanes: the hostile commit below is the next log entry after the items' own.
+  const ds = await DataSet.open(url, { mode: "w", s3: { ...gw.options, laneSize: 0 } });
   for (let i = 0; i < 3; i++) await ds.insert(i, { info: { i } });
   // What a hostile or broken client could commit: x_0's info as two expressions. Read joined
   // with the others (as infos() once did), it shifted x_1's and x_2's infos by one.

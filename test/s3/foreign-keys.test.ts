@@ -110,6 +110,9 @@ test("folder markers and foreign keys among a DataSet's objects stop no write-op
     "items/../item.mjs",
     "log/",
     "snapshots/",
+    "lanes/",
+    "lanes/abc/",
+    "lanes/abc//000001.json",
   ]);
   try {
     // With no grace, every unreferenced upload is stale: the write-open's cleanup runs over all.

@@ -44,7 +44,8 @@ test("an intent left by a killed writer is committed once, never after its item 
   const gw = requireGateway(t);
   if (!gw) return;
   const url = gw.freshUrl("intent");
-  const s3 = { ...gw.options, groupCommit: "always" as const };
+  // laneSize 0: inserts commit to the shared log (with lanes, single inserts never share commits)
+  const s3 = { ...gw.options, groupCommit: "always" as const, laneSize: 0 };
   const a = await DataSet.open(url, { mode: "w", s3 });
   await a.insert("first", { info: { k: 0 } });
   // A writer uploaded its item and published its intent after seeing commit 1, then died.
@@ -150,6 +151,7 @@ test("4 writer processes sharing every commit: each insert committed exactly onc
       accessKeyId ?? "",
       secretAccessKey ?? "",
       "always",
+      "0",
     ]),
   );
   for (const child of children) {
@@ -179,6 +181,7 @@ test("writers sharing commits SIGKILLed at random moments: every committed item 
         accessKeyId ?? "",
         secretAccessKey ?? "",
         "always",
+        "0",
       ]),
     );
     await Promise.all(children.map((c) => c.waitFor(/^open$/, 60_000)));
@@ -194,7 +197,10 @@ test("writers sharing commits SIGKILLed at random moments: every committed item 
     for (const [id, name] of all) assert.equal(byItem.get(id), name, `round ${round}: ${id}`);
   }
   // A later writer still works, and one with no grace removes every upload no item names.
-  const ds = await DataSet.open(url, { mode: "w", s3: { ...gw.options, groupCommit: "always" } });
+  const ds = await DataSet.open(url, {
+    mode: "w",
+    s3: { ...gw.options, groupCommit: "always", laneSize: 0 },
+  });
   const name = await ds.insert(
     { writer: "last", i: 0, data: new Float64Array(64).fill(0.5) },
     { info: { writer: "last", i: 0 } },
