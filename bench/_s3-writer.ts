@@ -1,6 +1,7 @@
 /**
- * One writer process of bench/s3.ts: `_s3-writer.ts URL WRITER COUNT ENDPOINT GROUP_COMMIT` opens
- * the S3 DataSet (credentials from the S3_* variables; groupCommit "auto", "always" or "never"),
+ * One writer process of bench/s3.ts: `_s3-writer.ts URL WRITER COUNT ENDPOINT MODE` opens the S3
+ * DataSet (credentials from the S3_* variables; MODE "lanes": the defaults, writer lanes; "auto" or
+ * "never": no lanes, every insert a commit of the shared log, with that groupCommit),
  * prints "ready", waits for "go" on stdin, inserts COUNT items, then prints one JSON
  * line: the ms taken and the S3 requests the inserts sent, by kind (counted at the SDK client, so
  * retries and lost claim races are included).
@@ -19,19 +20,19 @@ S3Client.prototype.send = function (this: S3Client, command: unknown, ...rest: u
   return (send as (...a: unknown[]) => unknown).call(this, command, ...rest);
 } as typeof S3Client.prototype.send;
 
-const [url, writer, count, endpoint, groupCommit] = process.argv.slice(2) as [
+const [url, writer, count, endpoint, mode] = process.argv.slice(2) as [
   string,
   string,
   string,
   string,
-  "auto" | "always" | "never",
+  "lanes" | "auto" | "never",
 ];
 const ds = await DataSet.open(url, {
   mode: "w",
   arrayThreshold: 10,
   s3: {
     endpoint,
-    groupCommit,
+    ...(mode === "lanes" ? {} : { groupCommit: mode, laneSize: 0 }),
     credentials: {
       accessKeyId: process.env.S3_ACCESS_KEY ?? "",
       secretAccessKey: process.env.S3_SECRET_KEY ?? "",

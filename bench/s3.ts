@@ -6,9 +6,10 @@
  *
  * Two shapes of store: the local gateway as is (client and gateway share this machine's CPU, so
  * requests per insert decide), and the same gateway behind a proxy adding 2 × 15 ms per request,
- * like a cloud store (round trips decide). 4 writers run on one DataSet with groupCommit "never"
- * (every insert claims a commit of its own: the protocol before group commit) and "auto" (the
- * default), and on 4 separate DataSets: no shared log at all, the ceiling for the machine.
+ * like a cloud store (round trips decide). 4 writers run on one DataSet with writer lanes (the
+ * default: each inserts in a lane of its own), without lanes (laneSize 0: every insert a commit of
+ * the shared log) with groupCommit "never" and "auto", and on 4 separate DataSets: no shared log
+ * at all, the ceiling for the machine.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -50,7 +51,7 @@ interface WriterRun {
 async function writersRun(
   urls: readonly string[],
   endpoint: string,
-  groupCommit: "auto" | "never",
+  mode: "lanes" | "auto" | "never",
 ): Promise<WriterRun> {
   const writers = urls.length;
   const children = urls.map((url, w) =>
@@ -64,7 +65,7 @@ async function writersRun(
         `w${w}`,
         String(PER_WRITER),
         endpoint,
-        groupCommit,
+        mode,
       ],
       { stdio: ["pipe", "pipe", "inherit"] },
     ),
@@ -154,6 +155,8 @@ export async function run(): Promise<void> {
       // Interleaved rounds (the machine is shared), medians.
       const runs = {
         one: [] as WriterRun[],
+        oneLog: [] as WriterRun[],
+        lanes: [] as WriterRun[],
         never: [] as WriterRun[],
         auto: [] as WriterRun[],
         separate: [] as WriterRun[],
@@ -161,19 +164,23 @@ export async function run(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         const at = `${base}/d${delay}r${round}`;
         const four = (name: string) => [0, 1, 2, 3].map(() => `${at}/${name}`);
-        runs.one.push(await writersRun([`${at}/one`], endpoint, "auto"));
+        runs.one.push(await writersRun([`${at}/one`], endpoint, "lanes"));
+        runs.oneLog.push(await writersRun([`${at}/onelog`], endpoint, "never"));
+        runs.lanes.push(await writersRun(four("lanes"), endpoint, "lanes"));
         runs.never.push(await writersRun(four("never"), endpoint, "never"));
         runs.auto.push(await writersRun(four("auto"), endpoint, "auto"));
         const separate = [0, 1, 2, 3].map((w) => `${at}/sep${w}`);
-        runs.separate.push(await writersRun(separate, endpoint, "auto"));
+        runs.separate.push(await writersRun(separate, endpoint, "lanes"));
       }
       await proxy?.close();
       const one = median(runs.one.map((r) => r.rate));
       const rows: [string, WriterRun[]][] = [
-        ["1 writer process                      ", runs.one],
-        ["4 writers, groupCommit never          ", runs.never],
-        ["4 writers, groupCommit auto (default) ", runs.auto],
-        ["4 writers on 4 separate DataSets      ", runs.separate],
+        ["1 writer process (default: lanes)        ", runs.one],
+        ["1 writer, no lanes                       ", runs.oneLog],
+        ["4 writers, one DataSet, lanes (default)  ", runs.lanes],
+        ["4 writers, no lanes, groupCommit never   ", runs.never],
+        ["4 writers, no lanes, groupCommit auto    ", runs.auto],
+        ["4 writers on 4 separate DataSets         ", runs.separate],
       ];
       for (const [label, rs] of rows) {
         const rate = median(rs.map((r) => r.rate));
