@@ -327,11 +327,15 @@ export class Lanes {
     return false;
   }
 
-  /** One past the highest name with `prefix` an open lane holds (0 when none). */
+  /**
+   * One past the highest name with `prefix` an open lane used or holds (0 when none): a closed
+   * lane holds no more than it used.
+   */
   highWater(prefix: string): number {
     let high = 0;
     for (const lane of this.open.values()) {
-      if (lane.prefix === prefix) high = Math.max(high, lane.first + lane.count);
+      if (lane.prefix !== prefix) continue;
+      high = Math.max(high, lane.first + (lane.closed ? lane.records.length : lane.count));
     }
     return high;
   }

@@ -5,6 +5,7 @@
  *   <prefix>/.persist-dataset.json   marker: what makes a prefix a DataSet
  *   <prefix>/items/<upload>/item.mjs one single-item archive per upload (+ item_arrays/… data)
  *   <prefix>/log/…, snapshots/…      the index: numbered commits + snapshots (commit-log.ts)
+ *   <prefix>/lanes/<id>/…            writers' own runs of inserts (lanes.ts, lane-writer.ts)
  *
  * A write uploads the item's objects under a fresh upload id FIRST, then commits a log entry that
  * names the upload. So a listed item is always complete, and a writer killed at any instant leaves
