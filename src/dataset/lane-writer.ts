@@ -10,6 +10,28 @@ import { type LaneState, laneName, reservedUnused } from "./lanes.js";
 /** Inserts and lane ends cannot fail on a stale state: a stale state loses a race. */
 const OPTIMISTIC = { optimistic: true } as const;
 
+/**
+ * Writers of this process with a lane open. Scripts seldom close() a DataSet, and a lane left open
+ * costs every reader a LIST per refresh, and holds its unused names, until another writer ends it
+ * an idle hour later; so when the process runs out of work ("beforeExit": not after
+ * process.exit() or a signal) the lanes still open are ended, as close() would.
+ */
+const withOpenLanes = new Set<LaneWriter>();
+let endingAtExit = false;
+
+function endLanesAtExit(writer: LaneWriter): void {
+  withOpenLanes.add(writer);
+  if (endingAtExit || typeof process === "undefined" || typeof process.once !== "function") return;
+  endingAtExit = true;
+  process.once("beforeExit", () => {
+    endingAtExit = false;
+    const writers = [...withOpenLanes];
+    withOpenLanes.clear();
+    // The requests keep the process alive until they are done; then it exits as it would have.
+    void Promise.all(writers.map((w) => w.close().catch(() => undefined)));
+  });
+}
+
 export class LaneWriter {
   /** This handle's lane, once it reserved one. */
   private own: string | undefined;
@@ -63,6 +85,7 @@ export class LaneWriter {
   async close(): Promise<void> {
     const id = this.own;
     this.own = undefined;
+    withOpenLanes.delete(this);
     if (id !== undefined) await this.end(id);
   }
 
@@ -125,5 +148,6 @@ export class LaneWriter {
       return { records, result: undefined };
     }, OPTIMISTIC);
     this.own = id;
+    endLanesAtExit(this);
   }
 }

@@ -89,6 +89,10 @@ for (const [lanes, laneSize] of LANE_SIZES) {
     }
     const names = [...found.values()].sort();
     assert.equal(new Set(names).size, names.length);
+    // The writers never called close(): their lanes were ended as their processes ran out of work.
+    const log = new CommitLog(new S3Store(url, gw.options));
+    await log.refresh();
+    assert.equal(log.lanes.open.size, 0, "lanes left open");
   });
 
   test(`writers SIGKILLed at random moments: readable, every committed item intact (${lanes})`, async (t) => {
