@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { ArchiveError } from "../errors.js";
 import type { CommitLog, LogRecord } from "./commit-log.js";
-import { type LaneState, laneName, reservedUnused } from "./lanes.js";
+import { type LaneState, reservedUnused } from "./lanes.js";
 
 /** Inserts and lane ends cannot fail on a stale state: a stale state loses a race. */
 const OPTIMISTIC = { optimistic: true } as const;
@@ -35,6 +35,8 @@ function endLanesAtExit(writer: LaneWriter): void {
 export class LaneWriter {
   /** This handle's lane, once it reserved one. */
   private own: string | undefined;
+  /** The reservation in flight, if any. */
+  private reserving: Promise<void> | undefined;
 
   constructor(
     private readonly log: CommitLog,
@@ -55,30 +57,40 @@ export class LaneWriter {
   ): Promise<string[]> {
     const commit = randomBytes(12).toString("hex");
     for (let attempt = 0; attempt < 1000; attempt++) {
-      const id = this.own;
-      const lane = id === undefined ? undefined : this.log.lanes.open.get(id);
-      if (id === undefined || lane === undefined || lane.closed || lane.prefix !== prefix) {
-        await this.reserve(prefix, items.length);
+      const id = await this.laneWithRoom(prefix, items.length);
+      beforeClaim();
+      // The names are picked in the queue, where no other insert of this handle can take them.
+      const names = await this.log.serial(() => this.log.lanes.insert(id, items, commit));
+      if (names !== undefined) return names;
+    }
+    throw new ArchiveError(`${this.log.location}: gave up inserting after 1000 sealed lanes`);
+  }
+
+  /**
+   * This handle's open lane with `prefix` and room for `need` more names, reserved if need be; one
+   * reservation at a time (concurrent inserts of one handle share it).
+   */
+  private async laneWithRoom(prefix: string, need: number): Promise<string> {
+    for (;;) {
+      if (this.reserving !== undefined) {
+        await this.reserving.catch(() => undefined);
         continue;
       }
-      if (lane.records.length + items.length > lane.count) {
+      const id = this.own;
+      const lane = id === undefined ? undefined : this.log.lanes.open.get(id);
+      if (id !== undefined && lane !== undefined && !lane.closed && lane.prefix === prefix) {
+        if (lane.records.length + need <= lane.count) return id;
         // No room left for all of them: close the lane (its lane-end goes with the next one's
         // reservation), so that its unused names are not held for ever.
         await this.log.serial(() => this.log.lanes.seal(id, () => true));
-        continue;
       }
-      beforeClaim();
-      const records = items.map(({ item, info }, i) => ({
-        op: "set" as const,
-        name: laneName(lane, lane.records.length + i),
-        info,
-        item,
-      }));
-      if (await this.log.serial(() => this.log.lanes.insert(id, records, commit))) {
-        return records.map((r) => r.name);
+      if (this.reserving === undefined) {
+        this.reserving = this.reserve(prefix, need).finally(() => {
+          this.reserving = undefined;
+        });
       }
+      await this.reserving;
     }
-    throw new ArchiveError(`${this.log.location}: gave up inserting after 1000 sealed lanes`);
   }
 
   /** End this handle's lane, if it has one open (close()). */

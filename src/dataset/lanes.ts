@@ -286,22 +286,34 @@ export class Lanes {
   }
 
   /**
-   * Commit `records` (the lane's next names, in order) as lane `id`'s next commit, with
-   * put-if-absent: false when the number was taken (by a seal: the lane is then closed here).
+   * Commit new items (uploads and info expressions) under the lane's next names, as lane `id`'s
+   * next commit, with put-if-absent: their names, or undefined when the lane has no room or the
+   * number was taken (by a seal: the lane is then closed here). Run it in the state's queue.
    */
-  async insert(id: string, records: readonly LaneRecord[], commit: string): Promise<boolean> {
+  async insert(
+    id: string,
+    items: readonly { item: string; info: string }[],
+    commit: string,
+  ): Promise<string[] | undefined> {
     const lane = this.open.get(id);
-    if (lane === undefined || lane.closed) return false;
+    if (lane === undefined || lane.closed) return undefined;
+    if (lane.records.length + items.length > lane.count) return undefined;
+    const records: LaneRecord[] = items.map(({ item, info }, i) => ({
+      op: "set",
+      name: laneName(lane, lane.records.length + i),
+      info,
+      item,
+    }));
     const k = lane.commits;
     const time = Date.now();
     const body = { commit, time: new Date(time).toISOString(), records };
     if (await this.store.putIfAbsent(laneKey(id, k), encoder.encode(JSON.stringify(body)))) {
       const where = `${this.store.location}/${laneKey(id, k)}`;
-      this.applyEntry(lane, k, { records: [...records], time, where });
-      return true;
+      this.applyEntry(lane, k, { records, time, where });
+      return records.map((r) => r.name);
     }
     await this.read(id, lane);
-    return false;
+    return undefined;
   }
 
   /**

@@ -32,7 +32,7 @@ import { RUNTIME_FILE } from "../store/layout.js";
 import { loadItemLazily } from "../store/s3-lazy.js";
 import { S3_IN_FLIGHT, type S3Options, S3Store } from "../store/s3-store.js";
 import { inBatches } from "../store/settle.js";
-import type { Store } from "../store/store.js";
+import { type Store, StoreError } from "../store/store.js";
 import { downloadInto, filesBelow, withTempDir } from "../store/temp-dir.js";
 import { CommitLog, type Intent, intentKey, type LogRecord } from "./commit-log.js";
 import type { DataSet, DataSetOpenOptions } from "./dataset.js";
@@ -274,13 +274,16 @@ export class S3DataSet implements DataSetSurface {
     // Upload ids by value (in value order, as the infos); holes where an upload failed.
     const uploads: string[] = new Array(values.length);
     // Once an intent names the uploads, another writer may commit them at any time: they must stay
-    // (the stale-upload cleanup removes them if nobody does).
+    // (the stale-upload cleanup removes them if nobody does). So must they when a claim failed
+    // with the store's answer unknown (claimed, see unknownOutcome).
     let published = false;
+    let claimed = false;
     try {
       await inBatches([...values.keys()], S3_IN_FLIGHT, async (i) => {
         uploads[i] = await this.upload(values[i], `${prefix}?`);
       });
       const started = Date.now();
+      claimed = true;
       if (values.length <= LANE_MAX && (this.options.s3?.laneSize ?? LANE_SIZE) > 0) {
         const items = uploads.map((item, i) => ({ item, info: infos[i] as string }));
         return await this.lane.insert(prefix, items, () => this.mustNotBeStale(started));
@@ -316,7 +319,7 @@ export class S3DataSet implements DataSetSurface {
       if (this.log.lostRaces > 0 && share === "auto") this.sharing = SHARE_FOR;
       return names;
     } catch (err) {
-      if (!published) {
+      if (!published && !(claimed && unknownOutcome(err))) {
         // the uploads that succeeded (a failed batch stopped the rest)
         await Promise.all(
           uploads.filter(Boolean).map((u) => this.removeUpload(u).catch(() => undefined)),
@@ -439,7 +442,7 @@ export class S3DataSet implements DataSetSurface {
     try {
       return await commit(id);
     } catch (err) {
-      await this.removeUpload(id).catch(() => undefined);
+      if (!unknownOutcome(err)) await this.removeUpload(id).catch(() => undefined);
       throw err;
     } finally {
       await this.afterCommit();
@@ -473,6 +476,14 @@ export class S3DataSet implements DataSetSurface {
   /** Download upload `id` into a temp folder and load its item safely. */
   private async readUpload(id: string): Promise<unknown> {
     const entries = await this.store.list(`items/${id}/`);
+    const module = `items/${id}/${ITEM}.mjs`;
+    if (!entries.some((e) => e.key === module)) {
+      // (a temp path in the message would only confuse)
+      throw new NotFoundError(
+        `DataSet ${this.path}: an item's objects are missing (${this.path}/${module}); the upload its commit names was removed or never completed`,
+        { file: `${this.path}/${module}` },
+      );
+    }
     return withTempDir(async (tmp) => {
       // items/<id>/<file> lands at <file>
       const keys = entries.map((e) => e.key);
@@ -560,6 +571,16 @@ async function openOrCreate(store: Store, mode: "r" | "w"): Promise<void> {
   }
   // Racing creators: one creates the marker, the others find it; either way it is a DataSet now.
   await store.putIfAbsent(MARKER, encoder.encode(MARKER_BODY));
+}
+
+/**
+ * Whether a failed commit may have happened after all: the store failed (its retries ran out) with
+ * a conditional put's answer lost. The uploads it names then stay; if no commit names them, the
+ * stale-upload cleanup removes them later (deleting them now could leave a committed item without
+ * its objects).
+ */
+function unknownOutcome(err: unknown): boolean {
+  return err instanceof StoreError;
 }
 
 function validPrefix(prefix: string, where: string): boolean {

@@ -298,3 +298,32 @@ test("laneSize is checked; lastCommit() moves with lane inserts too", async (t) 
   const two = await reader.lastCommit();
   assert.ok(before < one && one < two, `${before} < ${one} < ${two}`);
 });
+
+for (const laneSize of [64, 3]) {
+  test(`concurrent inserts on one handle take distinct names (laneSize ${laneSize})`, async (t) => {
+    const gw = requireGateway(t);
+    if (!gw) return;
+    const url = gw.freshUrl("lane-parallel");
+    const ds = (await DataSet.open(url, {
+      mode: "w",
+      s3: { ...gw.options, laneSize },
+    })) as unknown as S3DataSet;
+    const names = (
+      await Promise.all([
+        ...Array.from({ length: 20 }, (_, i) => ds.insert(`v${i}`).then((n) => [n])),
+        ds.insertMany(["m0", "m1"]),
+        ds.insertMany(["n0", "n1", "n2"]),
+      ])
+    ).flat();
+    assert.equal(new Set(names).size, 25, names.join(" "));
+    const reader = await DataSet.open(url, { s3: gw.options });
+    assert.deepEqual((await reader.keys()).sort(), [...names].sort());
+    const values = await Promise.all(names.map((n) => reader.get(n)));
+    assert.deepEqual(
+      [...values].sort(),
+      [...Array.from({ length: 20 }, (_, i) => `v${i}`), "m0", "m1", "n0", "n1", "n2"].sort(),
+    );
+    await ds.close();
+    assert.equal((await freshLog(gw, url)).lanes.open.size, 0, "close() ended every lane");
+  });
+}
