@@ -45,9 +45,10 @@ export interface S3DataSetStoreOptions extends S3Options {
   /** ms after which an upload no commit names is deleted by writers (default 1 hour). */
   staleUploadGrace?: number;
   /**
-   * Whether inserts share commits with other writers' (group commit, see commit-log.ts): "auto"
-   * (default) once this writer has lost a race, for as long as it keeps meeting other writers;
-   * "always"; "never" (every insert claims a commit of its own, racing if need be).
+   * Whether inserts committed to the shared log (laneSize 0, or an insertMany of more than 1024
+   * values) share commits with other writers' (group commit, see commit-log.ts): "auto" (default)
+   * once this writer has lost a race, for as long as it keeps meeting other writers; "always";
+   * "never" (every insert claims a commit of its own, racing if need be).
    */
   groupCommit?: "auto" | "always" | "never";
   /**
