@@ -277,8 +277,10 @@ export class Lanes {
       .map((e) => laneNumberOf(e.key, id))
       .filter((n): n is number => n !== undefined && n >= from)
       .sort((a, b) => a - b);
-    // Lane commits are claimed in order, so they are gapless: stop at a gap (never expected).
-    const numbers = found.filter((n, i) => n === from + i);
+    // Lane commits are claimed in order, so they are gapless: stop at a gap (never expected). At
+    // most one per name left and a seal: what a hostile prefix holds beyond is not read.
+    const most = lane.count - lane.records.length + 1;
+    const numbers = found.filter((n, i) => n === from + i).slice(0, most);
     const entries = await this.fetch(id, numbers);
     for (const [j, entry] of entries.entries()) {
       if (entry === undefined || !this.applyEntry(lane, numbers[j] as number, entry)) break;
