@@ -114,9 +114,14 @@ export async function load<T = Record<string, unknown>>(
   options: LoadOptions = {},
 ): Promise<T> {
   if (typeof path === "string" && path.startsWith("s3://")) {
-    // Object storage (store/s3-archive.ts): downloaded to a temp folder, then loaded from there.
-    const { withDownloadedArchive } = await import("../store/s3-archive.js");
+    // Object storage (store/s3-archive.ts): downloaded to a temp folder, then loaded from there;
+    // a safe lazy load downloads the modules only and reads the data by ranged GETs.
+    const { loadLazilyFromS3, withDownloadedArchive } = await import("../store/s3-archive.js");
     const { s3, ...rest } = options;
+    if (rest.lazy && !rest.trusted) {
+      const { modules, maxExpansion } = rest;
+      return (await loadLazilyFromS3(path, s3, { modules, maxExpansion })) as T;
+    }
     return withDownloadedArchive(path, s3, (local) => load<T>(local, rest));
   }
   const { entry, root } = await entryModule(path, options.root);
@@ -151,7 +156,8 @@ const MAX_PACKAGE_JSON_BYTES = 64 << 20;
 const MAX_EXPORTS_DEPTH = 32;
 
 /** The module file `path` names (itself, or a package directory's entry) and its root folder. */
-async function entryModule(
+/** @internal The entry module and the root folder of the archive at `path` (load(), s3-archive.ts). */
+export async function entryModule(
   path: string,
   rootOption: string | undefined,
 ): Promise<{ entry: string; root: string }> {

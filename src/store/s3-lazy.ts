@@ -54,6 +54,32 @@ function rangedHandle(store: Store, key: string, size: number): DataHandle {
 }
 
 /**
+ * Opens data files by path as objects of `store`, read by ranged GETs: a path must lie in `root`
+ * (a path-like name, `/s3/<bucket>/<prefix>/…`) and `keyOf` it must be one of `objects`;
+ * anything else is refused, as a file outside the archive's folder is on disk.
+ */
+export function objectOpener(
+  store: Store,
+  objects: ReadonlyMap<string, StoreEntry>,
+  root: string,
+  keyOf: (path: string) => string,
+): NonNullable<ArrayReadOptions["open"]> {
+  return async (path: string) => {
+    const rel = posix.relative(root, path);
+    if (rel === "" || rel.startsWith("..") || posix.isAbsolute(rel)) {
+      throw new FormatError(`${path}: outside ${root}; data files must lie in it`, { file: path });
+    }
+    const entry = objects.get(keyOf(path));
+    if (!entry) {
+      throw new NotFoundError(`${path}: data file is missing (no object ${keyOf(path)})`, {
+        file: path,
+      });
+    }
+    return { handle: rangedHandle(store, entry.key, entry.size), size: entry.size };
+  };
+}
+
+/**
  * Item module `items/<id>/<stem>.mjs` of `store`, interpreted safely with every external array
  * as a LazyArray over the item's objects. `where` names the store in messages and LazyArray.file
  * (`/s3/<bucket>/<prefix>`: a path-like name, since the loader resolves array locations as paths).
@@ -76,24 +102,12 @@ export async function loadItemLazily(
   }
   const root = posix.join("/", where.replace(/^s3:\/\//, "s3/"), "items", id);
   const file = posix.join(root, `${stem}.mjs`);
-  const open = async (path: string) => {
-    const rel = posix.relative(root, path);
-    if (rel === "" || rel.startsWith("..") || posix.isAbsolute(rel)) {
-      throw new FormatError(
-        `${path}: outside the DataSet item ${root}; data files must lie in it`,
-        {
-          file: path,
-        },
-      );
-    }
-    const entry = entries.get(`${prefix}${rel}`);
-    if (!entry) {
-      throw new NotFoundError(`${path}: data file is missing (no object ${prefix}${rel})`, {
-        file: path,
-      });
-    }
-    return { handle: rangedHandle(store, entry.key, entry.size), size: entry.size };
-  };
+  const open = objectOpener(
+    store,
+    entries,
+    root,
+    (path) => `${prefix}${posix.relative(root, path)}`,
+  );
   const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
   const exports = await interpretSource(text, { file, root, lazy: true, open });
   return exports.default;
