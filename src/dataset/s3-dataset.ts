@@ -231,7 +231,7 @@ export class S3DataSet implements DataSetSurface {
     checkItemName(name, this.path);
     const info = options.info === undefined ? undefined : infoExpression(options.info, name);
     await this.withUpload(value, name, async (item) => {
-      for (;;) {
+      for (let attempt = 0; attempt < 100; attempt++) {
         // A name a writer's lane holds for an insert of its own is freed first (lane-writer.ts);
         // `held` says the state this commit was built on found it held (a race with the lane).
         await this.lane.release(name);
@@ -244,6 +244,9 @@ export class S3DataSet implements DataSetSurface {
         }, OPTIMISTIC);
         if (!held) return;
       }
+      throw new ArchiveError(
+        `DataSet ${this.path}: set(${JSON.stringify(name)}) found the name held by a writer's lane 100 times; try again`,
+      );
     });
   }
 
