@@ -11,7 +11,7 @@
  *   lanes/L/000001.json  … x_65 (an insertMany: x_65, x_66, …), claimed with put-if-absent
  *
  * The reservation is a commit of the shared log (so it is serial with every other name), made
- * against a state that counts every earlier reservation; after it, the writer inserts with one
+ * against a state that knows every open lane's names; after it, the writer inserts with one
  * put-if-absent in its own lane, reading nothing. When the lane is used up (or at close), the
  * writer commits { op: "lane-end", lane: L, records } to the shared log, with the lane's records
  * inline, so that a reader starting from a snapshot reads the lane's items in the log tail rather
