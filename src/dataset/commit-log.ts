@@ -33,6 +33,7 @@
 import { randomBytes } from "node:crypto";
 import { ArchiveError, FormatError } from "../errors.js";
 import type { Store, StoreEntry } from "../store/store.js";
+import { gapless, isUploadId, parseJson } from "./index-objects.js";
 import {
   isLaneId,
   LANE_MAX,
@@ -135,24 +136,7 @@ function numberOf(key: string, prefix: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
-
-function parseJson(bytes: Uint8Array, where: string): unknown {
-  try {
-    return JSON.parse(decoder.decode(bytes));
-  } catch (err) {
-    throw new FormatError(`${where} is not valid JSON: ${(err as Error).message}`, {
-      file: where,
-      cause: err,
-    });
-  }
-}
-
-/** Upload ids are what writers make (random, `[\w-]`): never a key's "/" or "..". */
-function isUploadId(id: unknown): id is string {
-  return typeof id === "string" && /^[\w-]{1,200}$/.test(id);
-}
 
 /**
  * A record as a writer of this library makes it, else a FormatError: names are item names (as in
@@ -321,14 +305,8 @@ export class CommitLog {
   private async applyTail(tail: readonly StoreEntry[]): Promise<void> {
     const numbers = tail
       .map((e) => numberOf(e.key, LOG))
-      .filter((n): n is number => n !== undefined && n > this.entry)
-      .sort((a, b) => a - b);
-    // Commits are claimed in order, so they are gapless: stop at a gap (never expected).
-    const wanted: number[] = [];
-    for (const n of numbers) {
-      if (n !== this.entry + 1 + wanted.length) break;
-      wanted.push(n);
-    }
+      .filter((n): n is number => n !== undefined);
+    const wanted = gapless(numbers, this.entry + 1);
     for (let i = 0; i < wanted.length; i += READ_PARALLEL) {
       const batch = wanted.slice(i, i + READ_PARALLEL);
       const bodies = await Promise.all(batch.map((n) => this.store.get(logKey(n))));
@@ -458,8 +436,10 @@ export class CommitLog {
     const n = this.entry + 1;
     const time = Date.now();
     const after = this.lanes.after();
+    // (no `after` without open lanes: such entries read as older versions wrote them)
+    const entry = { commit: id, time: new Date(time).toISOString(), records };
     const body = encoder.encode(
-      JSON.stringify({ commit: id, time: new Date(time).toISOString(), records, after }),
+      JSON.stringify(Object.keys(after).length > 0 ? { ...entry, after } : entry),
     );
     if (!(await this.store.putIfAbsent(logKey(n), body))) {
       // With `catchUp` (a writer that lost before), also LIST what followed the winner, in the

@@ -40,8 +40,8 @@ export class LaneWriter {
 
   constructor(
     private readonly log: CommitLog,
-    /** Names per lane. */
-    private readonly size: number,
+    /** Names per lane; 0: no lanes (inserts go to the shared log, see S3DataSet.insertMany). */
+    readonly size: number,
   ) {}
 
   /**

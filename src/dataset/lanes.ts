@@ -30,6 +30,7 @@
  */
 import { FormatError } from "../errors.js";
 import type { Store } from "../store/store.js";
+import { gapless, isUploadId, parseJson } from "./index-objects.js";
 import { isItemName } from "./records.js";
 
 /** An insert in a lane: always a new item (name, info expression, upload id). */
@@ -63,11 +64,11 @@ export const LANE_MAX = 1024;
 export function laneKey(lane: string, n: number): string {
   return `${LANES}${lane}/${String(n).padStart(LANE_DIGITS, "0")}.json`;
 }
-export function lanePrefix(lane: string): string {
+function lanePrefix(lane: string): string {
   return `${LANES}${lane}/`;
 }
 /** The number of a lane commit key of `lane`, or undefined for any other key. */
-export function laneNumberOf(key: string, lane: string): number | undefined {
+function laneNumberOf(key: string, lane: string): number | undefined {
   const prefix = lanePrefix(lane);
   if (!key.startsWith(prefix)) return undefined;
   const m = new RegExp(`^(\\d{${LANE_DIGITS}})\\.json$`).exec(key.slice(prefix.length));
@@ -80,7 +81,7 @@ export function isLaneId(id: unknown): id is string {
 }
 
 /** The lane's `n`th name (from 0). */
-export function laneName(lane: Pick<LaneState, "prefix" | "first">, n: number): string {
+function laneName(lane: Pick<LaneState, "prefix" | "first">, n: number): string {
   return `${lane.prefix}${lane.first + n}`;
 }
 
@@ -94,7 +95,7 @@ export function reservedUnused(lane: LaneState, name: string): boolean {
 }
 
 /** A lane record as a writer of this library makes it (the lane's `n`th insert), else a FormatError. */
-export function checkLaneRecord(
+function checkLaneRecord(
   r: unknown,
   lane: Pick<LaneState, "prefix" | "first">,
   n: number,
@@ -108,8 +109,7 @@ export function checkLaneRecord(
     rec.name === laneName(lane, n) &&
     isItemName(rec.name) &&
     typeof rec.info === "string" &&
-    typeof rec.item === "string" &&
-    /^[\w-]{1,200}$/.test(rec.item);
+    isUploadId(rec.item);
   if (!ok) {
     throw new FormatError(`${where} does not hold insert ${n} of its lane (${laneName(lane, n)})`, {
       file: where,
@@ -127,9 +127,7 @@ export function checkLaneRecord(
  * What a lane commit object holds: inserts (their names are checked when applied, against the
  * lane's next names), or the seal that closed the lane.
  */
-export type LaneEntry =
-  | { seal: true; time: number }
-  | { records: unknown[]; time: number; where: string };
+type LaneEntry = { seal: true; time: number } | { records: unknown[]; time: number; where: string };
 
 function parseLaneEntry(parsed: unknown, where: string): LaneEntry {
   const body = parsed as { seal?: unknown; records?: unknown; time?: unknown };
@@ -160,19 +158,7 @@ export interface LaneEnd {
 
 /** Parallel GETs when reading a lane. */
 const READ_PARALLEL = 16;
-const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
-
-function parseJson(bytes: Uint8Array, where: string): unknown {
-  try {
-    return JSON.parse(decoder.decode(bytes));
-  } catch (err) {
-    throw new FormatError(`${where} is not valid JSON: ${(err as Error).message}`, {
-      file: where,
-      cause: err,
-    });
-  }
-}
 
 /**
  * The open lanes of a state, and the reads and writes of lane commits. The CommitLog owns one and
@@ -275,12 +261,9 @@ export class Lanes {
     );
     const found = listed
       .map((e) => laneNumberOf(e.key, id))
-      .filter((n): n is number => n !== undefined && n >= from)
-      .sort((a, b) => a - b);
-    // Lane commits are claimed in order, so they are gapless: stop at a gap (never expected). At
-    // most one per name left and a seal: what a hostile prefix holds beyond is not read.
-    const most = lane.count - lane.records.length + 1;
-    const numbers = found.filter((n, i) => n === from + i).slice(0, most);
+      .filter((n): n is number => n !== undefined);
+    // At most one per name left and a seal: what a hostile prefix holds beyond is not read.
+    const numbers = gapless(found, from).slice(0, lane.count - lane.records.length + 1);
     const entries = await this.fetch(id, numbers);
     for (const [j, entry] of entries.entries()) {
       if (entry === undefined || !this.applyEntry(lane, numbers[j] as number, entry)) break;

@@ -112,7 +112,7 @@ export class S3DataSet implements DataSetSurface {
     private readonly log: CommitLog,
     private readonly options: DataSetOpenOptions,
   ) {
-    this.lane = new LaneWriter(log, options.s3?.laneSize ?? LANE_SIZE);
+    this.lane = new LaneWriter(log, options.s3?.laneSize ?? LANE_SIZE); // checked in open()
   }
 
   static async open(url: string, options: DataSetOpenOptions = {}): Promise<S3DataSet> {
@@ -288,7 +288,7 @@ export class S3DataSet implements DataSetSurface {
       });
       const started = Date.now();
       claimed = true;
-      if (values.length <= LANE_MAX && (this.options.s3?.laneSize ?? LANE_SIZE) > 0) {
+      if (values.length <= LANE_MAX && this.lane.size > 0) {
         const items = uploads.map((item, i) => ({ item, info: infos[i] as string }));
         return await this.lane.insert(prefix, items, () => this.mustNotBeStale(started));
       }
