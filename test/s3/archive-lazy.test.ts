@@ -8,31 +8,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Archive, LazyArray, load, NDArray } from "../../src/index.js";
 import { S3Store } from "../../src/store/s3-store.js";
+import { bytesFetched } from "./fetched.js";
 import { requireGateway } from "./gateway.js";
-
-/** Counts the bytes S3Store reads return while `fn` runs. */
-async function bytesFetched(fn: () => Promise<unknown>): Promise<number> {
-  const proto = S3Store.prototype;
-  const { get, getRange } = proto;
-  let bytes = 0;
-  proto.get = async function (this: S3Store, key: string) {
-    const out = await get.call(this, key);
-    bytes += out?.length ?? 0;
-    return out;
-  };
-  proto.getRange = async function (this: S3Store, key: string, start: number, end: number) {
-    const out = await getRange.call(this, key, start, end);
-    bytes += out.length;
-    return out;
-  };
-  try {
-    await fn();
-  } finally {
-    proto.get = get;
-    proto.getRange = getRange;
-  }
-  return bytes;
-}
 
 // 2 MiB of rows of 1 KiB, and a typed array beside it.
 const grid = new NDArray(
@@ -54,7 +31,7 @@ for (const dataFormat of ["npy", "npz", "hdf5"] as const) {
       const at = packaged ? `${url}/run` : `${url}/run.mjs`;
 
       let value: { grid: LazyArray; xs: LazyArray; note: string } | undefined;
-      const opened = await bytesFetched(async () => {
+      const { bytes: opened } = await bytesFetched(async () => {
         value = (await load(at, { s3: gw.options, lazy: true })) as typeof value;
       });
       assert.ok(value);
@@ -65,7 +42,7 @@ for (const dataFormat of ["npy", "npz", "hdf5"] as const) {
       // Named where it is, not after a temp folder that is gone.
       assert.match(value.grid.file, /^\/s3\/test-bucket\//);
       let rows: NDArray | undefined;
-      const read = await bytesFetched(async () => {
+      const { bytes: read } = await bytesFetched(async () => {
         rows = await value!.grid.rows(1000, 1010);
       });
       t.diagnostic(`${dataFormat}/${layout}: opening ${opened} bytes, rows(1000, 1010) ${read}`);

@@ -55,28 +55,42 @@ function committed(child: Child): Map<string, string> {
 }
 
 /**
- * Writer lanes (src/dataset/lanes.ts) of the default size; of 3 names, so that lanes are used up,
- * ended and reserved again all the time; and none (laneSize 0: every insert a shared-log commit).
+ * How the writers commit: in writer lanes (src/dataset/lanes.ts) of the default size; of 3 names,
+ * so that lanes are used up, ended and reserved again all the time; with no lanes (laneSize 0:
+ * every insert a commit of the shared log); and with no lanes and every insert shared with other
+ * writers' (groupCommit "always": intents, src/dataset/commit-log.ts).
  */
-const LANE_SIZES = [
-  ["default lanes", ""],
-  ["lanes of 3", "3"],
-  ["no lanes", "0"],
+const MODES = [
+  ["default lanes", { laneSize: "", groupCommit: "" }],
+  ["lanes of 3", { laneSize: "3", groupCommit: "" }],
+  ["no lanes", { laneSize: "0", groupCommit: "" }],
+  ["no lanes, group commit always", { laneSize: "0", groupCommit: "always" }],
 ] as const;
 
-/** The writer fixture's arguments: connection from the S3_* variables, the lane size given. */
-function writerArgs(url: string, writer: string, count: number, laneSize: string): string[] {
-  return [url, writer, String(count), "", "", "", "", laneSize];
+type Mode = (typeof MODES)[number][1];
+
+/** The writer fixture's arguments: connection from the S3_* variables, the mode given. */
+function writerArgs(url: string, writer: string, count: number, mode: Mode): string[] {
+  return [url, writer, String(count), "", "", "", mode.groupCommit, mode.laneSize];
 }
 
-for (const [lanes, laneSize] of LANE_SIZES) {
+/** The same mode as DataSet.open's s3 options. */
+function modeOptions(gw: Gateway, mode: Mode): object {
+  return {
+    ...gw.options,
+    ...(mode.laneSize === "" ? {} : { laneSize: Number(mode.laneSize) }),
+    ...(mode.groupCommit === "" ? {} : { groupCommit: mode.groupCommit }),
+  };
+}
+
+for (const [lanes, mode] of MODES) {
   test(`4 writer processes: every insert committed exactly once, names unique (${lanes})`, async (t) => {
     const gw = requireGateway(t);
     if (!gw) return;
     const url = gw.freshUrl("conc");
     const per = 15;
     const children = ["a", "b", "c", "d"].map((w) =>
-      startChild(WRITER, writerArgs(url, w, per, laneSize)),
+      startChild(WRITER, writerArgs(url, w, per, mode)),
     );
     for (const child of children) {
       const { code } = await child.exited;
@@ -102,7 +116,7 @@ for (const [lanes, laneSize] of LANE_SIZES) {
     const reported = new Map<string, string>();
     for (let round = 0; round < 3; round++) {
       const children = ["p", "q", "r"].map((w) =>
-        startChild(WRITER, writerArgs(url, `${w}${round}`, 1000, laneSize)),
+        startChild(WRITER, writerArgs(url, `${w}${round}`, 1000, mode)),
       );
       await Promise.all(children.map((c) => c.waitFor(/^open$/, 60_000)));
       // Kill each at its own random moment, 50-600 ms into its writing.
@@ -119,8 +133,7 @@ for (const [lanes, laneSize] of LANE_SIZES) {
       for (const [id, name] of reported) assert.equal(found.get(id), name, `round ${round}: ${id}`);
     }
     // A later writer still works; one opened with no grace removes what the killed ones left.
-    const s3 = laneSize === "" ? gw.options : { ...gw.options, laneSize: Number(laneSize) };
-    const ds = await DataSet.open(url, { mode: "w", s3 });
+    const ds = await DataSet.open(url, { mode: "w", s3: modeOptions(gw, mode) });
     const name = await ds.insert(
       { writer: "last", i: 0, data: new Float64Array(64).fill(0.5) },
       {

@@ -41,15 +41,38 @@ async function agrees(ds: S3DataSet, model: Map<string, Entry>, where: string): 
   }
 }
 
-async function run(gw: Gateway, seed: number, steps: number): Promise<void> {
-  const next = random(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
-  const url = gw.freshUrl("lanes-model");
+/** A fresh DataSet with lanes of 3 names, three writer handles on it, and an empty model. */
+async function setUp(gw: Gateway, label: string) {
+  const url = gw.freshUrl(label);
   const s3 = { ...gw.options, laneSize: 3 };
   const open = async () =>
     (await DataSet.open(url, { mode: "w", s3, arrayThreshold: 10 })) as unknown as S3DataSet;
+  const fresh = async () => (await DataSet.open(url, { s3 })) as unknown as S3DataSet;
   const handles = [await open(), await open(), await open()];
-  const model = new Map<string, Entry>();
+  return { url, s3, open, fresh, handles, model: new Map<string, Entry>() };
+}
+
+/** A test that runs `run` with the seed PERSIST_MODEL_SEED gives, else `fixed` and a random one. */
+function modelTest(
+  title: string,
+  fixed: number,
+  run: (gw: Gateway, seed: number) => Promise<void>,
+): void {
+  test(title, async (t) => {
+    const gw = requireGateway(t);
+    if (!gw) return;
+    const given = process.env.PERSIST_MODEL_SEED;
+    for (const seed of given ? [Number(given)] : [fixed, Math.floor(Math.random() * 2 ** 31)]) {
+      t.diagnostic(`seed ${seed}`);
+      await run(gw, seed);
+    }
+  });
+}
+
+async function run(gw: Gateway, seed: number, steps: number): Promise<void> {
+  const next = random(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+  const { url, s3, open, fresh, handles, model } = await setUp(gw, "lanes-model");
   let made = 0;
   const value = (): unknown => {
     made++;
@@ -113,11 +136,7 @@ async function run(gw: Gateway, seed: number, steps: number): Promise<void> {
     }
     const where = `seed ${seed}, step ${step} (${did})`;
     if (step % 10 === 9 || step === steps - 1) {
-      await agrees(
-        (await DataSet.open(url, { s3 })) as unknown as S3DataSet,
-        model,
-        `${where}, fresh reader`,
-      );
+      await agrees(await fresh(), model, `${where}, fresh reader`);
     }
     if (step === steps - 1) {
       for (const [k, other] of handles.entries())
@@ -127,16 +146,11 @@ async function run(gw: Gateway, seed: number, steps: number): Promise<void> {
   for (const ds of handles) await ds.close();
 }
 
-test("lanes against a model: random operations of several handles, every view exact", async (t) => {
-  const gw = requireGateway(t);
-  if (!gw) return;
-  const given = process.env.PERSIST_MODEL_SEED;
-  const seeds = given ? [Number(given)] : [1, Math.floor(Math.random() * 2 ** 31)];
-  for (const seed of seeds) {
-    t.diagnostic(`seed ${seed}`);
-    await run(gw, seed, 50);
-  }
-});
+modelTest(
+  "lanes against a model: random operations of several handles, every view exact",
+  1,
+  (gw, seed) => run(gw, seed, 50),
+);
 
 /**
  * The handles at once: each step runs one operation per handle concurrently. Each handle sets,
@@ -148,13 +162,8 @@ test("lanes against a model: random operations of several handles, every view ex
  */
 async function runParallel(gw: Gateway, seed: number, steps: number): Promise<void> {
   const next = random(seed);
-  const url = gw.freshUrl("lanes-model-parallel");
-  const s3 = { ...gw.options, laneSize: 3 };
-  const open = async () =>
-    (await DataSet.open(url, { mode: "w", s3, arrayThreshold: 10 })) as unknown as S3DataSet;
-  const handles = [await open(), await open(), await open()];
+  const { open, fresh, handles, model } = await setUp(gw, "lanes-model-parallel");
   const own: string[][] = [[], [], []];
-  const model = new Map<string, Entry>();
   let made = 0;
   for (let step = 0; step < steps; step++) {
     const highest = Math.max(
@@ -224,8 +233,7 @@ async function runParallel(gw: Gateway, seed: number, steps: number): Promise<vo
       for (const [h, mine] of own.entries()) own[h] = mine.filter((n) => n !== name);
     }
     if (step % 10 === 9 || step === steps - 1) {
-      const fresh = (await DataSet.open(url, { s3 })) as unknown as S3DataSet;
-      await agrees(fresh, model, `seed ${seed}, step ${step}, fresh reader`);
+      await agrees(await fresh(), model, `seed ${seed}, step ${step}, fresh reader`);
     }
   }
   for (const [k, ds] of handles.entries())
@@ -233,13 +241,4 @@ async function runParallel(gw: Gateway, seed: number, steps: number): Promise<vo
   for (const ds of handles) await ds.close();
 }
 
-test("lanes against a model: the handles at once", async (t) => {
-  const gw = requireGateway(t);
-  if (!gw) return;
-  const given = process.env.PERSIST_MODEL_SEED;
-  const seeds = given ? [Number(given)] : [3, Math.floor(Math.random() * 2 ** 31)];
-  for (const seed of seeds) {
-    t.diagnostic(`seed ${seed}`);
-    await runParallel(gw, seed, 30);
-  }
-});
+modelTest("lanes against a model: the handles at once", 3, (gw, seed) => runParallel(gw, seed, 30));

@@ -9,34 +9,8 @@ import { test } from "node:test";
 import type { S3DataSet } from "../../src/dataset/s3-dataset.js";
 import { DataSet, LazyArray, NDArray } from "../../src/index.js";
 import { S3Store } from "../../src/store/s3-store.js";
+import { bytesFetched } from "./fetched.js";
 import { requireGateway } from "./gateway.js";
-
-/** Counts the bytes S3Store reads return while `fn` runs. */
-async function bytesFetched(fn: () => Promise<unknown>): Promise<{ bytes: number; gets: number }> {
-  const proto = S3Store.prototype;
-  const get = proto.get;
-  const getRange = proto.getRange;
-  const seen = { bytes: 0, gets: 0 };
-  proto.get = async function (this: S3Store, key: string) {
-    const out = await get.call(this, key);
-    seen.gets++;
-    seen.bytes += out?.length ?? 0;
-    return out;
-  };
-  proto.getRange = async function (this: S3Store, key: string, start: number, end: number) {
-    const out = await getRange.call(this, key, start, end);
-    seen.gets++;
-    seen.bytes += out.length;
-    return out;
-  };
-  try {
-    await fn();
-  } finally {
-    proto.get = get;
-    proto.getRange = getRange;
-  }
-  return seen;
-}
 
 for (const dataFormat of ["npy", "npz"] as const) {
   test(`get(name, { lazy: true }) on S3, ${dataFormat}: rows() by ranged GETs, not the whole object`, async (t) => {
