@@ -115,12 +115,12 @@ export async function load<T = Record<string, unknown>>(
 ): Promise<T> {
   if (typeof path === "string" && path.startsWith("s3://")) {
     // Object storage (store/s3-archive.ts): downloaded to a temp folder, then loaded from there;
-    // a safe lazy load downloads the modules only and reads the data by ranged GETs.
+    // a lazy load downloads no data files and reads them by ranged GETs.
     const { loadLazilyFromS3, withDownloadedArchive } = await import("../store/s3-archive.js");
     const { s3, ...rest } = options;
-    if (rest.lazy && !rest.trusted) {
-      const { modules, maxExpansion } = rest;
-      return (await loadLazilyFromS3(path, s3, { modules, maxExpansion })) as T;
+    if (rest.lazy) {
+      const { modules, maxExpansion, trusted } = rest;
+      return (await loadLazilyFromS3(path, s3, { modules, maxExpansion, trusted })) as T;
     }
     return withDownloadedArchive(path, s3, (local) => load<T>(local, rest));
   }

@@ -25,6 +25,7 @@ import { pathToFileURL } from "node:url";
 import { openArraysLazily } from "../arrays/lazy.js";
 import { hasLazyArgument, lazyConstruct, lazyNDArray } from "../arrays/lazy-forms.js";
 import { ArchiveError } from "../errors.js";
+import type { ArrayReadOptions } from "../runtime/persist-runtime.mjs";
 import * as runtime from "../runtime/persist-runtime.mjs";
 import { type ModuleMap, RUNTIME_SPECIFIER } from "./resolve.js";
 
@@ -127,8 +128,15 @@ const lazyNDArrayClass = new Proxy(runtime.NDArray, {
     hasLazyArgument(args) ? lazyNDArray(args) : Reflect.construct(target, args, newTarget),
 });
 
+/** How a trusted lazy load reads data: the expansion bound, and where files come from. */
+export interface TrustedLazyOptions {
+  maxExpansion?: number | undefined;
+  /** Opens the data files instead of the file system (an S3 archive's objects, s3-archive.ts). */
+  open?: ArrayReadOptions["open"];
+}
+
 /** The runtime file as a lazy load sees it: LazyArrays from loadArrays, lazy NDArray views. */
-function lazyRuntime(options: { maxExpansion?: number | undefined }): Record<string, unknown> {
+function lazyRuntime(options: TrustedLazyOptions): Record<string, unknown> {
   const out: Record<string, unknown> = { ...runtime };
   out.NDArray = lazyNDArrayClass;
   out.loadArrays = (
@@ -140,7 +148,10 @@ function lazyRuntime(options: { maxExpansion?: number | undefined }): Record<str
     // The module's own URL carries our query; the arrays lie beside its file all the same.
     const url = new URL(moduleUrl);
     url.search = "";
-    const opts = options.maxExpansion === undefined ? {} : { maxExpansion: options.maxExpansion };
+    const opts: ArrayReadOptions = {
+      ...(options.maxExpansion === undefined ? {} : { maxExpansion: options.maxExpansion }),
+      ...(options.open === undefined ? {} : { open: options.open }),
+    };
     return openArraysLazily(url.href, location, format, names, opts);
   };
   return out;
@@ -150,7 +161,7 @@ function lazyRuntime(options: { maxExpansion?: number | undefined }): Record<str
 export async function importTrusted(
   file: string,
   modules: ModuleMap | undefined,
-  lazy?: { maxExpansion?: number | undefined },
+  lazy?: TrustedLazyOptions,
 ): Promise<Record<string, unknown>> {
   const id = `${process.pid}-${Date.now()}-${++counter}`;
   const url = new URL(pathToFileURL(file).href);

@@ -18,6 +18,7 @@ import {
   interpretSource,
   MAX_MODULE_BYTES,
 } from "../load/load.js";
+import { importTrusted } from "../load/trusted.js";
 import { readConfinedText } from "./confined.js";
 import { RUNTIME_FILE } from "./layout.js";
 import { objectOpener } from "./s3-lazy.js";
@@ -137,15 +138,17 @@ export async function withDownloadedArchive<T>(
 const DATA_FILE = /\.(npy|npz|h5|hdf5)$/;
 
 /**
- * `load("s3://…", { lazy: true })`: downloads only the archive's modules and package.json, and
- * interprets the entry safely with every external array as a LazyArray over its object, read with
- * ranged GETs (store/s3-lazy.ts). Files are named `/s3/<bucket>/<prefix>/…` in messages and
- * LazyArray.file (there is no local copy to name).
+ * `load("s3://…", { lazy: true })`: downloads the archive but for its data files, and loads it with
+ * every external array as a LazyArray over its object, read with ranged GETs (store/s3-lazy.ts).
+ * Safely: only the modules and package.json are downloaded, and files are named
+ * `/s3/<bucket>/<prefix>/…` in messages and LazyArray.file (there is no local copy to name).
+ * Trusted: the module is imported from the download (so everything but data is downloaded), and
+ * its LazyArrays name the download's paths, gone once the load returns; they read from the store.
  */
 export async function loadLazilyFromS3(
   url: string,
   s3: S3Options | undefined,
-  options: Pick<InterpretSourceOptions, "modules" | "maxExpansion">,
+  options: Pick<InterpretSourceOptions, "modules" | "maxExpansion"> & { trusted?: boolean },
 ): Promise<Record<string, unknown>> {
   const located = await locate(url, s3);
   const data = new Map<string, StoreEntry>();
@@ -156,11 +159,18 @@ export async function loadLazilyFromS3(
   const small = located.objects
     .map((o) => o.key)
     .filter(
-      (key) => !data.has(key) && posix.basename(key) !== RUNTIME_FILE && !key.endsWith(".d.mts"),
+      (key) =>
+        !data.has(key) &&
+        (options.trusted || (posix.basename(key) !== RUNTIME_FILE && !key.endsWith(".d.mts"))),
     );
   return withTempDir(async (tmp) => {
     await download(url, located, small, tmp);
     const { entry, root } = await entryModule(join(tmp, ...located.entry.split("/")), undefined);
+    if (options.trusted) {
+      const keyOf = (path: string) => relative(tmp, path).split(sep).join("/");
+      const open = objectOpener(located.store, data, root, keyOf);
+      return importTrusted(entry, options.modules, { maxExpansion: options.maxExpansion, open });
+    }
     const text = await readConfinedText(entry, {
       root,
       what: "archive module",

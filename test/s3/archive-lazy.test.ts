@@ -54,9 +54,17 @@ for (const dataFormat of ["npy", "npz", "hdf5"] as const) {
         assert.ok(opened < data / 8, `opening fetched ${opened} bytes (the data is ${data})`);
         assert.ok(read < 10 * 1024 + 4 * (64 << 10), `rows(1000, 1010) fetched ${read} bytes`);
       }
-      // The eager load of the same archive agrees.
+      // The eager load of the same archive agrees; a trusted lazy load (from a download, since
+      // the archive's own code runs) gives LazyArrays too.
       const eager = (await load(at, { s3: gw.options })) as { grid: NDArray };
       assert.deepEqual(eager.grid.data, grid.data);
+      const trusted = await load(at, { s3: gw.options, lazy: true, trusted: true });
+      assert.ok(trusted.grid instanceof LazyArray, String(trusted.grid));
+      // Read after the load returned: from the store, not from the download (gone by now).
+      assert.deepEqual(
+        [...(await trusted.grid.rows(5, 6)).data],
+        [...grid.data.subarray(640, 768)],
+      );
     });
   }
 }
