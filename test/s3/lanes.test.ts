@@ -11,6 +11,7 @@ import { laneKey } from "../../src/dataset/lanes.js";
 import type { S3DataSet } from "../../src/dataset/s3-dataset.js";
 import { DataSet, FormatError } from "../../src/index.js";
 import { S3Store } from "../../src/store/s3-store.js";
+import { storeCalls } from "./fetched.js";
 import { type Gateway, requireGateway } from "./gateway.js";
 
 const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -331,3 +332,26 @@ for (const laneSize of [64, 3]) {
     assert.equal((await freshLog(gw, url)).lanes.open.size, 0, "close() ended every lane");
   });
 }
+
+test("an insert costs the same requests whatever the DataSet's size (O(1), as the contract says)", async (t) => {
+  const gw = requireGateway(t);
+  if (!gw) return;
+  const costs: Record<string, number>[] = [];
+  for (const size of [5, 400]) {
+    const url = gw.freshUrl(`lane-cost-${size}`);
+    const filler = (await DataSet.open(url, { mode: "w", s3: gw.options })) as unknown as S3DataSet;
+    await filler.insertMany(Array.from({ length: size }, (_, i) => i));
+    await filler.close();
+    const ds = await DataSet.open(url, { mode: "w", s3: gw.options });
+    await ds.insert("first"); // reserves this writer's lane: one log commit per 64 inserts
+    costs.push(
+      await storeCalls(async () => {
+        for (let i = 0; i < 5; i++) await ds.insert(i, { info: { i } });
+      }),
+    );
+    assert.equal((await ds.keys()).length, size + 6);
+  }
+  // Five inserts: the item's module each (no data files here) and one put-if-absent in the lane.
+  assert.deepEqual(costs[0], { put: 5, putIfAbsent: 5 });
+  assert.deepEqual(costs[1], costs[0]);
+});
